@@ -1,0 +1,94 @@
+// The only way the bake core touches storage. A partition is a window onto a disk
+// (subDevice), so the ext4 writer never knows where it lives.
+import { CakeError } from '../util/errors.js';
+
+export interface BlockDevice {
+  /** Size in bytes. */
+  readonly size: number;
+  readAt(offset: number, length: number): Promise<Uint8Array>;
+  writeAt(offset: number, data: Uint8Array): Promise<void>;
+  flush(): Promise<void>;
+}
+
+function checkRange(dev: { size: number }, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > dev.size) {
+    throw new CakeError('ERANGE', 'write', `block device access [${offset}, +${length}) outside device of ${dev.size} bytes`);
+  }
+}
+
+/** A window [offset, offset+size) of another device. */
+export function subDevice(dev: BlockDevice, offset: number, size: number): BlockDevice {
+  checkRange(dev, offset, size);
+  return {
+    size,
+    readAt(o, len) {
+      checkRange(this, o, len);
+      return dev.readAt(offset + o, len);
+    },
+    writeAt(o, data) {
+      checkRange(this, o, data.length);
+      return dev.writeAt(offset + o, data);
+    },
+    flush: () => dev.flush(),
+  };
+}
+
+const CHUNK = 64 * 1024;
+
+/**
+ * An in-memory device that stores only the 64 KiB chunks written to, so a multi-GiB
+ * sparse image costs only what it holds. Used by tests and in the browser.
+ */
+export class MemoryBlockDevice implements BlockDevice {
+  readonly size: number;
+  private readonly chunks = new Map<number, Uint8Array>();
+
+  constructor(size: number) {
+    this.size = size;
+  }
+
+  async readAt(offset: number, length: number): Promise<Uint8Array> {
+    return this.readSync(offset, length);
+  }
+
+  readSync(offset: number, length: number): Uint8Array {
+    checkRange(this, offset, length);
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const pos = offset + done;
+      const idx = Math.floor(pos / CHUNK);
+      const within = pos - idx * CHUNK;
+      const n = Math.min(CHUNK - within, length - done);
+      const chunk = this.chunks.get(idx);
+      if (chunk) out.set(chunk.subarray(within, within + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  async writeAt(offset: number, data: Uint8Array): Promise<void> {
+    checkRange(this, offset, data.length);
+    let done = 0;
+    while (done < data.length) {
+      const pos = offset + done;
+      const idx = Math.floor(pos / CHUNK);
+      const within = pos - idx * CHUNK;
+      const n = Math.min(CHUNK - within, data.length - done);
+      let chunk = this.chunks.get(idx);
+      if (!chunk) {
+        chunk = new Uint8Array(CHUNK);
+        this.chunks.set(idx, chunk);
+      }
+      chunk.set(data.subarray(done, done + n), within);
+      done += n;
+    }
+  }
+
+  async flush(): Promise<void> {}
+
+  /** Bytes actually stored (the "allocated" size of this sparse device). */
+  get storedBytes(): number {
+    return this.chunks.size * CHUNK;
+  }
+}

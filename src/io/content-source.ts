@@ -1,0 +1,62 @@
+// How emitters get file bytes without the tree holding them.
+import type { ContentRef } from '../tree/node.js';
+
+/**
+ * Receives a file's data in order. The chunk is only valid during the call (sources
+ * reuse buffers); copy what you keep. May return a promise to apply back-pressure.
+ */
+export type ChunkSink = (chunk: Uint8Array) => void | Promise<void>;
+
+export interface ContentSource {
+  /**
+   * Streams the data of the file behind `ref`: its data runs concatenated (the whole file
+   * when it has no holes), exactly dataLength(node) bytes. Within one pass, callers ask
+   * in ascending `ref.order`; streaming sources may rely on that and never seek back.
+   */
+  read(ref: ContentRef, sink: ChunkSink): Promise<void>;
+  /** Releases files or streams held open. */
+  close(): Promise<void>;
+}
+
+/** Content held in memory: for small generated files (configs, init scripts) and tests. */
+export class BytesContent implements ContentSource {
+  private readonly data: Uint8Array[] = [];
+
+  /** Registers bytes and returns the ref to put in a FileNode. */
+  add(bytes: Uint8Array): ContentRef {
+    this.data.push(bytes);
+    return { order: this.data.length - 1, handle: this.data.length - 1 };
+  }
+
+  async read(ref: ContentRef, sink: ChunkSink): Promise<void> {
+    const bytes = this.data[ref.handle as number];
+    if (!bytes) throw new Error(`BytesContent: unknown ref ${String(ref.handle)}`);
+    if (bytes.length) await sink(bytes);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Several sources behind one: refs are wrapped with the index of the source that made them.
+ * Order is (source index, inner order), so a tree merged from sources keeps each stream sequential.
+ */
+export class MultiContent implements ContentSource {
+  private readonly sources: ContentSource[] = [];
+
+  register(source: ContentSource): (ref: ContentRef) => ContentRef {
+    const index = this.sources.length;
+    this.sources.push(source);
+    const base = index * 2 ** 40;
+    return (ref) => ({ order: base + ref.order, handle: { index, ref } });
+  }
+
+  read(ref: ContentRef, sink: ChunkSink): Promise<void> {
+    const h = ref.handle as { index: number; ref: ContentRef };
+    return this.sources[h.index]!.read(h.ref, sink);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sources) await s.close();
+  }
+}

@@ -1,0 +1,184 @@
+// SourceFs over the host filesystem. Synchronous calls on purpose: a tree walk is
+// millions of tiny syscalls and the async versions cost a thread-pool hop each.
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import type { DataRun, Timestamp, Xattr } from '../tree/node.js';
+import { CakeError, CorruptInputError } from '../util/errors.js';
+import { displayName } from '../tree/names.js';
+import type { SourceFs, SourceStat } from './source-fs.js';
+
+type XattrModule = {
+  listAttributesSync(path: string): string[];
+  getAttributeSync(path: string, name: string): Buffer | null;
+};
+
+let xattrModule: XattrModule | null | undefined;
+function loadXattr(): XattrModule | null {
+  if (xattrModule === undefined) {
+    try {
+      xattrModule = createRequire(import.meta.url)('@napi-rs/xattr') as XattrModule;
+    } catch {
+      xattrModule = null;
+    }
+  }
+  return xattrModule;
+}
+
+const NS = 1_000_000_000n;
+function toTime(ns: bigint): Timestamp {
+  let sec = ns / NS;
+  let nsec = ns % NS;
+  if (nsec < 0n) {
+    nsec += NS;
+    sec -= 1n;
+  }
+  return { sec: Number(sec), nsec: Number(nsec) };
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+// Finds the data ranges of a file with holes via lseek(SEEK_DATA/SEEK_HOLE). Node has no
+// lseek, so a two-line perl (perl-base is Essential on Debian-family hosts) does it.
+const SEEK_SCRIPT = String.raw`
+local $/; my $p = <STDIN>; open(my $fh, '<', $p) or die "open: $!\n";
+my $size = -s $fh; my $pos = 0;
+while ($pos < $size) {
+  my $d = sysseek($fh, $pos, 3); last unless defined $d; $d += 0;
+  my $h = sysseek($fh, $d, 4); die "SEEK_HOLE: $!\n" unless defined $h; $h += 0;
+  print "$d $h\n"; $pos = $h;
+}`;
+
+export class NodeSourceFs implements SourceFs {
+  readonly rootPath: string;
+  readonly withXattrs: boolean;
+  warnings: string[] = [];
+  private openPath: string | null = null;
+  private openFd = -1;
+
+  constructor(rootPath: string, opts: { xattrs?: boolean } = {}) {
+    this.rootPath = rootPath.replace(/\/+$/, '') || '/';
+    this.withXattrs = opts.xattrs ?? true;
+  }
+
+  /** Host path as a Buffer, so names that are not UTF-8 survive. */
+  private host(path: string): Buffer {
+    const root = Buffer.from(this.rootPath, 'utf8');
+    if (path === '') return root;
+    return Buffer.concat([root, Buffer.from('/'), Buffer.from(path, 'latin1')]);
+  }
+
+  private fail(path: string, e: unknown): never {
+    const err = e as NodeJS.ErrnoException;
+    const shown = path === '' ? this.rootPath : `${this.rootPath}/${displayName(path)}`;
+    throw new CorruptInputError(shown, `cannot read: ${err.code ?? ''} ${err.message.replace(/^[A-Z]+: /, '')}`.trim(), { errno: err.code });
+  }
+
+  lstat(path: string): SourceStat {
+    let st: fs.BigIntStats;
+    try {
+      st = fs.lstatSync(this.host(path), { bigint: true });
+    } catch (e) {
+      this.fail(path, e);
+    }
+    const rdev = Number(st.rdev);
+    return {
+      mode: Number(st.mode),
+      uid: Number(st.uid),
+      gid: Number(st.gid),
+      size: Number(st.size),
+      blocks: Number(st.blocks),
+      inodeKey: `${st.dev}:${st.ino}`,
+      nlink: Number(st.nlink),
+      // glibc's gnu_dev_major/minor encoding.
+      rdevMajor: ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff),
+      rdevMinor: (rdev & 0xff) | ((rdev >>> 12) & ~0xff),
+      mtime: toTime(st.mtimeNs),
+      atime: toTime(st.atimeNs),
+      ctime: toTime(st.ctimeNs),
+    };
+  }
+
+  readdir(path: string): string[] {
+    try {
+      return fs.readdirSync(this.host(path), { encoding: 'latin1' });
+    } catch (e) {
+      this.fail(path, e);
+    }
+  }
+
+  readlink(path: string): string {
+    try {
+      return fs.readlinkSync(this.host(path), { encoding: 'latin1' });
+    } catch (e) {
+      this.fail(path, e);
+    }
+  }
+
+  xattrs(path: string): Xattr[] {
+    if (!this.withXattrs) return [];
+    const mod = loadXattr();
+    if (!mod) return [];
+    let p: string;
+    try {
+      p = utf8Strict.decode(this.host(path));
+    } catch {
+      this.warnings.push(`${displayName(path)}: extended attributes not read (name is not UTF-8)`);
+      return [];
+    }
+    let names: string[];
+    try {
+      names = mod.listAttributesSync(p);
+    } catch {
+      return []; // filesystem without xattr support
+    }
+    const out: Xattr[] = [];
+    for (const name of names) {
+      const v = mod.getAttributeSync(p, name);
+      if (v) out.push({ name, value: new Uint8Array(v) });
+    }
+    return out;
+  }
+
+  dataRuns(path: string, stat: SourceStat): DataRun[] | undefined {
+    // Only a file with fewer allocated blocks than its size can have holes.
+    if (stat.blocks === undefined || stat.blocks * 512 >= stat.size || stat.size === 0) return undefined;
+    let out: string;
+    try {
+      out = execFileSync('perl', ['-e', SEEK_SCRIPT], { input: this.host(path), encoding: 'latin1', stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch {
+      this.warnings.push(`${displayName(path)}: holes not detected (perl or SEEK_DATA unavailable); written in full`);
+      return undefined;
+    }
+    const runs: DataRun[] = [];
+    for (const line of out.split('\n')) {
+      const m = /^(\d+) (\d+)$/.exec(line);
+      if (!m) continue;
+      const offset = Number(m[1]);
+      const end = Math.min(Number(m[2]), stat.size);
+      if (end > offset) runs.push({ offset, length: end - offset });
+    }
+    return runs;
+  }
+
+  read(path: string, buf: Uint8Array, offset: number, length: number, position: number): number {
+    try {
+      if (this.openPath !== path) {
+        this.closeFile();
+        this.openFd = fs.openSync(this.host(path), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        this.openPath = path;
+      }
+      return fs.readSync(this.openFd, buf, offset, length, position);
+    } catch (e) {
+      this.closeFile();
+      if (e instanceof CakeError) throw e;
+      this.fail(path, e);
+    }
+  }
+
+  closeFile(): void {
+    if (this.openFd >= 0) fs.closeSync(this.openFd);
+    this.openFd = -1;
+    this.openPath = null;
+  }
+}

@@ -1,0 +1,44 @@
+// A read-only view of a host-like filesystem, for the directory source. Paths are byte
+// strings relative to the filesystem's root ('' is the root). Methods may answer
+// synchronously (the Node backend does: it is much faster for tree walks) or with a promise.
+import type { DataRun, Timestamp, Xattr } from '../tree/node.js';
+
+export interface SourceStat {
+  /** st_mode: type and permission bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Allocated 512-byte blocks, when the backend knows them (a hint for hole detection). */
+  blocks?: number;
+  /** Identity for hard-link detection: equal for two names of one inode. */
+  inodeKey: string;
+  nlink: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  mtime: Timestamp;
+  atime: Timestamp;
+  ctime: Timestamp;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+export interface SourceFs {
+  lstat(path: string): MaybePromise<SourceStat>;
+  /** Entry names (byte strings), without '.' and '..'. */
+  readdir(path: string): MaybePromise<string[]>;
+  /** Symlink target as a byte string. */
+  readlink(path: string): MaybePromise<string>;
+  /** Extended attributes of the entry itself (never following a symlink). */
+  xattrs?(path: string): MaybePromise<Xattr[]>;
+  /** Data ranges of a file that may have holes; undefined when it has none. */
+  dataRuns?(path: string, stat: SourceStat): MaybePromise<DataRun[] | undefined>;
+  /** Reads `length` bytes at `position` into `buf` at `offset`; returns bytes read. */
+  read(path: string, buf: Uint8Array, offset: number, length: number, position: number): MaybePromise<number>;
+  /** Hint: a sequence of reads of one file follows (backends may keep it open). */
+  readFileChunks?(path: string, runs: DataRun[], chunkSize: number): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}

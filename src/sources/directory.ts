@@ -1,0 +1,119 @@
+// Directory source: an lstat walk of a SourceFs into an FsTree. Owners, modes, ns times,
+// xattrs, hard links (one node per inodeKey), devices, fifos, sockets.
+import type { ChunkSink, ContentSource } from '../io/content-source.js';
+import { joinPath, type SourceFs, type SourceStat } from '../io/source-fs.js';
+import { compareByteStrings, displayName } from '../tree/names.js';
+import { type ContentRef, type DataRun, type DirNode, type FsNode, type FsTree, kindFromMode, sortXattrs } from '../tree/node.js';
+import { CorruptInputError } from '../util/errors.js';
+
+export interface DirectorySourceOptions {
+  /** Shown in errors as the source's name. */
+  label?: string;
+  /**
+   * Directory sources carry only mtime by default: atime changes by merely reading the
+   * source and ctime by copying it, so keeping them would make images irreproducible.
+   */
+  keepAtimeCtime?: boolean;
+}
+
+export interface LoadedTree {
+  tree: FsTree;
+  content: ContentSource;
+  warnings: string[];
+}
+
+const CHUNK = 1 << 20;
+
+class DirectoryContent implements ContentSource {
+  private buf = new Uint8Array(CHUNK);
+  constructor(private readonly fs: SourceFs, private readonly label: string) {}
+
+  async read(ref: ContentRef, sink: ChunkSink): Promise<void> {
+    const { path, runs, size } = ref.handle as { path: string; runs: DataRun[] | undefined; size: number };
+    const spans = runs ?? [{ offset: 0, length: size }];
+    for (const run of spans) {
+      let done = 0;
+      while (done < run.length) {
+        const want = Math.min(CHUNK, run.length - done);
+        const n = await this.fs.read(path, this.buf, 0, want, run.offset + done);
+        if (n <= 0) {
+          throw new CorruptInputError(`${this.label}/${displayName(path)}`, `file shrank while reading (expected ${size} bytes)`);
+        }
+        await sink(this.buf.subarray(0, n));
+        done += n;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    (this.fs as { closeFile?: () => void }).closeFile?.();
+  }
+}
+
+export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions = {}): Promise<LoadedTree> {
+  const label = opts.label ?? 'directory';
+  const byInode = new Map<string, FsNode>();
+  let order = 0;
+
+  const makeNode = async (path: string, st: SourceStat): Promise<FsNode> => {
+    const kind = kindFromMode(st.mode);
+    const where = path === '' ? label : `${label}/${displayName(path)}`;
+    if (!kind) throw new CorruptInputError(where, `unknown file type (mode 0o${st.mode.toString(8)})`);
+    const base = {
+      perm: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      mtime: st.mtime,
+      atime: opts.keepAtimeCtime ? st.atime : st.mtime,
+      ctime: opts.keepAtimeCtime ? st.ctime : st.mtime,
+      xattrs: sortXattrs(fs.xattrs ? [...(await fs.xattrs(path))] : []),
+    };
+    switch (kind) {
+      case 'dir':
+        return { ...base, kind, entries: new Map() };
+      case 'file': {
+        const runs = fs.dataRuns ? await fs.dataRuns(path, st) : undefined;
+        return {
+          ...base, kind, size: st.size, dataRuns: runs,
+          content: st.size > 0 ? { order: order++, handle: { path, runs, size: st.size } } : null,
+        };
+      }
+      case 'symlink':
+        return { ...base, kind, target: await fs.readlink(path) };
+      case 'chardev':
+      case 'blockdev':
+        return { ...base, kind, major: st.rdevMajor, minor: st.rdevMinor };
+      default:
+        return { ...base, kind };
+    }
+  };
+
+  const rootStat = await fs.lstat('');
+  const root = await makeNode('', rootStat);
+  if (root.kind !== 'dir') throw new CorruptInputError(label, 'is not a directory');
+
+  // Iterative DFS in sorted order, so content order (and everything after) is deterministic.
+  const stack: [string, DirNode][] = [['', root]];
+  while (stack.length) {
+    const [dirPath, dir] = stack.pop()!;
+    const names = (await fs.readdir(dirPath)).sort(compareByteStrings);
+    const subdirs: [string, DirNode][] = [];
+    for (const name of names) {
+      const path = joinPath(dirPath, name);
+      const st = await fs.lstat(path);
+      let node: FsNode | undefined;
+      const isDir = (st.mode & 0o170000) === 0o040000;
+      if (!isDir && st.nlink > 1) node = byInode.get(st.inodeKey);
+      if (!node) {
+        node = await makeNode(path, st);
+        if (!isDir && st.nlink > 1) byInode.set(st.inodeKey, node);
+      }
+      dir.entries.set(name, node);
+      if (node.kind === 'dir') subdirs.push([path, node]);
+    }
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+  }
+
+  const warnings = (fs as { warnings?: string[] }).warnings ?? [];
+  return { tree: { root }, content: new DirectoryContent(fs, label), warnings };
+}
