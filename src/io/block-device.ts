@@ -6,6 +6,7 @@ export interface BlockDevice {
   /** Size in bytes. */
   readonly size: number;
   readAt(offset: number, length: number): Promise<Uint8Array>;
+  /** Writes `data` at `offset`. The caller may reuse `data` once the promise settles. */
   writeAt(offset: number, data: Uint8Array): Promise<void>;
   flush(): Promise<void>;
 }

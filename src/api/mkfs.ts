@@ -1,0 +1,108 @@
+// `cake-img mkfs`: a source tree → an ext4 image file (or a filesystem at an offset
+// inside an existing file). Validates options, derives identity, plans, writes.
+import * as fs from 'node:fs';
+import { subDevice } from '../io/block-device.js';
+import { NodeFileBlockDevice } from '../io/node-block-device.js';
+import { type Ext4Plan, planExt4 } from '../bake/ext4/planner.js';
+import { writeExt4 } from '../bake/ext4/writer.js';
+import { DEFAULT_FEATURES, type Ext4Options, formatUuid, parseFeatures, parseSize, parseUuid } from '../bake/ext4/options.js';
+import { loadSource } from '../sources/detect.js';
+import type { LoadedTree } from '../sources/directory.js';
+import { clampTimes, overrideOwner, parseOwner } from '../tree/transforms.js';
+import { InvalidOptionError } from '../util/errors.js';
+import { deriveIdentity } from './identity.js';
+import { writeAtomically } from './output-file.js';
+
+export interface MkfsRequest {
+  source: string;
+  image: string;
+  size?: string;
+  uuid?: string;
+  label?: string;
+  offset?: number;
+  owner?: string;
+  blockSize?: number;
+  inodeSize?: number;
+  journalBlocks?: number;
+  noJournal?: boolean;
+  features?: string;
+  /** SOURCE_DATE_EPOCH, when set. */
+  sourceDateEpoch?: number;
+  xattrs?: boolean;
+}
+
+export interface MkfsResult {
+  plan: Ext4Plan;
+  uuid: string;
+  sizeBytes: number;
+  warnings: string[];
+}
+
+export function parseEpoch(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new InvalidOptionError('SOURCE_DATE_EPOCH', `must be a whole number of seconds, not ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+/** Resolves ext4 options from a request and a loaded tree (pure apart from hashing). */
+export function resolveExt4Options(req: Omit<MkfsRequest, 'source' | 'image'>, loaded: LoadedTree, salt: string): Ext4Options {
+  const features = parseFeatures(req.features, DEFAULT_FEATURES);
+  if (req.noJournal) features.hasJournal = false;
+  const id = deriveIdentity(loaded.tree, `${salt}\0${req.label ?? ''}\0${req.size ?? 'auto'}`);
+  return {
+    size: parseSize(req.size ?? 'auto'),
+    blockSize: req.blockSize ?? 4096,
+    inodeSize: req.inodeSize ?? 256,
+    uuid: req.uuid ? parseUuid(req.uuid) : id.uuid,
+    hashSeed: id.hashSeed,
+    label: req.label ?? '',
+    journalBlocks: req.journalBlocks,
+    features,
+    timestamp: req.sourceDateEpoch ?? 0,
+    inodeRatio: 16384,
+  };
+}
+
+/** Applies --owner and SOURCE_DATE_EPOCH to a loaded tree. */
+export function applyTreeOptions(loaded: LoadedTree, owner: string | undefined, epoch: number | undefined): void {
+  if (owner !== undefined) {
+    const o = parseOwner(owner);
+    if (!o) throw new InvalidOptionError('--owner', `expected UID:GID with numbers, not ${JSON.stringify(owner)}`);
+    overrideOwner(loaded.tree.root, o.uid, o.gid);
+  }
+  if (epoch !== undefined) clampTimes(loaded.tree.root, epoch);
+}
+
+export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
+  const offset = req.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOptionError('--offset', `must be a byte count >= 0, not ${req.offset}`);
+  if (offset % 512 !== 0) throw new InvalidOptionError('--offset', `must be a multiple of 512, not ${offset}`);
+  const loaded = await loadSource(req.source, { xattrs: req.xattrs });
+  try {
+    applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
+    const options = resolveExt4Options(req, loaded, 'mkfs');
+    const plan = planExt4(loaded.tree, options); // throws before any byte is written
+    const fsBytes = plan.geo.blocksCount * plan.geo.blockSize;
+    const intoExisting = offset > 0 && fs.existsSync(req.image);
+    if (intoExisting) {
+      const dev = NodeFileBlockDevice.open(req.image, Math.max(fs.statSync(req.image).size, offset + fsBytes));
+      try {
+        await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: false });
+      } finally {
+        dev.close();
+      }
+    } else {
+      await writeAtomically(req.image, async (tmp) => {
+        const dev = NodeFileBlockDevice.create(tmp, offset + fsBytes);
+        try {
+          await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true });
+        } finally {
+          dev.close();
+        }
+      });
+    }
+    return { plan, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, warnings: loaded.warnings };
+  } finally {
+    await loaded.content.close();
+  }
+}

@@ -1,0 +1,156 @@
+// First planning step, independent of geometry: number the inodes, validate what ext4
+// cannot hold, decide each inode's shape (directory layout, xattr placement, how many
+// blocks it needs). Geometry and block placement come after (layout.ts).
+import { byteStringToBytes, displayName } from '../../tree/names.js';
+import type { DataRun, DirNode, FileNode, FsNode, FsTree } from '../../tree/node.js';
+import { sortedEntries } from '../../tree/walk.js';
+import { UnsupportedError } from '../../util/errors.js';
+import { FT } from './dirent.js';
+import { type DirLayout, type DirRecord, planDirectory } from './dir-layout.js';
+import { EXTRA_ISIZE, FIRST_INO, GOOD_OLD_INODE_SIZE, ROOT_INO } from './inode.js';
+import { type DiskXattr, toDiskXattrs, xattrSpace } from './xattr.js';
+
+export interface CatalogEntry {
+  ino: number;
+  node: FsNode;
+  /** Path of the first name, for messages. */
+  where: string;
+  links: number;
+  parentIno: number;
+  dir?: DirLayout;
+  /** Logical block ranges holding data (files), in order. */
+  dataBlocks?: { logical: number; count: number }[];
+  /** Blocks this inode needs besides extent-tree blocks: data, directory or symlink blocks. */
+  blockCount: number;
+  xattrInInode: DiskXattr[];
+  xattrInBlock: DiskXattr[];
+}
+
+export interface Catalog {
+  /** Indexed by inode number; entries 0..10 except 2 and 11 are undefined. */
+  entries: (CatalogEntry | undefined)[];
+  lastIno: number;
+  /** Files with data, in the source's content order. */
+  filesInContentOrder: CatalogEntry[];
+  lostFoundIno: number;
+}
+
+const MAX_LINKS = 65000;
+
+export function ftOf(node: FsNode): number {
+  switch (node.kind) {
+    case 'file': return FT.file;
+    case 'dir': return FT.dir;
+    case 'symlink': return FT.symlink;
+    case 'chardev': return FT.chardev;
+    case 'blockdev': return FT.blockdev;
+    case 'fifo': return FT.fifo;
+    case 'socket': return FT.socket;
+  }
+}
+
+/** Logical block ranges with data: whole file, or the union of the runs' blocks. */
+export function dataBlockRanges(node: FileNode, bs: number): { logical: number; count: number }[] {
+  const runs: DataRun[] = node.dataRuns ?? (node.size > 0 ? [{ offset: 0, length: node.size }] : []);
+  const out: { logical: number; count: number }[] = [];
+  for (const r of runs) {
+    if (r.length <= 0) continue;
+    const first = Math.floor(r.offset / bs);
+    const end = Math.ceil((r.offset + r.length) / bs);
+    const last = out[out.length - 1];
+    if (last && last.logical + last.count >= first) last.count = Math.max(last.count, end - last.logical);
+    else out.push({ logical: first, count: end - first });
+  }
+  return out;
+}
+
+export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: Uint32Array, dirIndex: boolean): Catalog {
+  const entries: (CatalogEntry | undefined)[] = [];
+  const inoOf = new Map<FsNode, number>();
+  const inodeXattrRoom = inodeSize - GOOD_OLD_INODE_SIZE - EXTRA_ISIZE - 4; // 4: the in-inode magic
+  const blockXattrRoom = bs - 32;
+
+  const make = (node: FsNode, ino: number, where: string, parentIno: number): CatalogEntry => {
+    const x = toDiskXattrs(node.xattrs, where);
+    const xattrInInode: DiskXattr[] = [];
+    const xattrInBlock: DiskXattr[] = [];
+    for (const e of x) {
+      if (xattrInBlock.length === 0 && xattrSpace([...xattrInInode, e]) <= inodeXattrRoom) xattrInInode.push(e);
+      else xattrInBlock.push(e);
+    }
+    if (xattrInBlock.length && xattrSpace(xattrInBlock) > blockXattrRoom) {
+      throw new UnsupportedError(where, `extended attributes take ${xattrSpace(xattrInBlock)} bytes, more than one ${bs}-byte block holds`);
+    }
+    const e: CatalogEntry = { ino, node, where, links: 0, parentIno, blockCount: 0, xattrInInode, xattrInBlock };
+    entries[ino] = e;
+    inoOf.set(node, ino);
+    return e;
+  };
+
+  const root = tree.root;
+  make(root, ROOT_INO, '/', ROOT_INO);
+  const lostFound = root.entries.get('lost+found');
+  if (lostFound && lostFound.kind !== 'dir') throw new UnsupportedError('/lost+found', 'exists but is not a directory');
+  const lfNode: DirNode = (lostFound as DirNode | undefined) ?? {
+    kind: 'dir', perm: 0o700, uid: 0, gid: 0, mtime: root.mtime, atime: root.mtime, ctime: root.mtime, xattrs: [], entries: new Map(),
+  };
+  let next = FIRST_INO + 1;
+
+  // Pre-order walk numbers inodes so a directory precedes its children (good locality).
+  const stack: [DirNode, string][] = [[root, '']];
+  const dirRecords = new Map<DirNode, DirRecord[]>();
+  while (stack.length) {
+    const [dir, path] = stack.pop()!;
+    const selfIno = inoOf.get(dir)!;
+    const records: DirRecord[] = [];
+    const kids = sortedEntries(dir);
+    if (dir === root && !lostFound) kids.unshift(['lost+found', lfNode]);
+    const subdirs: [DirNode, string][] = [];
+    for (const [name, child] of kids) {
+      const childPath = `${path}/${displayName(name)}`;
+      const nameBytes = byteStringToBytes(name);
+      if (nameBytes.length > 255) throw new UnsupportedError(childPath, `name is ${nameBytes.length} bytes; ext4 allows 255`);
+      if (nameBytes.length === 0 || name.includes('/') || name.includes('\0') || name === '.' || name === '..') {
+        throw new UnsupportedError(childPath, `invalid name ${JSON.stringify(displayName(name))}`);
+      }
+      let ino = inoOf.get(child);
+      if (ino === undefined) {
+        ino = child === lfNode ? FIRST_INO : next++;
+        make(child, ino, childPath, selfIno);
+        if (child.kind === 'dir') subdirs.push([child, childPath]);
+      } else if (child.kind === 'dir') {
+        throw new UnsupportedError(childPath, 'a directory may have only one name (directory hard link)');
+      }
+      const ce = entries[ino]!;
+      ce.links++;
+      if (ce.links > MAX_LINKS && child.kind !== 'dir') throw new UnsupportedError(childPath, `more than ${MAX_LINKS} hard links`);
+      records.push({ name: nameBytes, ino, ft: ftOf(child), hash: 0 });
+    }
+    dirRecords.set(dir, records);
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+  }
+
+  const filesInContentOrder: CatalogEntry[] = [];
+  for (const e of entries) {
+    if (!e) continue;
+    const n = e.node;
+    if (n.kind === 'dir') {
+      const recs = dirRecords.get(n)!;
+      const subdirs = recs.filter((r) => r.ft === FT.dir).length;
+      e.links = 2 + subdirs > 65000 ? 1 : 2 + subdirs; // dir_nlink: an uncountable directory says 1
+      e.dir = planDirectory(recs, bs, seed, dirIndex, e.where, e.ino === FIRST_INO ? Math.max(1, Math.ceil(16384 / bs)) : 1);
+      e.blockCount = e.dir.blocks;
+    } else if (n.kind === 'symlink') {
+      const len = n.target.length;
+      if (len === 0) throw new UnsupportedError(e.where, 'symlink with an empty target');
+      if (len >= bs) throw new UnsupportedError(e.where, `symlink target is ${len} bytes; at most ${bs - 1} fit in a ${bs}-byte block`);
+      e.blockCount = len < 60 ? 0 : 1;
+    } else if (n.kind === 'file') {
+      e.dataBlocks = dataBlockRanges(n, bs);
+      e.blockCount = e.dataBlocks.reduce((s, r) => s + r.count, 0);
+      if (e.blockCount > 0) filesInContentOrder.push(e);
+    }
+  }
+  filesInContentOrder.sort((a, b) => ((a.node as FileNode).content?.order ?? 0) - ((b.node as FileNode).content?.order ?? 0));
+  return { entries, lastIno: next - 1, filesInContentOrder, lostFoundIno: FIRST_INO };
+}

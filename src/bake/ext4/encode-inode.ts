@@ -1,0 +1,112 @@
+// Encodes one planned inode (fields, extent root or fast symlink or device number,
+// in-inode xattrs, checksum) into its slot of an inode-table buffer.
+import { crc32c, crc32cU32 } from '../../struct/crc32c.js';
+import { byteStringToBytes } from '../../tree/names.js';
+import { type FsNode, type Timestamp, kindTypeBits } from '../../tree/node.js';
+import type { CatalogEntry } from './catalog.js';
+import { encodeExtentNode, ROOT_EXTENTS } from './extent.js';
+import {
+  EXT4_EXTENTS_FL, EXT4_INDEX_FL, EXTRA_ISIZE, GOOD_OLD_INODE_SIZE, INODE, type Inode, MAX_TIME, MIN_TIME, encodeTime,
+} from './inode.js';
+import type { InodeLayout } from './layout.js';
+import { XATTR_MAGIC, encodeXattrRegion } from './xattr.js';
+
+export interface InodeInput {
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  links: number;
+  times: { atime: Timestamp; ctime: Timestamp; mtime: Timestamp };
+  flags: number;
+  /** i_block: the extent root, a fast symlink target or a device number. */
+  iBlock: Uint8Array;
+  /** Filesystem blocks charged to the inode (data, tree, xattr block). */
+  blocks: number;
+  xattrBlock: number;
+  entry?: CatalogEntry;
+}
+
+function clampTime(t: Timestamp): Timestamp {
+  if (t.sec < MIN_TIME) return { sec: MIN_TIME, nsec: 0 };
+  if (t.sec > MAX_TIME) return { sec: MAX_TIME, nsec: 0 };
+  return t;
+}
+
+/** i_block for a node: extent root, fast symlink target, or device number. */
+export function iBlockFor(node: FsNode | null, l: InodeLayout | undefined): { iBlock: Uint8Array; extents: boolean } {
+  const iBlock = new Uint8Array(60);
+  if (node?.kind === 'symlink' && node.target.length < 60) {
+    iBlock.set(byteStringToBytes(node.target));
+    return { iBlock, extents: false };
+  }
+  if (node && (node.kind === 'chardev' || node.kind === 'blockdev')) {
+    const { major, minor } = node;
+    const dv = new DataView(iBlock.buffer);
+    if (major < 256 && minor < 256) dv.setUint32(0, (major << 8) | minor, true);
+    else dv.setUint32(4, ((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)) >>> 0, true);
+    return { iBlock, extents: false };
+  }
+  if (node && (node.kind === 'fifo' || node.kind === 'socket')) return { iBlock, extents: false };
+  encodeExtentNode(l!.tree!, iBlock, ROOT_EXTENTS);
+  return { iBlock, extents: true };
+}
+
+export function inodeInputFor(e: CatalogEntry, l: InodeLayout, bs: number): InodeInput {
+  const n = e.node;
+  const { iBlock, extents } = iBlockFor(n, l);
+  let size = 0;
+  if (n.kind === 'file') size = n.size;
+  else if (n.kind === 'dir') size = e.dir!.blocks * bs;
+  else if (n.kind === 'symlink') size = n.target.length;
+  let flags = extents ? EXT4_EXTENTS_FL : 0;
+  if (n.kind === 'dir' && e.dir!.indexed) flags |= EXT4_INDEX_FL;
+  const blocks = e.blockCount + l.treeBlocks.length + (l.xattrBlock ? 1 : 0);
+  return {
+    ino: e.ino, mode: kindTypeBits(n.kind) | n.perm, uid: n.uid, gid: n.gid, size, links: e.links,
+    times: { atime: n.atime, ctime: n.ctime, mtime: n.mtime }, flags, iBlock, blocks, xattrBlock: l.xattrBlock, entry: e,
+  };
+}
+
+/** Writes the inode at `off` of `buf` (inodeSize bytes, assumed zero) and its checksum. */
+export function encodeInode(inp: InodeInput, buf: Uint8Array, off: number, inodeSize: number, bs: number, fsSeed: number): void {
+  const a = encodeTime(clampTime(inp.times.atime).sec, clampTime(inp.times.atime).nsec);
+  const c = encodeTime(clampTime(inp.times.ctime).sec, clampTime(inp.times.ctime).nsec);
+  const m = encodeTime(clampTime(inp.times.mtime).sec, clampTime(inp.times.mtime).nsec);
+  const sectors = inp.blocks * (bs / 512);
+  const fields: Partial<Inode> = {
+    i_mode: inp.mode,
+    i_uid: inp.uid & 0xffff,
+    l_i_uid_high: inp.uid >>> 16,
+    i_gid: inp.gid & 0xffff,
+    l_i_gid_high: inp.gid >>> 16,
+    i_size_lo: inp.size >>> 0,
+    i_size_high: Math.floor(inp.size / 2 ** 32),
+    i_atime: a.lo, i_atime_extra: a.extra,
+    i_ctime: c.lo, i_ctime_extra: c.extra,
+    i_mtime: m.lo, i_mtime_extra: m.extra,
+    i_crtime: c.lo, i_crtime_extra: c.extra,
+    i_links_count: inp.links,
+    i_blocks_lo: sectors >>> 0,
+    l_i_blocks_high: Math.floor(sectors / 2 ** 32),
+    i_flags: inp.flags,
+    i_block: inp.iBlock,
+    i_file_acl_lo: inp.xattrBlock >>> 0,
+    l_i_file_acl_high: Math.floor(inp.xattrBlock / 2 ** 32),
+    i_extra_isize: EXTRA_ISIZE,
+  };
+  INODE.encode(fields, buf, off);
+  const inl = inp.entry?.xattrInInode ?? [];
+  if (inl.length) {
+    const hdr = off + GOOD_OLD_INODE_SIZE + EXTRA_ISIZE;
+    new DataView(buf.buffer, buf.byteOffset).setUint32(hdr, XATTR_MAGIC, true);
+    encodeXattrRegion(inl, buf, hdr + 4, off + inodeSize, hdr + 4);
+  }
+  let csum = crc32cU32(fsSeed, inp.ino);
+  csum = crc32cU32(csum, 0); // i_generation
+  csum = crc32c(csum, buf, off, off + inodeSize); // checksum fields are still zero here
+  const dv = new DataView(buf.buffer, buf.byteOffset);
+  dv.setUint16(off + 0x7c, csum & 0xffff, true);
+  dv.setUint16(off + 0x82, csum >>> 16, true);
+}

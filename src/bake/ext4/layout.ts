@@ -1,0 +1,160 @@
+// Second planning step: given a geometry, place every block. Fixed metadata (superblock
+// copies, GDTs, each flex group's bitmaps and inode tables) is reserved first; then the
+// journal, directory/symlink/xattr blocks, file data in the source's content order, and
+// last the extent-tree blocks of inodes with more than four extents.
+import { type Run, BlockAllocator } from './allocator.js';
+import type { Catalog, CatalogEntry } from './catalog.js';
+import { EXT_INIT_MAX_LEN, type ExtentNode, type Mapping, buildExtentTree } from './extent.js';
+import { type Geometry, groupBlocks, groupHasSuper, groupStart } from './geometry.js';
+
+export interface GroupMeta {
+  blockBitmap: number;
+  inodeBitmap: number;
+  inodeTable: number;
+}
+
+export interface InodeLayout {
+  mappings: Mapping[];
+  tree: ExtentNode | null;
+  treeBlocks: number[];
+  xattrBlock: number;
+}
+
+export interface Layout {
+  groups: GroupMeta[];
+  journal: InodeLayout;
+  /** Per inode number. */
+  inodes: (InodeLayout | undefined)[];
+  /** All used blocks (reserved and allocated), sorted and merged. */
+  used: Run[];
+  /** First block past all used blocks. */
+  highWater: number;
+}
+
+/** Turns allocated runs for consecutive logical blocks into extents of at most 32768 blocks. */
+export function runsToMappings(runs: Run[], logicalStart: number, out: Mapping[] = []): Mapping[] {
+  let logical = logicalStart;
+  for (const r of runs) {
+    let done = 0;
+    while (done < r.count) {
+      const last = out[out.length - 1];
+      const physical = r.start + done;
+      if (last && last.logical + last.length === logical && last.physical + last.length === physical && last.length < EXT_INIT_MAX_LEN) {
+        const n = Math.min(EXT_INIT_MAX_LEN - last.length, r.count - done);
+        last.length += n;
+        done += n;
+        logical += n;
+        continue;
+      }
+      const n = Math.min(EXT_INIT_MAX_LEN, r.count - done);
+      out.push({ logical, physical, length: n });
+      done += n;
+      logical += n;
+    }
+  }
+  return out;
+}
+
+function mergeRuns(a: readonly Run[], b: readonly Run[]): Run[] {
+  const all = [...a, ...b].sort((x, y) => x.start - y.start);
+  const out: Run[] = [];
+  for (const r of all) {
+    const last = out[out.length - 1];
+    if (last && last.start + last.count >= r.start) last.count = Math.max(last.count, r.start + r.count - last.start);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+/** Places everything; `null` when the fixed metadata alone runs off the end. */
+export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number): Layout | null {
+  const alloc = new BlockAllocator(geo.firstDataBlock, geo.blocksCount);
+  const groups: GroupMeta[] = [];
+  const flex = 2 ** geo.logGroupsPerFlex;
+  for (let g = 0; g < geo.groups; g++) if (groupHasSuper(g)) alloc.reserve(groupStart(geo, g), 1 + geo.gdtBlocks);
+  // Superblock copies sorted, to step the metadata cursor over them.
+  const supers: Run[] = [];
+  for (let g = 0; g < geo.groups; g++) if (groupHasSuper(g)) supers.push({ start: groupStart(geo, g), count: 1 + geo.gdtBlocks });
+  const place = (at: number, len: number): number => {
+    for (const s of supers) if (at < s.start + s.count && at + len > s.start) at = s.start + s.count;
+    return at;
+  };
+  for (let f = 0; f * flex < geo.groups; f++) {
+    const g0 = f * flex;
+    const n = Math.min(flex, geo.groups - g0);
+    // Bitmaps of the flex group together, then its inode tables, like mke2fs.
+    let at = groupStart(geo, g0);
+    const bb: number[] = [];
+    const ib: number[] = [];
+    const it: number[] = [];
+    for (let i = 0; i < n; i++) (at = place(at, 1)), bb.push(at), alloc.reserve(at, 1), at++;
+    for (let i = 0; i < n; i++) (at = place(at, 1)), ib.push(at), alloc.reserve(at, 1), at++;
+    for (let i = 0; i < n; i++) (at = place(at, geo.inodeTableBlocks)), it.push(at), alloc.reserve(at, geo.inodeTableBlocks), (at += geo.inodeTableBlocks);
+    if (at > geo.blocksCount) return null;
+    for (let i = 0; i < n; i++) groups.push({ blockBitmap: bb[i]!, inodeBitmap: ib[i]!, inodeTable: it[i]! });
+  }
+
+  const inodes: (InodeLayout | undefined)[] = [];
+  const journalTreeBlocks: number[] = [];
+  const journal = journalBlocks > 0 ? runsToMappings(alloc.alloc(journalBlocks), 0) : [];
+  const layoutOf = (e: CatalogEntry): InodeLayout => {
+    let l = inodes[e.ino];
+    if (!l) inodes[e.ino] = l = { mappings: [], tree: null, treeBlocks: [], xattrBlock: 0 };
+    return l;
+  };
+
+  // Directory, symlink and xattr blocks first, in inode order: they are small and read together.
+  for (const e of cat.entries) {
+    if (!e) continue;
+    const l = layoutOf(e);
+    if (e.xattrInBlock.length) l.xattrBlock = alloc.allocOne();
+    if (e.node.kind === 'dir' || e.node.kind === 'symlink') {
+      if (e.blockCount) runsToMappings(alloc.alloc(e.blockCount), 0, l.mappings);
+    }
+  }
+  // File data in content order, so the writer reads each source front to back.
+  for (const e of cat.filesInContentOrder) {
+    const l = layoutOf(e);
+    for (const r of e.dataBlocks!) runsToMappings(alloc.alloc(r.count), r.logical, l.mappings);
+  }
+  // Extent trees too big for i_block.
+  for (const e of cat.entries) {
+    if (!e) continue;
+    const l = inodes[e.ino]!;
+    if (l.mappings.length === 0 && e.node.kind !== 'file' && e.node.kind !== 'dir') continue;
+    if (e.node.kind === 'symlink' && e.blockCount === 0) continue;
+    l.tree = buildExtentTree(l.mappings, geo.blockSize, () => {
+      const b = alloc.allocOne();
+      l.treeBlocks.push(b);
+      return b;
+    });
+  }
+  const journalTree = buildExtentTree(journal, geo.blockSize, () => {
+    const b = alloc.allocOne();
+    journalTreeBlocks.push(b);
+    return b;
+  });
+
+  const highWater = alloc.highWater();
+  if (highWater > geo.blocksCount) return null;
+  return { groups, journal: { mappings: journal, tree: journalTree, treeBlocks: journalTreeBlocks, xattrBlock: 0 }, inodes, used: mergeRuns(alloc.reservedRuns(), alloc.allocated), highWater };
+}
+
+/** Counts used blocks in [start, start+count) from the sorted `used` runs. */
+export function usedInRange(used: readonly Run[], start: number, count: number, hint = { i: 0 }): number {
+  let n = 0;
+  const end = start + count;
+  let i = hint.i;
+  while (i > 0 && used[i - 1]!.start + used[i - 1]!.count > start) i--;
+  while (i < used.length && used[i]!.start + used[i]!.count <= start) i++;
+  hint.i = i;
+  for (let j = i; j < used.length && used[j]!.start < end; j++) {
+    const r = used[j]!;
+    n += Math.min(end, r.start + r.count) - Math.max(start, r.start);
+  }
+  return n;
+}
+
+export function groupUsedBlocks(geo: Geometry, used: readonly Run[], g: number): number {
+  return usedInRange(used, groupStart(geo, g), groupBlocks(geo, g));
+}

@@ -1,0 +1,276 @@
+// writeExt4: the thin pass. Encodes every metadata block from the plan and streams file
+// data from the ContentSource, in ascending disk order, through a coalescing buffer.
+// It decides nothing: every position comes from the plan.
+import type { BlockDevice } from '../../io/block-device.js';
+import type { ContentSource } from '../../io/content-source.js';
+import { crc32c, crc32cU32 } from '../../struct/crc32c.js';
+import { byteStringToBytes, displayName } from '../../tree/names.js';
+import { type FileNode, dataLength } from '../../tree/node.js';
+import { CorruptInputError } from '../../util/errors.js';
+import type { CatalogEntry } from './catalog.js';
+import { encodeDirBlock } from './dir-layout.js';
+import { encodeInode, iBlockFor, inodeInputFor } from './encode-inode.js';
+import { type ExtentNode, type Mapping, encodeExtentNode, entriesPerBlock, extentTreeBlocks } from './extent.js';
+import { groupHasSuper, groupStart } from './geometry.js';
+import { EXT4_EXTENTS_FL, JOURNAL_INO } from './inode.js';
+import { encodeJournalSuperblock } from './journal.js';
+import type { InodeLayout } from './layout.js';
+import { blockBitmap, encodeGdt, encodeSuperblock, fsSeed, inodeBitmap } from './metadata.js';
+import type { Ext4Plan } from './planner.js';
+import { XATTR_BLOCK_HEADER, XATTR_MAGIC, encodeXattrRegion, xattrBlockHash } from './xattr.js';
+
+export interface WriteOptions {
+  /**
+   * The device reads as zeros where nothing is written (a new sparse file). Then all-zero
+   * metadata (unused inode-table space) is skipped and stays a hole. False when writing
+   * into an existing file at an offset.
+   */
+  assumeZeroed?: boolean;
+  /** Called as file bytes are written, for progress. */
+  onProgress?: (bytesWritten: number) => void;
+}
+
+type Item =
+  | { at: number; kind: 'meta'; encode: () => Uint8Array }
+  | { at: number; kind: 'file'; entry: CatalogEntry; layout: InodeLayout };
+
+const WINDOW = 8 << 20;
+
+/** Coalesces ascending writes into large device writes. */
+class Coalescer {
+  private buf = new Uint8Array(WINDOW);
+  private start = 0;
+  private len = 0;
+  constructor(private readonly dev: BlockDevice) {}
+
+  async put(offset: number, data: Uint8Array): Promise<void> {
+    if (this.len > 0 && offset === this.start + this.len && this.len + data.length <= WINDOW) {
+      this.buf.set(data, this.len);
+      this.len += data.length;
+      return;
+    }
+    await this.flush();
+    if (data.length >= WINDOW) {
+      await this.dev.writeAt(offset, data);
+      return;
+    }
+    this.start = offset;
+    this.buf.set(data, 0);
+    this.len = data.length;
+  }
+
+  /** Zero bytes at offset (only in the stream of a file, to pad partial blocks). */
+  async zeros(offset: number, n: number): Promise<void> {
+    if (n > 0) await this.put(offset, new Uint8Array(n));
+  }
+
+  async flush(): Promise<void> {
+    if (this.len === 0) return;
+    await this.dev.writeAt(this.start, this.buf.subarray(0, this.len));
+    // Reused: BlockDevice.writeAt does not keep the buffer once its promise settles.
+    this.buf.fill(0, 0, this.len);
+    this.len = 0;
+  }
+}
+
+function treeBlockEncoder(node: ExtentNode, bs: number, csumSeed: number): () => Uint8Array {
+  return () => {
+    const buf = new Uint8Array(bs);
+    const max = entriesPerBlock(bs);
+    encodeExtentNode(node, buf, max);
+    const tail = 12 + max * 12;
+    new DataView(buf.buffer).setUint32(tail, crc32c(csumSeed, buf, 0, tail), true);
+    return buf;
+  };
+}
+
+function inodeSeed(fs: number, ino: number): number {
+  return crc32cU32(crc32cU32(fs, ino), 0);
+}
+
+/** Every metadata and file item of the plan, sorted by byte offset. */
+function schedule(plan: Ext4Plan, assumeZeroed: boolean): Item[] {
+  const { geo, layout, catalog } = plan;
+  const bs = geo.blockSize;
+  const seed = fsSeed(plan);
+  const items: Item[] = [];
+  const meta = (block: number, encode: () => Uint8Array, byteOffset = 0) => items.push({ at: block * bs + byteOffset, kind: 'meta', encode });
+
+  const journalIBlock = plan.journalBlocks ? iBlockFor(null, layout.journal).iBlock : null;
+  let gdt: Uint8Array | null = null;
+  for (let g = 0; g < geo.groups; g++) {
+    if (!groupHasSuper(g)) continue;
+    const start = groupStart(geo, g);
+    // Group 0's superblock sits at byte 1024; the boot sector area before it is left alone.
+    const sbOffset = g === 0 ? 1024 : start * bs;
+    items.push({ at: sbOffset, kind: 'meta', encode: () => {
+      gdt ??= encodeGdt(plan);
+      const sb = encodeSuperblock(plan, g, journalIBlock);
+      const sbArea = g === 0 && bs > 1024 ? bs - 1024 : bs;
+      const out = new Uint8Array(sbArea + gdt.length);
+      out.set(sb, 0);
+      out.set(gdt, sbArea);
+      return out;
+    } });
+  }
+  for (let g = 0; g < geo.groups; g++) {
+    const m = layout.groups[g]!;
+    meta(m.blockBitmap, () => blockBitmap(geo, layout.used, g));
+    meta(m.inodeBitmap, () => inodeBitmap(geo, catalog.lastIno, g));
+    const first = g * geo.inodesPerGroup + 1;
+    const usedHere = Math.max(0, Math.min(geo.inodesPerGroup, catalog.lastIno - first + 1));
+    const tableBytes = assumeZeroed
+      ? Math.ceil((usedHere * geo.inodeSize) / bs) * bs
+      : geo.inodeTableBlocks * bs;
+    if (tableBytes > 0) meta(m.inodeTable, () => encodeInodeTable(plan, g, tableBytes, seed));
+  }
+  if (plan.journalBlocks) {
+    meta(layout.journal.mappings[0]!.physical, () => encodeJournalSuperblock(bs, plan.journalBlocks, plan.options.uuid));
+    for (const n of extentTreeBlocks(layout.journal.tree!)) meta(n.block!, treeBlockEncoder(n, bs, inodeSeed(seed, JOURNAL_INO)));
+  }
+  for (const e of catalog.entries) {
+    if (!e) continue;
+    const l = layout.inodes[e.ino]!;
+    const iseed = inodeSeed(seed, e.ino);
+    if (l.xattrBlock) meta(l.xattrBlock, () => encodeXattrBlock(e, l.xattrBlock, bs, seed));
+    if (l.tree) for (const n of extentTreeBlocks(l.tree)) meta(n.block!, treeBlockEncoder(n, bs, iseed));
+    const node = e.node;
+    if (node.kind === 'dir') {
+      for (const m of l.mappings) {
+        for (let i = 0; i < m.length; i++) {
+          const logical = m.logical + i;
+          meta(m.physical + i, () => encodeDirBlock(e.dir!, logical, e.ino, e.parentIno, bs, iseed));
+        }
+      }
+    } else if (node.kind === 'symlink' && l.mappings.length) {
+      meta(l.mappings[0]!.physical, () => {
+        const b = new Uint8Array(bs);
+        b.set(byteStringToBytes(node.target));
+        return b;
+      });
+    } else if (node.kind === 'file' && l.mappings.length) {
+      items.push({ at: l.mappings[0]!.physical * bs, kind: 'file', entry: e, layout: l });
+    }
+  }
+  // Stable sort keeps content order among files that tie (they never do: blocks are unique).
+  return items.sort((a, b) => a.at - b.at);
+}
+
+function encodeInodeTable(plan: Ext4Plan, g: number, bytes: number, seed: number): Uint8Array {
+  const { geo, layout, catalog } = plan;
+  const buf = new Uint8Array(bytes);
+  const first = g * geo.inodesPerGroup + 1;
+  const count = bytes / geo.inodeSize;
+  for (let i = 0; i < count; i++) {
+    const ino = first + i;
+    const off = i * geo.inodeSize;
+    if (ino === JOURNAL_INO && plan.journalBlocks) {
+      const jl = layout.journal;
+      encodeInode({
+        ino, mode: 0o100600, uid: 0, gid: 0, size: plan.journalBlocks * geo.blockSize, links: 1,
+        times: { atime: t(plan), ctime: t(plan), mtime: t(plan) }, flags: EXT4_EXTENTS_FL,
+        iBlock: iBlockFor(null, jl).iBlock, blocks: plan.journalBlocks + jl.treeBlocks.length, xattrBlock: 0,
+      }, buf, off, geo.inodeSize, geo.blockSize, seed);
+      continue;
+    }
+    const e = catalog.entries[ino];
+    if (!e) continue;
+    encodeInode(inodeInputFor(e, layout.inodes[ino]!, geo.blockSize), buf, off, geo.inodeSize, geo.blockSize, seed);
+  }
+  return buf;
+}
+
+function t(plan: Ext4Plan) {
+  return { sec: plan.options.timestamp, nsec: 0 };
+}
+
+function encodeXattrBlock(e: CatalogEntry, block: number, bs: number, seed: number): Uint8Array {
+  const buf = new Uint8Array(bs);
+  encodeXattrRegion(e.xattrInBlock, buf, 32, bs, 0);
+  XATTR_BLOCK_HEADER.encode({ h_magic: XATTR_MAGIC, h_refcount: 1, h_blocks: 1, h_hash: xattrBlockHash(e.xattrInBlock) }, buf, 0);
+  const le64 = new Uint8Array(8);
+  new DataView(le64.buffer).setUint32(0, block >>> 0, true);
+  new DataView(le64.buffer).setUint32(4, Math.floor(block / 2 ** 32), true);
+  const c = crc32c(crc32c(seed, le64), buf);
+  new DataView(buf.buffer).setUint32(0x10, c, true);
+  return buf;
+}
+
+/** Streams one file's data runs to their blocks, zero-padding partial blocks. */
+async function writeFile(out: Coalescer, content: ContentSource, e: CatalogEntry, l: InodeLayout, bs: number, onBytes: (n: number) => void): Promise<void> {
+  const node = e.node as FileNode;
+  const runs = node.dataRuns ?? [{ offset: 0, length: node.size }];
+  const maps = l.mappings;
+  let mi = 0;
+  /** Device byte offset of file byte position p (p's block must be mapped). */
+  const devOffset = (p: number): { at: number; room: number } => {
+    const b = Math.floor(p / bs);
+    while (mi < maps.length && maps[mi]!.logical + maps[mi]!.length <= b) mi++;
+    const m: Mapping = maps[mi]!;
+    const at = (m.physical + (b - m.logical)) * bs + (p % bs);
+    const room = (m.logical + m.length) * bs - p; // bytes until this extent ends
+    return { at, room };
+  };
+  let pos = 0; // file position up to which the disk blocks are filled
+  const padTo = async (p: number) => {
+    // Zero from pos to p, but never into a hole: only within pos's block.
+    if (pos % bs === 0 || p <= pos) return;
+    const end = Math.min(p, (Math.floor(pos / bs) + 1) * bs);
+    const d = devOffset(pos);
+    await out.zeros(d.at, end - pos);
+    pos = end;
+  };
+  let runIdx = 0;
+  let inRun = 0; // bytes of runs[runIdx] delivered
+  let total = 0;
+  const expected = dataLength(node);
+  const where = e.where;
+  if (!node.content) throw new CorruptInputError(displayName(where), 'file has data but no content source (source bug)');
+  await content.read(node.content, async (chunk) => {
+    let c = 0;
+    total += chunk.length;
+    if (total > expected) throw new CorruptInputError(displayName(where), `file grew while reading (expected ${expected} bytes of data)`);
+    while (c < chunk.length) {
+      const run = runs[runIdx]!;
+      if (inRun === 0) {
+        await padTo(run.offset);
+        pos = run.offset;
+      }
+      const p = run.offset + inRun;
+      const d = devOffset(p);
+      const n = Math.min(chunk.length - c, run.length - inRun, d.room);
+      await out.put(d.at, chunk.subarray(c, c + n));
+      c += n;
+      inRun += n;
+      pos = p + n;
+      if (inRun === run.length) {
+        runIdx++;
+        inRun = 0;
+      }
+    }
+    onBytes(chunk.length);
+  });
+  if (total !== expected) throw new CorruptInputError(displayName(where), `file shrank while reading (got ${total} of ${expected} bytes)`);
+  if (pos % bs) await padTo(Math.ceil(pos / bs) * bs);
+}
+
+export async function writeExt4(plan: Ext4Plan, device: BlockDevice, content: ContentSource, opts: WriteOptions = {}): Promise<void> {
+  const bs = plan.geo.blockSize;
+  if (device.size < plan.geo.blocksCount * bs) {
+    throw new CorruptInputError('device', `is ${device.size} bytes, the plan needs ${plan.geo.blocksCount * bs}`);
+  }
+  const out = new Coalescer(device);
+  let written = 0;
+  const onBytes = (n: number) => {
+    written += n;
+    opts.onProgress?.(written);
+  };
+  for (const item of schedule(plan, opts.assumeZeroed ?? false)) {
+    if (item.kind === 'meta') await out.put(item.at, item.encode());
+    else await writeFile(out, content, item.entry, item.layout, bs, onBytes);
+  }
+  await out.flush();
+  // A filesystem shorter than its device: make sure the last block exists, so the image
+  // file has its full size even when its tail is a hole.
+  await device.flush();
+}

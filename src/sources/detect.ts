@@ -1,0 +1,41 @@
+// Picks the source reader for a path: a directory, or an archive recognised by its bytes.
+import * as fs from 'node:fs';
+import { NodeSourceFs } from '../io/node-source-fs.js';
+import { CorruptInputError } from '../util/errors.js';
+import { type LoadedTree, loadDirectory } from './directory.js';
+
+export interface LoadOptions {
+  /** Read xattrs from a directory source (default true). */
+  xattrs?: boolean;
+}
+
+function sniff(path: string): Uint8Array {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const buf = new Uint8Array(512);
+    const n = fs.readSync(fd, buf, 0, 512, 0);
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export async function loadSource(path: string, opts: LoadOptions = {}): Promise<LoadedTree> {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path);
+  } catch (e) {
+    throw new CorruptInputError(path, `cannot read source: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (st.isDirectory()) return loadDirectory(new NodeSourceFs(path, { xattrs: opts.xattrs }), { label: path });
+  if (!st.isFile()) throw new CorruptInputError(path, 'source is neither a directory nor a file');
+  const head = sniff(path);
+  const isGzip = head[0] === 0x1f && head[1] === 0x8b;
+  const isTar = head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
+  if (isGzip || isTar) {
+    const { loadTarFile } = await import('./tar.js');
+    return loadTarFile(path);
+  }
+  if (head.length === 0) throw new CorruptInputError(path, 'source file is empty');
+  throw new CorruptInputError(path, 'not a directory, tar or tar.gz archive');
+}

@@ -1,0 +1,414 @@
+// Tar source: ustar, GNU and pax archives (optionally gzipped) into an FsTree, in two
+// streaming passes. Pass 1 reads every header and skips the data; the ContentSource
+// re-opens the stream and skips forward to each requested member. Memory stays flat
+// whatever the archive or member size.
+import type { ChunkSink, ContentSource } from '../io/content-source.js';
+import { TreeBuilder, splitArchivePath } from '../tree/builder.js';
+import { displayName } from '../tree/names.js';
+import { type ContentRef, type DataRun, type FileNode, type FsNode, type Timestamp, type Xattr, sortXattrs } from '../tree/node.js';
+import { CakeError, CorruptInputError } from '../util/errors.js';
+import type { LoadedTree } from './directory.js';
+import { ByteReader, maybeDecompress } from './decompress.js';
+import {
+  BLOCK, HeaderError, type PaxRecords, type RawHeader, SparseMapParser, checkRuns, cString, decodeHeader, headerSum, isZeroBlock,
+  oldGnuRuns, parseNumeric, paxInteger, paxMap01, paxString, paxTime, parsePax,
+} from './tar-headers.js';
+
+export interface TarSourceOptions {
+  /** Shown in errors and warnings as the archive's name. */
+  label: string;
+}
+
+/** Extended headers (pax, GNU long names) bigger than this are refused rather than buffered. */
+const MAX_META = 16 << 20;
+
+/** Keys that describe one member only; a global header setting them is ignored. */
+const PER_FILE_KEYS = new Set(['path', 'linkpath', 'size']);
+
+interface TarHandle {
+  /** Archive path, for error messages. */
+  path: string;
+  /** Stream offset of the member's header block, and its byte sum (to notice a changed archive). */
+  headerOffset: number;
+  headerSum: number;
+  /** Stream offset of the first byte to deliver (after a sparse map) and the byte count. */
+  start: number;
+  length: number;
+}
+
+const pad = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
+
+
+function typeName(t: string): string {
+  const c = t.charCodeAt(0);
+  return c >= 0x21 && c < 0x7f ? `'${t}'` : `0x${c.toString(16).padStart(2, '0')}`;
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes a %XX-escaped byte string (libarchive's xattr name encoding). */
+function percentDecode(s: string): string {
+  return s.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+function base64Bytes(s: string): Uint8Array | null {
+  try {
+    const bin = atob(s.replace(/\s+/g, ''));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads a tar archive (plain or gzip) produced by `openStream`; may be called again by the ContentSource. */
+export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts: TarSourceOptions): Promise<LoadedTree> {
+  const label = opts.label;
+  const warnings: string[] = [];
+  const warnOnce = new Set<string>();
+  const warn = (key: string, msg: string): void => {
+    if (warnOnce.has(key)) return;
+    warnOnce.add(key);
+    warnings.push(`${label}: ${msg}`);
+  };
+
+  const reader = new ByteReader(maybeDecompress(openStream(), label));
+  const builder = new TreeBuilder();
+  const block = new Uint8Array(BLOCK);
+  const globalPax = new Map<string, Uint8Array>();
+  let localPax: PaxRecords | null = null;
+  let longName: string | null = null;
+  let longLink: string | null = null;
+  let index = 0;
+
+  const readMeta = async (size: number, where: string): Promise<Uint8Array> => {
+    if (size > MAX_META) throw new CorruptInputError(where, `extended header of ${size} bytes is too large`);
+    const data = new Uint8Array(size);
+    if ((await reader.read(data)) < size || (await reader.skip(pad(size))) < pad(size)) {
+      throw new CorruptInputError(where, 'archive is truncated');
+    }
+    return data;
+  };
+
+  try {
+    for (;;) {
+      const headerOffset = reader.offset;
+      const got = await reader.read(block);
+      const pending = localPax !== null || longName !== null || longLink !== null;
+      if (got === 0 || (got === BLOCK && isZeroBlock(block))) {
+        if (pending) throw new CorruptInputError(label, 'archive ends after an extended header with no entry for it');
+        break;
+      }
+      if (got < BLOCK) throw new CorruptInputError(`${label}: header at byte ${headerOffset}`, 'archive is truncated');
+
+      let h: RawHeader;
+      try {
+        h = decodeHeader(block);
+      } catch (e) {
+        if (e instanceof HeaderError) {
+          throw new CorruptInputError(`${label}: header at byte ${headerOffset}`, e.message);
+        }
+        throw e;
+      }
+
+      // Extended headers describe the next entry.
+      const metaWhere = `${label}: extended header at byte ${headerOffset}`;
+      switch (h.type) {
+        case 'x': {
+          const recs = parseMeta(await readMeta(h.size, metaWhere), metaWhere);
+          localPax = localPax ? localPax.concat(recs) : recs;
+          continue;
+        }
+        case 'g': {
+          for (const [k, v] of parseMeta(await readMeta(h.size, metaWhere), metaWhere)) {
+            if (v.length === 0) globalPax.delete(k);
+            else globalPax.set(k, v);
+          }
+          continue;
+        }
+        case 'L':
+        case 'K': {
+          const data = await readMeta(h.size, metaWhere);
+          const s = cString(data, 0, data.length);
+          if (h.type === 'L') longName = s;
+          else longLink = s;
+          continue;
+        }
+        case 'V': // GNU volume label: not a file
+          if ((await reader.skip(h.size + pad(h.size))) < h.size + pad(h.size)) throw new CorruptInputError(metaWhere, 'archive is truncated');
+          continue;
+      }
+
+      // Effective pax keywords: globals, then this entry's records (an empty value cancels a keyword).
+      const pax = new Map<string, Uint8Array>();
+      for (const [k, v] of globalPax) if (!PER_FILE_KEYS.has(k) && !k.startsWith('GNU.sparse.')) pax.set(k, v);
+      const sparse00: number[] = [];
+      for (const [k, v] of localPax ?? []) {
+        if (k === 'GNU.sparse.offset' || k === 'GNU.sparse.numbytes') sparse00.push(paxNum(v, k, metaWhere));
+        if (v.length === 0) pax.delete(k);
+        else pax.set(k, v);
+      }
+      localPax = null;
+
+      let path = pax.has('path') ? paxString(pax.get('path')!) : longName ?? h.name;
+      const linkname = pax.has('linkpath') ? paxString(pax.get('linkpath')!) : longLink ?? h.linkname;
+      longName = longLink = null;
+      if (pax.has('GNU.sparse.name')) path = paxString(pax.get('GNU.sparse.name')!);
+      const where = `${label}: ${displayName(path)}`;
+      const entryIndex = index++;
+
+      const num = (key: string, fallback: number): number => (pax.has(key) ? paxNum(pax.get(key)!, key, where) : fallback);
+      const time = (key: string, fallback: Timestamp): Timestamp => {
+        const v = pax.get(key);
+        if (!v) return fallback;
+        try {
+          return paxTime(v, key);
+        } catch (e) {
+          throw e instanceof HeaderError ? new CorruptInputError(where, e.message) : e;
+        }
+      };
+      const size = num('size', h.size);
+      const mtime = time('mtime', { sec: h.mtime, nsec: 0 });
+      const perm = h.mode & 0o7777;
+      const uid = num('uid', h.uid);
+      const gid = num('gid', h.gid);
+      const atime = time('atime', mtime);
+      const ctime = time('ctime', mtime);
+      const xattrs = collectXattrs(pax, warn);
+      const dataStart = reader.offset;
+      let consumed = 0; // data bytes of this entry already read
+      const fail: (msg: string) => never = (msg) => {
+        throw new CorruptInputError(where, msg);
+      };
+      const check = <T>(f: () => T): T => {
+        try {
+          return f();
+        } catch (e) {
+          throw e instanceof HeaderError ? new CorruptInputError(where, e.message) : e;
+        }
+      };
+
+      let node: FsNode;
+      let type = h.type;
+      if ((type === '0' || type === '\0') && path.endsWith('/')) type = '5'; // pre-POSIX directory
+      switch (type) {
+        case '0':
+        case '\0':
+        case '7':
+        case 'S': {
+          let realSize = size;
+          let runs: DataRun[] | undefined;
+          let skipBytes = 0;
+          let start = dataStart;
+          if (type === 'S') {
+            const all: DataRun[] = [];
+            check(() => oldGnuRuns(block, 386, 4, all));
+            realSize = check(() => parseNumeric(block, 483, 12, 'realsize'));
+            let extended = block[482] !== 0;
+            const ext = new Uint8Array(BLOCK);
+            while (extended) {
+              if ((await reader.read(ext)) < BLOCK) fail('archive is truncated (in a sparse header)');
+              check(() => oldGnuRuns(ext, 0, 21, all));
+              extended = ext[504] !== 0;
+              if (all.length > 1 << 24) fail('sparse map is too long');
+            }
+            start = reader.offset;
+            runs = check(() => checkRuns(all, realSize));
+          } else if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.size') || pax.has('GNU.sparse.map') || sparse00.length) {
+            const major = pax.has('GNU.sparse.major') ? paxString(pax.get('GNU.sparse.major')!) : '0';
+            const minor = pax.has('GNU.sparse.minor') ? paxString(pax.get('GNU.sparse.minor')!) : '';
+            if (major === '1' && minor === '0') {
+              realSize = num('GNU.sparse.realsize', -1);
+              if (realSize < 0) fail('sparse file has no GNU.sparse.realsize');
+              const parser = new SparseMapParser();
+              const buf = new Uint8Array(BLOCK);
+              while (!parser.done) {
+                if (consumed >= size) fail('sparse map runs past the entry data');
+                const want = Math.min(BLOCK, size - consumed);
+                if ((await reader.read(buf.subarray(0, want))) < want) fail('archive is truncated (in a sparse map)');
+                consumed += want;
+                check(() => parser.feed(buf.subarray(0, want)));
+              }
+              skipBytes = parser.consumed + pad(parser.consumed);
+              if (skipBytes > size) fail('sparse map runs past the entry data');
+              runs = check(() => checkRuns(parser.runs(), realSize));
+            } else if (major === '0') {
+              realSize = num('GNU.sparse.size', num('GNU.sparse.realsize', -1));
+              if (realSize < 0) fail('sparse file has no GNU.sparse.size');
+              let raw: DataRun[];
+              if (pax.has('GNU.sparse.map')) raw = check(() => paxMap01(pax.get('GNU.sparse.map')!));
+              else {
+                if (sparse00.length % 2) fail('sparse map has an offset without numbytes');
+                raw = [];
+                for (let i = 0; i < sparse00.length; i += 2) raw.push({ offset: sparse00[i]!, length: sparse00[i + 1]! });
+              }
+              runs = check(() => checkRuns(raw, realSize));
+            } else {
+              fail(`unsupported GNU sparse format ${major}.${minor}`);
+            }
+            start = dataStart + skipBytes;
+          }
+          const length = size - skipBytes;
+          if (runs) {
+            let sum = 0;
+            for (const r of runs) sum += r.length;
+            if (sum !== length) fail(`sparse map describes ${sum} data bytes but the entry stores ${length}`);
+          }
+          const content: ContentRef | null =
+            length > 0
+              ? { order: entryIndex, handle: { path, headerOffset, headerSum: headerSum(block), start, length } satisfies TarHandle }
+              : null;
+          const file: FileNode = { kind: 'file', perm, uid, gid, mtime, atime, ctime, xattrs, size: realSize, content };
+          if (runs) file.dataRuns = runs;
+          node = file;
+          break;
+        }
+        case '1': {
+          const target = builder.get(splitArchivePath(linkname, where));
+          if (!target) fail(`hard link to ${JSON.stringify(displayName(linkname))}, which is not in the archive before it`);
+          if (target.kind === 'dir') fail(`hard link to ${JSON.stringify(displayName(linkname))}, which is a directory`);
+          node = target;
+          break;
+        }
+        case '2':
+          if (linkname.includes('\0')) fail('symlink target contains a NUL byte');
+          node = { kind: 'symlink', perm, uid, gid, mtime, atime, ctime, xattrs, target: linkname };
+          break;
+        case '3':
+        case '4':
+          node = {
+            kind: type === '3' ? 'chardev' : 'blockdev', perm, uid, gid, mtime, atime, ctime, xattrs,
+            major: num('SCHILY.devmajor', h.devmajor),
+            minor: num('SCHILY.devminor', h.devminor),
+          };
+          break;
+        case '5':
+        case 'D': // GNU incremental dump directory: a directory whose data lists names
+          node = { kind: 'dir', perm, uid, gid, mtime, atime, ctime, xattrs, entries: new Map() };
+          break;
+        case '6':
+          node = { kind: 'fifo', perm, uid, gid, mtime, atime, ctime, xattrs };
+          break;
+        case 'M':
+          fail('multi-volume continuation entries are not supported');
+        default:
+          fail(`unknown entry type ${typeName(type)}`);
+      }
+
+      builder.set(splitArchivePath(path, where), node, where);
+
+      const rest = size - consumed + pad(size);
+      if ((await reader.skip(rest)) < rest) fail('archive is truncated');
+    }
+
+    // Read to the end so a corrupt or truncated gzip stream is noticed.
+    while ((await reader.skip(1 << 30)) > 0);
+  } catch (e) {
+    await reader.close().catch(() => {});
+    throw asSourceError(e, label);
+  }
+  await reader.close();
+
+  return { tree: builder.tree, content: new TarContent(openStream, label), warnings };
+}
+
+/** Errors from the byte stream (I/O, decompression) become one-line CorruptInputErrors; our own pass through. */
+function asSourceError(e: unknown, where: string): unknown {
+  if (e instanceof CakeError || e instanceof TypeError || e instanceof ReferenceError) return e;
+  const err = e as Error & { code?: string };
+  const msg = err instanceof Error ? `${err.code ? `${err.code} ` : ''}${err.message}` : String(e);
+  return new CorruptInputError(where, `cannot read archive: ${msg}`);
+}
+
+function parseMeta(data: Uint8Array, where: string): PaxRecords {
+  try {
+    return parsePax(data);
+  } catch (e) {
+    throw e instanceof HeaderError ? new CorruptInputError(where, e.message) : e;
+  }
+}
+
+function paxNum(v: Uint8Array, key: string, where: string): number {
+  try {
+    return paxInteger(v, key);
+  } catch (e) {
+    throw e instanceof HeaderError ? new CorruptInputError(where, e.message) : e;
+  }
+}
+
+/** Xattrs from SCHILY.xattr.* (raw values) and LIBARCHIVE.xattr.* (escaped names, base64 values). */
+function collectXattrs(pax: Map<string, Uint8Array>, warn: (key: string, msg: string) => void): Xattr[] {
+  if (pax.size === 0) return [];
+  const byName = new Map<string, Uint8Array>();
+  const add = (rawName: string, value: Uint8Array, prefer: boolean): void => {
+    let name: string;
+    try {
+      name = utf8Strict.decode(Uint8Array.from(rawName, (c) => c.charCodeAt(0)));
+    } catch {
+      warn('xattr-name', `extended attribute ${JSON.stringify(displayName(rawName))} skipped (name is not UTF-8)`);
+      return;
+    }
+    if (prefer || !byName.has(name)) byName.set(name, value);
+  };
+  for (const [k, v] of pax) {
+    if (k.startsWith('SCHILY.xattr.')) add(k.slice(13), v, true);
+    else if (k.startsWith('SCHILY.acl.')) warn('acl', 'POSIX ACLs in the archive (SCHILY.acl.*) are not kept');
+  }
+  for (const [k, v] of pax) {
+    if (!k.startsWith('LIBARCHIVE.xattr.')) continue;
+    const value = base64Bytes(paxString(v));
+    if (value) add(percentDecode(k.slice(17)), value, false);
+  }
+  return sortXattrs([...byName].map(([name, value]) => ({ name, value })));
+}
+
+class TarContent implements ContentSource {
+  private reader: ByteReader | null = null;
+  private lastOrder = -1;
+  private readonly block = new Uint8Array(BLOCK);
+
+  constructor(
+    private readonly openStream: () => AsyncIterable<Uint8Array>,
+    private readonly label: string,
+  ) {}
+
+  async read(ref: ContentRef, sink: ChunkSink): Promise<void> {
+    const h = ref.handle as TarHandle;
+    if (this.reader && ref.order <= this.lastOrder) {
+      // Asked to go back: start over from the beginning of the archive.
+      await this.close();
+    }
+    this.lastOrder = ref.order;
+    if (!this.reader) this.reader = new ByteReader(maybeDecompress(this.openStream(), this.label));
+    const r = this.reader;
+    const where = `${this.label}: ${displayName(h.path)}`;
+    const changed = (): never => {
+      throw new CorruptInputError(where, 'archive ended early or changed since it was first read');
+    };
+    try {
+      if (r.offset > h.headerOffset) throw new Error(`tar content: read position ${r.offset} is past entry at ${h.headerOffset}`);
+      if ((await r.skip(h.headerOffset - r.offset)) < h.headerOffset - r.offset) changed();
+      if ((await r.read(this.block)) < BLOCK || headerSum(this.block) !== h.headerSum) changed();
+      if ((await r.skip(h.start - r.offset)) < h.start - r.offset) changed();
+      if ((await r.pipe(h.length, sink)) < h.length) changed();
+    } catch (e) {
+      await this.close().catch(() => {});
+      throw asSourceError(e, where);
+    }
+  }
+
+  async close(): Promise<void> {
+    const r = this.reader;
+    this.reader = null;
+    this.lastOrder = -1;
+    if (r) await r.close();
+  }
+}
+
+/** Node convenience: loads a tar (or .tar.gz) file from disk. */
+export async function loadTarFile(path: string): Promise<LoadedTree> {
+  const { createReadStream } = await import('node:fs');
+  const open = (): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: 1 << 20 });
+  return loadTar(open, { label: path });
+}
