@@ -1,0 +1,37 @@
+// Structural equality of two loaded trees (kinds, modes, owners, mtimes, xattrs, link
+// targets, devices, hard-link groups, contents). Used with the kernel's view of an image.
+import { expect } from 'vitest';
+import type { ContentSource } from '../../src/io/content-source.js';
+import type { FsNode, FsTree } from '../../src/tree/node.js';
+import { walkTree } from '../../src/tree/walk.js';
+import { expectedDigests } from './compare.js';
+
+export async function expectTreesEqual(want: FsTree, wantContent: ContentSource, got: FsTree, gotContent: ContentSource, ignoreRootEntries: string[] = ['lost+found']): Promise<void> {
+  const wd = await expectedDigests(want, wantContent);
+  const gd = await expectedDigests(got, gotContent);
+  const wEntries = [...walkTree(want.root)];
+  const gEntries = [...walkTree(got.root)].filter((e) => !(e.path.length >= 1 && ignoreRootEntries.includes(e.path[0]!) && !want.root.entries.has(e.path[0]!)));
+  expect(gEntries.map((e) => e.path.join('/'))).toEqual(wEntries.map((e) => e.path.join('/')));
+  const pair = new Map<FsNode, FsNode>();
+  wEntries.forEach((w, i) => {
+    const g = gEntries[i]!;
+    const p = '/' + w.path.join('/');
+    const a = w.node;
+    const b = g.node;
+    expect(b.kind, p).toBe(a.kind);
+    expect({ perm: b.perm, uid: b.uid, gid: b.gid, mtime: b.mtime }, p).toEqual({ perm: a.perm, uid: a.uid, gid: a.gid, mtime: a.mtime });
+    const xs = (n: FsNode) => n.xattrs.map((x) => [x.name, Buffer.from(x.value).toString('hex')]);
+    expect(xs(b), `${p} xattrs`).toEqual(xs(a));
+    if (a.kind === 'symlink' && b.kind === 'symlink') expect(b.target, p).toBe(a.target);
+    if ((a.kind === 'chardev' || a.kind === 'blockdev') && (b.kind === 'chardev' || b.kind === 'blockdev')) expect([b.major, b.minor], p).toEqual([a.major, a.minor]);
+    if (a.kind === 'file' && b.kind === 'file') {
+      expect(b.size, `${p} size`).toBe(a.size);
+      expect(gd.get(b), `${p} content`).toBe(wd.get(a));
+    }
+    // Hard links: the same source node must map to the same image node, and only it.
+    const prev = pair.get(a);
+    if (prev) expect(prev === b, `${p} hard link group`).toBe(true);
+    else pair.set(a, b);
+  });
+  expect(new Set(pair.values()).size, 'distinct inodes').toBe(pair.size);
+}
