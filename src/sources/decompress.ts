@@ -1,11 +1,11 @@
 // Streaming input for archive readers: sniffs the compression by magic bytes and inflates
-// gzip with pako, chunk by chunk, so neither the archive nor a member is ever held whole.
+// gzip with pako's zlib port, chunk by chunk, so neither the archive nor a member is ever held whole.
 // No node: imports, so it runs in a browser too.
-import { Inflate } from 'pako';
+import * as zlibInflate from 'pako/lib/zlib/inflate.js';
+import ZStreamCtor, { type ZStream } from 'pako/lib/zlib/zstream.js';
 import { CorruptInputError } from '../util/errors.js';
 
-/** Compressed input is fed to the inflater in slices this big, which bounds its output per push (deflate expands at most ~1032x). */
-const INFLATE_SLICE = 8 * 1024;
+/** Inflated output comes in chunks of this size; the inflater stops when one is full, so memory stays bounded. */
 const INFLATE_CHUNK = 256 * 1024;
 
 const OTHER_FORMATS: [string, number[]][] = [
@@ -74,67 +74,78 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-interface PakoStream {
-  avail_in: number;
-  msg: string;
+// pako's high-level Inflate mishandles a second gzip member that starts inside a pushed
+// chunk ("invalid distance too far back"), so this drives its zlib port directly: one
+// fresh stream per member, and we see exactly where each member ends.
+const Z_NO_FLUSH = 0;
+const Z_OK = 0;
+const Z_STREAM_END = 1;
+const Z_BUF_ERROR = -5;
+const GZIP_ONLY = 15 + 16;
+
+function newStream(): ZStream {
+  const strm = new ZStreamCtor();
+  strm.avail_out = 0;
+  if (zlibInflate.inflateInit2(strm, GZIP_ONLY) !== Z_OK) throw new Error('pako: inflateInit2 failed');
+  return strm;
 }
 
 async function* gunzip(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null, label: string): AsyncGenerator<Uint8Array> {
-  let out: Uint8Array[] = [];
-  let inflater: Inflate | null = null;
-  let memberDone = false;
-  // After a member ends: only zero padding or another gzip member may follow.
-  let afterEnd: 'member' | 'zeros' = 'member';
-  let compressedOffset = 0;
+  let strm: ZStream | null = null; // null between members
+  let sawMember = false;
+  let consumedBefore = 0; // compressed bytes before the current input chunk
+  let chunkStart = 0;
 
   const fail = (what: string): never => {
-    throw new CorruptInputError(label, `corrupt gzip data near compressed byte ${compressedOffset}: ${what}`);
-  };
-  const newInflater = (): Inflate => {
-    const inf = new Inflate({ chunkSize: INFLATE_CHUNK });
-    inf.onData = (chunk) => out.push(chunk as Uint8Array);
-    inf.onEnd = (status) => {
-      if (status === 0) memberDone = true;
-    };
-    return inf;
+    const at = consumedBefore + (strm ? strm.next_in : chunkStart);
+    throw new CorruptInputError(label, `corrupt gzip data near compressed byte ${at}: ${what}`);
   };
 
-  // Feeds one slice; when a member ends mid-slice, the rest must be another member or zero padding.
-  const feed = (slice: Uint8Array): void => {
-    let s = slice;
-    while (s.length) {
-      if (inflater === null) {
-        if (afterEnd === 'zeros' || s[0] === 0) {
-          afterEnd = 'zeros';
-          for (let i = 0; i < s.length; i++) if (s[i] !== 0) fail('trailing garbage after the gzip data');
-          return;
+  const process = function* (input: Uint8Array): Generator<Uint8Array> {
+    let pos = 0;
+    while (pos < input.length) {
+      if (strm === null) {
+        // Between members: zero padding, or the magic of another member.
+        chunkStart = pos;
+        if (input[pos] === 0) {
+          pos++;
+          continue;
         }
-        if (s[0] !== 0x1f) fail('trailing garbage after the gzip data');
-        inflater = newInflater();
-        memberDone = false;
+        if (input[pos] !== 0x1f) fail(sawMember ? 'trailing garbage after the gzip data' : 'not gzip data');
+        strm = newStream();
+        sawMember = true;
       }
-      const ok = inflater.push(s, false);
-      if (!ok) fail((inflater as unknown as { strm: PakoStream }).strm.msg || 'inflate failed');
-      if (!memberDone) return;
-      // The member (and any members pako chained within this slice) ended; the rest, if any, is unconsumed.
-      const strm = (inflater as unknown as { strm: PakoStream }).strm;
-      const left = strm.avail_in;
-      inflater = null;
-      s = s.subarray(s.length - left);
-    }
-  };
-
-  const process = function* (chunk: Uint8Array): Generator<Uint8Array> {
-    for (let i = 0; i < chunk.length; i += INFLATE_SLICE) {
-      const slice = chunk.subarray(i, Math.min(chunk.length, i + INFLATE_SLICE));
-      feed(slice);
-      compressedOffset += slice.length;
-      if (out.length) {
-        const ready = out;
-        out = [];
-        yield* ready;
+      strm.input = input;
+      strm.next_in = pos;
+      strm.avail_in = input.length - pos;
+      for (;;) {
+        if (strm.avail_out === 0) {
+          strm.output = new Uint8Array(INFLATE_CHUNK);
+          strm.next_out = 0;
+          strm.avail_out = INFLATE_CHUNK;
+        }
+        const status = zlibInflate.inflate(strm, Z_NO_FLUSH);
+        if (status !== Z_OK && status !== Z_STREAM_END && status !== Z_BUF_ERROR) fail(strm.msg || `zlib status ${status}`);
+        const full = strm.avail_out === 0;
+        if (strm.next_out > 0 && (full || status === Z_STREAM_END)) {
+          const out = strm.output!.subarray(0, strm.next_out);
+          strm.avail_out = 0; // a fresh buffer next time: the consumer may still hold this one
+          yield out;
+        }
+        if (status === Z_STREAM_END) {
+          pos = strm.next_in;
+          zlibInflate.inflateEnd(strm);
+          strm = null;
+          break;
+        }
+        if (strm.avail_in === 0) {
+          pos = input.length;
+          break;
+        }
+        if (!full && status === Z_BUF_ERROR) fail('inflate made no progress');
       }
     }
+    consumedBefore += input.length;
   };
 
   yield* process(first);
@@ -145,7 +156,7 @@ async function* gunzip(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null
       yield* process(r.value);
     }
   }
-  if (inflater !== null) fail('unexpected end of file (truncated gzip data)');
+  if (strm !== null) fail('unexpected end of file (truncated gzip data)');
 }
 
 const EMPTY = new Uint8Array(0);

@@ -1,8 +1,8 @@
 // Tar header decoding: ustar / GNU / v7 header blocks, pax extended records, pax times,
 // and GNU sparse maps. Pure functions over bytes; they throw HeaderError (a plain message)
 // and the reader turns that into a CorruptInputError naming the archive and entry.
-import { bytesToByteString } from '../tree/names.js';
-import type { DataRun, Timestamp } from '../tree/node.js';
+import { bytesToByteString, displayName } from '../tree/names.js';
+import { type DataRun, type Timestamp, type Xattr, sortXattrs } from '../tree/node.js';
 
 export class HeaderError extends Error {}
 
@@ -265,4 +265,60 @@ export function paxMap01(v: Uint8Array): DataRun[] {
   const out: DataRun[] = [];
   for (let i = 0; i < parts.length; i += 2) out.push({ offset: Number(parts[i]), length: Number(parts[i + 1]) });
   return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// misc
+
+/** An entry type for messages: the character if printable, else its hex code. */
+export function typeName(t: string): string {
+  const c = t.charCodeAt(0);
+  return c >= 0x21 && c < 0x7f ? `'${t}'` : `0x${c.toString(16).padStart(2, '0')}`;
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes a %XX-escaped byte string (libarchive's xattr name encoding). */
+function percentDecode(s: string): string {
+  return s.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+function base64Bytes(s: string): Uint8Array | null {
+  try {
+    const bin = atob(s.replace(/\s+/g, ''));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Xattrs from pax keywords: SCHILY.xattr.NAME (GNU tar, star, bsdtar; raw value bytes) and
+ * LIBARCHIVE.xattr.NAME (%-escaped name, base64 value; used only where no SCHILY one exists).
+ * Names are decoded as UTF-8, like the directory source's.
+ */
+export function collectXattrs(pax: Map<string, Uint8Array>, warn: (key: string, msg: string) => void): Xattr[] {
+  const byName = new Map<string, Uint8Array>();
+  const add = (rawName: string, value: Uint8Array, prefer: boolean): void => {
+    let name: string;
+    try {
+      name = utf8Strict.decode(Uint8Array.from(rawName, (c) => c.charCodeAt(0)));
+    } catch {
+      warn('xattr-name', `extended attribute ${JSON.stringify(displayName(rawName))} skipped (name is not UTF-8)`);
+      return;
+    }
+    if (prefer || !byName.has(name)) byName.set(name, value);
+  };
+  for (const [k, v] of pax) {
+    if (k.startsWith('SCHILY.xattr.')) add(k.slice(13), v, true);
+    else if (k.startsWith('SCHILY.acl.')) warn('acl', 'POSIX ACLs in the archive (SCHILY.acl.*) are not kept');
+  }
+  for (const [k, v] of pax) {
+    if (!k.startsWith('LIBARCHIVE.xattr.')) continue;
+    const value = base64Bytes(paxString(v));
+    if (value) add(percentDecode(k.slice(17)), value, false);
+  }
+  return sortXattrs([...byName].map(([name, value]) => ({ name, value })));
 }

@@ -5,13 +5,13 @@
 import type { ChunkSink, ContentSource } from '../io/content-source.js';
 import { TreeBuilder, splitArchivePath } from '../tree/builder.js';
 import { displayName } from '../tree/names.js';
-import { type ContentRef, type DataRun, type FileNode, type FsNode, type Timestamp, type Xattr, sortXattrs } from '../tree/node.js';
+import type { ContentRef, DataRun, FileNode, FsNode, Timestamp } from '../tree/node.js';
 import { CakeError, CorruptInputError } from '../util/errors.js';
 import type { LoadedTree } from './directory.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
 import {
-  BLOCK, HeaderError, type PaxRecords, type RawHeader, SparseMapParser, checkRuns, cString, decodeHeader, headerSum, isZeroBlock,
-  oldGnuRuns, parseNumeric, paxInteger, paxMap01, paxString, paxTime, parsePax,
+  BLOCK, HeaderError, type PaxRecords, type RawHeader, SparseMapParser, checkRuns, collectXattrs, cString, decodeHeader, headerSum,
+  isZeroBlock, oldGnuRuns, parseNumeric, paxInteger, paxMap01, paxString, paxTime, parsePax, typeName,
 } from './tar-headers.js';
 
 export interface TarSourceOptions {
@@ -38,29 +38,6 @@ interface TarHandle {
 
 const pad = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
 
-
-function typeName(t: string): string {
-  const c = t.charCodeAt(0);
-  return c >= 0x21 && c < 0x7f ? `'${t}'` : `0x${c.toString(16).padStart(2, '0')}`;
-}
-
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
-
-/** Decodes a %XX-escaped byte string (libarchive's xattr name encoding). */
-function percentDecode(s: string): string {
-  return s.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
-
-function base64Bytes(s: string): Uint8Array | null {
-  try {
-    const bin = atob(s.replace(/\s+/g, ''));
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  } catch {
-    return null;
-  }
-}
 
 /** Reads a tar archive (plain or gzip) produced by `openStream`; may be called again by the ContentSource. */
 export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts: TarSourceOptions): Promise<LoadedTree> {
@@ -116,12 +93,14 @@ export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts:
       const metaWhere = `${label}: extended header at byte ${headerOffset}`;
       switch (h.type) {
         case 'x': {
-          const recs = parseMeta(await readMeta(h.size, metaWhere), metaWhere);
+          const data = await readMeta(h.size, metaWhere);
+          const recs = guard(metaWhere, () => parsePax(data));
           localPax = localPax ? localPax.concat(recs) : recs;
           continue;
         }
         case 'g': {
-          for (const [k, v] of parseMeta(await readMeta(h.size, metaWhere), metaWhere)) {
+          const data = await readMeta(h.size, metaWhere);
+          for (const [k, v] of guard(metaWhere, () => parsePax(data))) {
             if (v.length === 0) globalPax.delete(k);
             else globalPax.set(k, v);
           }
@@ -145,7 +124,7 @@ export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts:
       for (const [k, v] of globalPax) if (!PER_FILE_KEYS.has(k) && !k.startsWith('GNU.sparse.')) pax.set(k, v);
       const sparse00: number[] = [];
       for (const [k, v] of localPax ?? []) {
-        if (k === 'GNU.sparse.offset' || k === 'GNU.sparse.numbytes') sparse00.push(paxNum(v, k, metaWhere));
+        if (k === 'GNU.sparse.offset' || k === 'GNU.sparse.numbytes') sparse00.push(guard(metaWhere, () => paxInteger(v, k)));
         if (v.length === 0) pax.delete(k);
         else pax.set(k, v);
       }
@@ -158,16 +137,9 @@ export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts:
       const where = `${label}: ${displayName(path)}`;
       const entryIndex = index++;
 
-      const num = (key: string, fallback: number): number => (pax.has(key) ? paxNum(pax.get(key)!, key, where) : fallback);
-      const time = (key: string, fallback: Timestamp): Timestamp => {
-        const v = pax.get(key);
-        if (!v) return fallback;
-        try {
-          return paxTime(v, key);
-        } catch (e) {
-          throw e instanceof HeaderError ? new CorruptInputError(where, e.message) : e;
-        }
-      };
+      const check = <T>(f: () => T): T => guard(where, f);
+      const num = (key: string, fallback: number): number => (pax.has(key) ? check(() => paxInteger(pax.get(key)!, key)) : fallback);
+      const time = (key: string, fallback: Timestamp): Timestamp => (pax.has(key) ? check(() => paxTime(pax.get(key)!, key)) : fallback);
       const size = num('size', h.size);
       const mtime = time('mtime', { sec: h.mtime, nsec: 0 });
       const perm = h.mode & 0o7777;
@@ -175,18 +147,11 @@ export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts:
       const gid = num('gid', h.gid);
       const atime = time('atime', mtime);
       const ctime = time('ctime', mtime);
-      const xattrs = collectXattrs(pax, warn);
+      const xattrs = pax.size ? collectXattrs(pax, warn) : [];
       const dataStart = reader.offset;
       let consumed = 0; // data bytes of this entry already read
       const fail: (msg: string) => never = (msg) => {
         throw new CorruptInputError(where, msg);
-      };
-      const check = <T>(f: () => T): T => {
-        try {
-          return f();
-        } catch (e) {
-          throw e instanceof HeaderError ? new CorruptInputError(where, e.message) : e;
-        }
       };
 
       let node: FsNode;
@@ -321,46 +286,13 @@ function asSourceError(e: unknown, where: string): unknown {
   return new CorruptInputError(where, `cannot read archive: ${msg}`);
 }
 
-function parseMeta(data: Uint8Array, where: string): PaxRecords {
+/** Runs a header decoder, turning its HeaderError into a CorruptInputError naming `where`. */
+function guard<T>(where: string, f: () => T): T {
   try {
-    return parsePax(data);
+    return f();
   } catch (e) {
     throw e instanceof HeaderError ? new CorruptInputError(where, e.message) : e;
   }
-}
-
-function paxNum(v: Uint8Array, key: string, where: string): number {
-  try {
-    return paxInteger(v, key);
-  } catch (e) {
-    throw e instanceof HeaderError ? new CorruptInputError(where, e.message) : e;
-  }
-}
-
-/** Xattrs from SCHILY.xattr.* (raw values) and LIBARCHIVE.xattr.* (escaped names, base64 values). */
-function collectXattrs(pax: Map<string, Uint8Array>, warn: (key: string, msg: string) => void): Xattr[] {
-  if (pax.size === 0) return [];
-  const byName = new Map<string, Uint8Array>();
-  const add = (rawName: string, value: Uint8Array, prefer: boolean): void => {
-    let name: string;
-    try {
-      name = utf8Strict.decode(Uint8Array.from(rawName, (c) => c.charCodeAt(0)));
-    } catch {
-      warn('xattr-name', `extended attribute ${JSON.stringify(displayName(rawName))} skipped (name is not UTF-8)`);
-      return;
-    }
-    if (prefer || !byName.has(name)) byName.set(name, value);
-  };
-  for (const [k, v] of pax) {
-    if (k.startsWith('SCHILY.xattr.')) add(k.slice(13), v, true);
-    else if (k.startsWith('SCHILY.acl.')) warn('acl', 'POSIX ACLs in the archive (SCHILY.acl.*) are not kept');
-  }
-  for (const [k, v] of pax) {
-    if (!k.startsWith('LIBARCHIVE.xattr.')) continue;
-    const value = base64Bytes(paxString(v));
-    if (value) add(percentDecode(k.slice(17)), value, false);
-  }
-  return sortXattrs([...byName].map(([name, value]) => ({ name, value })));
 }
 
 class TarContent implements ContentSource {
@@ -386,15 +318,24 @@ class TarContent implements ContentSource {
     const changed = (): never => {
       throw new CorruptInputError(where, 'archive ended early or changed since it was first read');
     };
+    let sinkError: unknown = null;
+    const guardedSink = async (chunk: Uint8Array): Promise<void> => {
+      try {
+        await sink(chunk);
+      } catch (e) {
+        sinkError = e;
+        throw e;
+      }
+    };
     try {
       if (r.offset > h.headerOffset) throw new Error(`tar content: read position ${r.offset} is past entry at ${h.headerOffset}`);
       if ((await r.skip(h.headerOffset - r.offset)) < h.headerOffset - r.offset) changed();
       if ((await r.read(this.block)) < BLOCK || headerSum(this.block) !== h.headerSum) changed();
       if ((await r.skip(h.start - r.offset)) < h.start - r.offset) changed();
-      if ((await r.pipe(h.length, sink)) < h.length) changed();
+      if ((await r.pipe(h.length, guardedSink)) < h.length) changed();
     } catch (e) {
       await this.close().catch(() => {});
-      throw asSourceError(e, where);
+      throw e === sinkError ? e : asSourceError(e, where);
     }
   }
 

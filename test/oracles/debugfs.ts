@@ -90,7 +90,8 @@ export function parseLs(s: string): Map<string, { ino: number; mode: number }> {
   const out = new Map<string, { ino: number; mode: number }>();
   for (const line of s.split('\n')) {
     const m = /^\/(\d+)\/(\d+)\/-?\d+\/-?\d+\/(.*)\/\d*\/$/.exec(line);
-    if (!m || m[3] === '.' || m[3] === '..') continue;
+    // Skip . and .., and inode-0 records (the fake dirents of htree index blocks).
+    if (!m || m[3] === '.' || m[3] === '..' || m[1] === '0') continue;
     out.set(m[3]!, { ino: Number(m[1]), mode: parseInt(m[2]!, 8) });
   }
   return out;

@@ -68,10 +68,14 @@ function minimumBlocks(o: Ext4Options, cat: Catalog, minInodes: number): number 
   for (const e of cat.entries) if (e) data += e.blockCount + (e.xattrInBlock.length ? 1 : 0);
   const inodeBlocks = Math.ceil(((minInodes + FIRST_INO) * o.inodeSize) / o.blockSize);
   let blocks = Math.max(64, Math.ceil((data + inodeBlocks) * 1.02) + 64);
-  const tight = { ...o, inodeRatio: Infinity };
   for (let i = 0; i < 500; i++) {
-    const r = tryLayout(tight, cat, blocks, minInodes);
-    if (r) return r.layout.highWater;
+    const r = tryLayout(o, cat, blocks, minInodes);
+    if (r) {
+      // The high-water mark at a roomier size; make sure that size itself works.
+      let need = r.layout.highWater;
+      while (need < blocks && !tryLayout(o, cat, need, minInodes)) need = Math.min(blocks, Math.ceil(need * 1.01) + 16);
+      return need;
+    }
     blocks = Math.ceil(blocks * 1.05) + 64;
   }
   throw new Error('could not size the filesystem (planner bug)');
@@ -84,7 +88,7 @@ export function planExt4(tree: FsTree, o: Ext4Options): Ext4Plan {
   let blocks: number;
   let minimumBytes = 0;
   if (o.size === 'auto') {
-    minimumBytes = minimumBlocks(o, cat, minInodes) * o.blockSize;
+    minimumBytes = minimumBlocks({ ...o, inodeRatio: Infinity }, cat, minInodes) * o.blockSize;
     // A margin for what the system writes at run time: 10% plus 8 MiB, whole MiB, and at
     // least 8 MiB so that there is room for a journal.
     const bytes = Math.max(8 * MIB, Math.ceil((minimumBytes * 1.1 + 8 * MIB) / MIB) * MIB);
