@@ -38,7 +38,6 @@ interface TarHandle {
 
 const pad = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
 
-
 /** Reads a tar archive (plain or gzip) produced by `openStream`; may be called again by the ContentSource. */
 export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts: TarSourceOptions): Promise<LoadedTree> {
   const label = opts.label;
