@@ -72,4 +72,4 @@ export function encodeTime(sec: number, nsec: number): { lo: number; extra: numb
 
 /** Range of seconds ext4 can store with extra time bits. */
 export const MIN_TIME = -(2 ** 31);
-export const MAX_TIME = 2 ** 34 + 2 ** 31 - 1;
+export const MAX_TIME = 3 * 2 ** 32 + 2 ** 31 - 1; // 2446-05-10
