@@ -56,7 +56,8 @@ Examples:
       const auto = o.size === 'auto' ? ` (auto: the tree needs ${formatBytes(p.minimumBytes)})` : '';
       process.stdout.write(
         `${img}: ext4, ${formatBytes(r.sizeBytes)}${auto}, ${used} inodes used of ${p.geo.inodesPerGroup * p.geo.groups}, ` +
-          `${formatBytes(p.freeBlocks * p.geo.blockSize)} free, UUID ${r.uuid}\n`,
+          `${formatBytes(p.freeBlocks * p.geo.blockSize)} free, ` +
+          `${p.journalBlocks ? `journal ${formatBytes(p.journalBlocks * p.geo.blockSize)}` : 'no journal'}, UUID ${r.uuid}\n`,
       );
     });
 }

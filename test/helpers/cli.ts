@@ -1,0 +1,26 @@
+// Runs the built CLI (dist/, made by `npm test`'s build step), optionally as the
+// unprivileged user 65534 to prove the tool never needs root.
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isRoot, TOOL_PATH } from '../oracles/tools.js';
+
+export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function cakeImg(args: string[], opts: { asNobody?: boolean; env?: Record<string, string>; cwd?: string } = {}): CliResult {
+  const env = { ...process.env, PATH: TOOL_PATH, ...opts.env };
+  const cmd = opts.asNobody
+    ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, CLI, ...args]
+    : [process.execPath, CLI, ...args];
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env, cwd: opts.cwd, maxBuffer: 1 << 26 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Running as another user needs root to switch; CI is root. */
+export const canRunAsNobody = isRoot;
