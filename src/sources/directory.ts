@@ -3,7 +3,7 @@
 import type { ChunkSink, ContentSource } from '../io/content-source.js';
 import { joinPath, type SourceFs, type SourceStat } from '../io/source-fs.js';
 import { compareByteStrings, displayName } from '../tree/names.js';
-import { type ContentRef, type DataRun, type DirNode, type FsNode, type FsTree, kindFromMode, sortXattrs } from '../tree/node.js';
+import { type ContentRef, type DataRun, type DirNode, type FsNode, type FsTree, type Xattr, kindFromMode, sortXattrs } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
 
 export interface DirectorySourceOptions {
@@ -23,6 +23,8 @@ export interface LoadedTree {
 }
 
 const CHUNK = 1 << 20;
+/** Shared by every node without xattrs (most of them); never mutated. */
+const NO_XATTRS: Xattr[] = [];
 
 class DirectoryContent implements ContentSource {
   private buf = new Uint8Array(CHUNK);
@@ -59,32 +61,28 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
     const kind = kindFromMode(st.mode);
     const where = path === '' ? label : `${label}/${displayName(path)}`;
     if (!kind) throw new CorruptInputError(where, `unknown file type (mode 0o${st.mode.toString(8)})`);
-    const base = {
-      perm: st.mode & 0o7777,
-      uid: st.uid,
-      gid: st.gid,
-      mtime: st.mtime,
-      atime: opts.keepAtimeCtime ? st.atime : st.mtime,
-      ctime: opts.keepAtimeCtime ? st.ctime : st.mtime,
-      xattrs: sortXattrs(fs.xattrs ? [...(await fs.xattrs(path))] : []),
-    };
+    const atime = opts.keepAtimeCtime ? st.atime : st.mtime;
+    const ctime = opts.keepAtimeCtime ? st.ctime : st.mtime;
+    const perm = st.mode & 0o7777;
+    const found = fs.xattrs ? await fs.xattrs(path) : NO_XATTRS;
+    const xattrs = found.length ? sortXattrs([...found]) : NO_XATTRS;
+    const { uid, gid, mtime } = st;
+    // Object literals per kind (no spreads): a tree walk makes one per file.
     switch (kind) {
       case 'dir':
-        return { ...base, kind, entries: new Map() };
+        return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, entries: new Map() };
       case 'file': {
         const runs = fs.dataRuns ? await fs.dataRuns(path, st) : undefined;
-        return {
-          ...base, kind, size: st.size, dataRuns: runs,
-          content: st.size > 0 ? { order: order++, handle: { path, runs, size: st.size } } : null,
-        };
+        const content = st.size > 0 ? { order: order++, handle: { path, runs, size: st.size } } : null;
+        return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, size: st.size, dataRuns: runs, content };
       }
       case 'symlink':
-        return { ...base, kind, target: await fs.readlink(path) };
+        return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, target: await fs.readlink(path) };
       case 'chardev':
       case 'blockdev':
-        return { ...base, kind, major: st.rdevMajor, minor: st.rdevMinor };
+        return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, major: st.rdevMajor, minor: st.rdevMinor };
       default:
-        return { ...base, kind };
+        return { kind, perm, uid, gid, mtime, atime, ctime, xattrs };
     }
   };
 

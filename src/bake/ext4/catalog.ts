@@ -1,7 +1,7 @@
 // First planning step, independent of geometry: number the inodes, validate what ext4
 // cannot hold, decide each inode's shape (directory layout, xattr placement, how many
 // blocks it needs). Geometry and block placement come after (layout.ts).
-import { byteStringToBytes, displayName } from '../../tree/names.js';
+import { displayName } from '../../tree/names.js';
 import type { DataRun, DirNode, FileNode, FsNode, FsTree } from '../../tree/node.js';
 import { sortedEntries } from '../../tree/walk.js';
 import { UnsupportedError } from '../../util/errors.js';
@@ -13,8 +13,9 @@ import { type DiskXattr, toDiskXattrs, xattrSpace } from './xattr.js';
 export interface CatalogEntry {
   ino: number;
   node: FsNode;
-  /** Path of the first name, for messages. */
-  where: string;
+  /** First name (byte string) and the directory holding it: the path is only built for messages. */
+  name: string;
+  parent: CatalogEntry | null;
   links: number;
   parentIno: number;
   dir?: DirLayout;
@@ -36,6 +37,14 @@ export interface Catalog {
 }
 
 const MAX_LINKS = 65000;
+const NO_XATTRS: DiskXattr[] = [];
+
+/** The entry's path as shown to people ('/etc/passwd'). */
+export function entryPath(e: CatalogEntry): string {
+  const parts: string[] = [];
+  for (let x: CatalogEntry | null = e; x && x.parent; x = x.parent) parts.push(displayName(x.name));
+  return '/' + parts.reverse().join('/');
+}
 
 export function ftOf(node: FsNode): number {
   switch (node.kind) {
@@ -68,27 +77,19 @@ export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: 
   const entries: (CatalogEntry | undefined)[] = [];
   const inoOf = new Map<FsNode, number>();
   const inodeXattrRoom = inodeSize - GOOD_OLD_INODE_SIZE - EXTRA_ISIZE - 4; // 4: the in-inode magic
-  const blockXattrRoom = bs - 32;
 
-  const make = (node: FsNode, ino: number, where: string, parentIno: number): CatalogEntry => {
-    const x = toDiskXattrs(node.xattrs, where);
-    const xattrInInode: DiskXattr[] = [];
-    const xattrInBlock: DiskXattr[] = [];
-    for (const e of x) {
-      if (xattrInBlock.length === 0 && xattrSpace([...xattrInInode, e]) <= inodeXattrRoom) xattrInInode.push(e);
-      else xattrInBlock.push(e);
-    }
-    if (xattrInBlock.length && xattrSpace(xattrInBlock) > blockXattrRoom) {
-      throw new UnsupportedError(where, `extended attributes take ${xattrSpace(xattrInBlock)} bytes, more than one ${bs}-byte block holds`);
-    }
-    const e: CatalogEntry = { ino, node, where, links: 0, parentIno, blockCount: 0, xattrInInode, xattrInBlock };
+  const make = (node: FsNode, ino: number, name: string, parent: CatalogEntry | null): CatalogEntry => {
+    const e: CatalogEntry = {
+      ino, node, name, parent, links: 0, parentIno: parent?.ino ?? ROOT_INO, blockCount: 0, xattrInInode: NO_XATTRS, xattrInBlock: NO_XATTRS,
+    };
+    if (node.xattrs.length) placeXattrs(e, inodeXattrRoom, bs);
     entries[ino] = e;
     inoOf.set(node, ino);
     return e;
   };
 
   const root = tree.root;
-  make(root, ROOT_INO, '/', ROOT_INO);
+  make(root, ROOT_INO, '', null);
   const lostFound = root.entries.get('lost+found');
   if (lostFound && lostFound.kind !== 'dir') throw new UnsupportedError('/lost+found', 'exists but is not a directory');
   const lfNode: DirNode = (lostFound as DirNode | undefined) ?? {
@@ -97,34 +98,34 @@ export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: 
   let next = FIRST_INO + 1;
 
   // Pre-order walk numbers inodes so a directory precedes its children (good locality).
-  const stack: [DirNode, string][] = [[root, '']];
+  const stack: DirNode[] = [root];
   const dirRecords = new Map<DirNode, DirRecord[]>();
   while (stack.length) {
-    const [dir, path] = stack.pop()!;
+    const dir = stack.pop()!;
     const selfIno = inoOf.get(dir)!;
+    const self = entries[selfIno]!;
     const records: DirRecord[] = [];
     const kids = sortedEntries(dir);
     if (dir === root && !lostFound) kids.unshift(['lost+found', lfNode]);
-    const subdirs: [DirNode, string][] = [];
+    const subdirs: DirNode[] = [];
     for (const [name, child] of kids) {
-      const childPath = `${path}/${displayName(name)}`;
-      const nameBytes = byteStringToBytes(name);
-      if (nameBytes.length > 255) throw new UnsupportedError(childPath, `name is ${nameBytes.length} bytes; ext4 allows 255`);
-      if (nameBytes.length === 0 || name.includes('/') || name.includes('\0') || name === '.' || name === '..') {
-        throw new UnsupportedError(childPath, `invalid name ${JSON.stringify(displayName(name))}`);
+      const childPath = () => `${entryPath(self)}/${displayName(name)}`.replace(/^\/\//, '/');
+      if (name.length > 255) throw new UnsupportedError(childPath(), `name is ${name.length} bytes; ext4 allows 255`);
+      if (name.length === 0 || name.includes('/') || name.includes('\0') || name === '.' || name === '..') {
+        throw new UnsupportedError(childPath(), `invalid name ${JSON.stringify(displayName(name))}`);
       }
       let ino = inoOf.get(child);
       if (ino === undefined) {
         ino = child === lfNode ? FIRST_INO : next++;
-        make(child, ino, childPath, selfIno);
-        if (child.kind === 'dir') subdirs.push([child, childPath]);
+        make(child, ino, name, self);
+        if (child.kind === 'dir') subdirs.push(child);
       } else if (child.kind === 'dir') {
-        throw new UnsupportedError(childPath, 'a directory may have only one name (directory hard link)');
+        throw new UnsupportedError(childPath(), 'a directory may have only one name (directory hard link)');
       }
       const ce = entries[ino]!;
       ce.links++;
-      if (ce.links > MAX_LINKS && child.kind !== 'dir') throw new UnsupportedError(childPath, `more than ${MAX_LINKS} hard links`);
-      records.push({ name: nameBytes, ino, ft: ftOf(child), hash: 0 });
+      if (ce.links > MAX_LINKS && child.kind !== 'dir') throw new UnsupportedError(childPath(), `more than ${MAX_LINKS} hard links`);
+      records.push({ name, ino, ft: ftOf(child), hash: 0 });
     }
     dirRecords.set(dir, records);
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
@@ -138,12 +139,12 @@ export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: 
       const recs = dirRecords.get(n)!;
       const subdirs = recs.filter((r) => r.ft === FT.dir).length;
       e.links = 2 + subdirs > 65000 ? 1 : 2 + subdirs; // dir_nlink: an uncountable directory says 1
-      e.dir = planDirectory(recs, bs, seed, dirIndex, e.where, e.ino === FIRST_INO ? Math.max(1, Math.ceil(16384 / bs)) : 1);
+      e.dir = planDirectory(recs, bs, seed, dirIndex, () => entryPath(e), e.ino === FIRST_INO ? Math.max(1, Math.ceil(16384 / bs)) : 1);
       e.blockCount = e.dir.blocks;
     } else if (n.kind === 'symlink') {
       const len = n.target.length;
-      if (len === 0) throw new UnsupportedError(e.where, 'symlink with an empty target');
-      if (len >= bs) throw new UnsupportedError(e.where, `symlink target is ${len} bytes; at most ${bs - 1} fit in a ${bs}-byte block`);
+      if (len === 0) throw new UnsupportedError(entryPath(e), 'symlink with an empty target');
+      if (len >= bs) throw new UnsupportedError(entryPath(e), `symlink target is ${len} bytes; at most ${bs - 1} fit in a ${bs}-byte block`);
       e.blockCount = len < 60 ? 0 : 1;
     } else if (n.kind === 'file') {
       e.dataBlocks = dataBlockRanges(n, bs);
@@ -153,4 +154,20 @@ export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: 
   }
   filesInContentOrder.sort((a, b) => ((a.node as FileNode).content?.order ?? 0) - ((b.node as FileNode).content?.order ?? 0));
   return { entries, lastIno: next - 1, filesInContentOrder, lostFoundIno: FIRST_INO };
+}
+
+/** Splits xattrs between the inode body and one xattr block (in-inode first, like the kernel). */
+function placeXattrs(e: CatalogEntry, inodeRoom: number, bs: number): void {
+  const x = toDiskXattrs(e.node.xattrs, entryPath(e));
+  const inInode: DiskXattr[] = [];
+  const inBlock: DiskXattr[] = [];
+  for (const a of x) {
+    if (inBlock.length === 0 && xattrSpace([...inInode, a]) <= inodeRoom) inInode.push(a);
+    else inBlock.push(a);
+  }
+  if (inBlock.length && xattrSpace(inBlock) > bs - 32) {
+    throw new UnsupportedError(entryPath(e), `extended attributes take ${xattrSpace(inBlock)} bytes, more than one ${bs}-byte block holds`);
+  }
+  e.xattrInInode = inInode.length ? inInode : NO_XATTRS;
+  e.xattrInBlock = inBlock.length ? inBlock : NO_XATTRS;
 }

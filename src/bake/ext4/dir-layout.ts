@@ -9,7 +9,8 @@ import {
 import { halfMd4Hash } from './dirhash.js';
 
 export interface DirRecord {
-  name: Uint8Array;
+  /** Byte string. */
+  name: string;
   ino: number;
   ft: number;
   hash: number;
@@ -57,16 +58,16 @@ function packLeaves(records: DirRecord[], bs: number, firstUsed: number): number
 
 /** `minBlocks` pads a linear directory with empty blocks (lost+found gets 16 KiB like mke2fs's). */
 export function planDirectory(
-  records: DirRecord[], bs: number, seed: Uint32Array, allowIndex: boolean, where: string, minBlocks = 1,
+  records: DirRecord[], bs: number, seed: Uint32Array, allowIndex: boolean, where: () => string, minBlocks = 1,
 ): DirLayout {
-  const byName = [...records].sort((a, b) => cmp(a.name, b.name));
+  const byName = records.sort((a, b) => cmp(a.name, b.name));
   let leafStarts = packLeaves(byName, bs, DOTS);
   if (leafStarts.length === 1 || !allowIndex) {
     const blocks = Math.max(leafStarts.length, minBlocks);
     return { indexed: false, records: byName, leafStarts, firstLeaf: 0, nodes: 0, perNode: 0, blocks };
   }
   for (const r of records) r.hash = halfMd4Hash(r.name, seed).hash;
-  const byHash = [...records].sort((a, b) => a.hash - b.hash || cmp(a.name, b.name));
+  const byHash = records.sort((a, b) => a.hash - b.hash || cmp(a.name, b.name));
   leafStarts = packLeaves(byHash, bs, 0);
   const leaves = leafStarts.length;
   const rl = rootLimit(bs);
@@ -75,25 +76,24 @@ export function planDirectory(
   if (leaves > rl) {
     const nl = nodeLimit(bs);
     nodes = Math.ceil(leaves / nl);
-    if (nodes > rl) throw new UnsupportedError(where, `directory with ${records.length} entries needs a 3-level htree (large_dir), which is not enabled`);
+    if (nodes > rl) throw new UnsupportedError(where(), `directory with ${records.length} entries needs a 3-level htree (large_dir), which is not enabled`);
     perNode = Math.ceil(leaves / nodes);
   }
   return { indexed: true, records: byHash, leafStarts, firstLeaf: 1 + nodes, nodes, perNode, blocks: 1 + nodes + leaves };
 }
 
-function cmp(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
+/** Byte strings compare like their bytes. */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function writeDirent(buf: Uint8Array, off: number, ino: number, recLen: number, name: Uint8Array, ft: number): void {
+function writeDirent(buf: Uint8Array, off: number, ino: number, recLen: number, name: string, ft: number): void {
   DIRENT.encode({ inode: ino, rec_len: recLen, name_len: name.length, file_type: ft }, buf, off);
-  buf.set(name, off + 8);
+  for (let i = 0; i < name.length; i++) buf[off + 8 + i] = name.charCodeAt(i);
 }
 
-const DOT = new Uint8Array([0x2e]);
-const DOTDOT = new Uint8Array([0x2e, 0x2e]);
+const DOT = '.';
+const DOTDOT = '..';
 
 function finishLeaf(buf: Uint8Array, bs: number, csumSeed: number): void {
   const t = bs - DIR_TAIL_SIZE;

@@ -26,14 +26,14 @@ function halfMd4Transform(buf: Uint32Array, inp: Uint32Array): void {
 }
 
 /** str2hashbuf: packs up to num*4 name bytes into words, padded with the length. */
-function str2hashbuf(msg: Uint8Array, start: number, len: number, out: Uint32Array, num: number, signed: boolean): void {
+function str2hashbuf(msg: string, start: number, len: number, out: Uint32Array, num: number, signed: boolean): void {
   let pad = (len | (len << 8)) >>> 0;
   pad = (pad | (pad << 16)) >>> 0;
   let val = pad;
   if (len > num * 4) len = num * 4;
   let o = 0;
   for (let i = 0; i < len; i++) {
-    const byte = msg[start + i]!;
+    const byte = msg.charCodeAt(start + i);
     const ch = signed && byte >= 0x80 ? byte - 256 : byte;
     val = (ch + ((val << 8) >>> 0)) >>> 0;
     if (i % 4 === 3) {
@@ -51,8 +51,8 @@ export interface DirHash {
   minor: number;
 }
 
-/** Hash of a name under a 16-byte seed (s_hash_seed); bit 0 of the major hash is always 0. */
-export function halfMd4Hash(name: Uint8Array, seed: Uint32Array, signed = true): DirHash {
+/** Hash of a name (a byte string) under a 16-byte seed (s_hash_seed); bit 0 of the major hash is always 0. */
+export function halfMd4Hash(name: string, seed: Uint32Array, signed = true): DirHash {
   const buf = new Uint32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]);
   if (seed.some((w) => w !== 0)) buf.set(seed);
   const inp = new Uint32Array(8);

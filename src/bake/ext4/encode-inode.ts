@@ -49,7 +49,7 @@ export function iBlockFor(node: FsNode | null, l: InodeLayout | undefined): { iB
     return { iBlock, extents: false };
   }
   if (node && (node.kind === 'fifo' || node.kind === 'socket')) return { iBlock, extents: false };
-  encodeExtentNode(l!.tree!, iBlock, ROOT_EXTENTS);
+  encodeExtentNode(l!.tree ?? { depth: 0, extents: l!.mappings, firstLogical: 0 }, iBlock, ROOT_EXTENTS);
   return { iBlock, extents: true };
 }
 

@@ -4,7 +4,7 @@
 // last the extent-tree blocks of inodes with more than four extents.
 import { type Run, BlockAllocator } from './allocator.js';
 import type { Catalog, CatalogEntry } from './catalog.js';
-import { EXT_INIT_MAX_LEN, type ExtentNode, type Mapping, buildExtentTree } from './extent.js';
+import { EXT_INIT_MAX_LEN, type ExtentNode, type Mapping, ROOT_EXTENTS, buildExtentTree, extentTreeBlockCount } from './extent.js';
 import { type Geometry, groupBlocks, groupHasSuper, groupStart } from './geometry.js';
 
 export interface GroupMeta {
@@ -13,8 +13,11 @@ export interface GroupMeta {
   inodeTable: number;
 }
 
+const NO_BLOCKS: number[] = [];
+
 export interface InodeLayout {
   mappings: Mapping[];
+  /** Only for more than four extents; smaller trees are the mappings themselves, in i_block. */
   tree: ExtentNode | null;
   treeBlocks: number[];
   xattrBlock: number;
@@ -66,8 +69,18 @@ function mergeRuns(a: readonly Run[], b: readonly Run[]): Run[] {
   return out;
 }
 
-/** Places everything; `null` when the fixed metadata alone runs off the end. */
-export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number): Layout | null {
+/** Extents a run list becomes (a run longer than the extent limit takes several). */
+function extentCount(runs: Run[]): number {
+  let n = 0;
+  for (const r of runs) n += Math.ceil(r.count / EXT_INIT_MAX_LEN);
+  return n;
+}
+
+/**
+ * Places everything; `null` when it does not fit. A `dry` run only counts (for sizing):
+ * it allocates the same blocks but keeps no per-inode mappings or trees.
+ */
+export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number, dry = false): Layout | null {
   const alloc = new BlockAllocator(geo.firstDataBlock, geo.blocksCount);
   const groups: GroupMeta[] = [];
   const flex = 2 ** geo.logGroupsPerFlex;
@@ -96,10 +109,34 @@ export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number)
 
   const inodes: (InodeLayout | undefined)[] = [];
   const journalTreeBlocks: number[] = [];
-  const journal = journalBlocks > 0 ? runsToMappings(alloc.alloc(journalBlocks), 0) : [];
+  const journalRuns = journalBlocks > 0 ? alloc.alloc(journalBlocks) : [];
+
+  if (dry) {
+    // Same order and sizes as below, counting extents instead of keeping them.
+    let treeBlocks = extentTreeBlockCount(extentCount(journalRuns), geo.blockSize);
+    for (const e of cat.entries) {
+      if (!e) continue;
+      if (e.xattrInBlock.length) alloc.alloc(1);
+      if ((e.node.kind === 'dir' || e.node.kind === 'symlink') && e.blockCount) {
+        treeBlocks += extentTreeBlockCount(extentCount(alloc.alloc(e.blockCount)), geo.blockSize);
+      }
+    }
+    for (const e of cat.filesInContentOrder) {
+      let n = 0;
+      for (const r of e.dataBlocks!) n += extentCount(alloc.alloc(r.count));
+      treeBlocks += extentTreeBlockCount(n, geo.blockSize);
+    }
+    alloc.alloc(treeBlocks);
+    const highWater = alloc.highWater();
+    if (highWater > geo.blocksCount) return null;
+    const none: InodeLayout = { mappings: [], tree: null, treeBlocks: [], xattrBlock: 0 };
+    return { groups, journal: none, inodes, used: [], highWater };
+  }
+
+  const journal = runsToMappings(journalRuns, 0);
   const layoutOf = (e: CatalogEntry): InodeLayout => {
     let l = inodes[e.ino];
-    if (!l) inodes[e.ino] = l = { mappings: [], tree: null, treeBlocks: [], xattrBlock: 0 };
+    if (!l) inodes[e.ino] = l = { mappings: [], tree: null, treeBlocks: NO_BLOCKS, xattrBlock: 0 };
     return l;
   };
 
@@ -121,15 +158,16 @@ export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number)
   for (const e of cat.entries) {
     if (!e) continue;
     const l = inodes[e.ino]!;
-    if (l.mappings.length === 0 && e.node.kind !== 'file' && e.node.kind !== 'dir') continue;
-    if (e.node.kind === 'symlink' && e.blockCount === 0) continue;
+    // Four extents or fewer live in i_block (encoded straight from the mappings).
+    if (l.mappings.length <= ROOT_EXTENTS) continue;
+    const treeBlocks: number[] = (l.treeBlocks = []);
     l.tree = buildExtentTree(l.mappings, geo.blockSize, () => {
       const b = alloc.allocOne();
-      l.treeBlocks.push(b);
+      treeBlocks.push(b);
       return b;
     });
   }
-  const journalTree = buildExtentTree(journal, geo.blockSize, () => {
+  const journalTree = journal.length <= ROOT_EXTENTS ? null : buildExtentTree(journal, geo.blockSize, () => {
     const b = alloc.allocOne();
     journalTreeBlocks.push(b);
     return b;

@@ -47,7 +47,7 @@ function journalFor(o: Ext4Options, blocks: number): number {
   return o.journalBlocks ?? defaultJournalBlocks(blocks);
 }
 
-function tryLayout(o: Ext4Options, cat: Catalog, blocks: number, minInodes: number): { geo: Geometry; layout: Layout; journal: number } | null {
+function tryLayout(o: Ext4Options, cat: Catalog, blocks: number, minInodes: number, dry = false): { geo: Geometry; layout: Layout; journal: number } | null {
   const geo = computeGeometry({
     blocksCount: blocks, blockSize: o.blockSize, inodeSize: o.inodeSize, minInodes, inodeRatio: o.inodeRatio,
     descSize: o.features.bit64 ? 64 : 32, logGroupsPerFlex: 4,
@@ -55,7 +55,7 @@ function tryLayout(o: Ext4Options, cat: Catalog, blocks: number, minInodes: numb
   if (!geo) return null;
   if (!o.features.bit64 && geo.blocksCount > 0xffffffff) return null;
   const journal = journalFor(o, geo.blocksCount);
-  const layout = layoutBlocks(geo, cat, journal);
+  const layout = layoutBlocks(geo, cat, journal, dry);
   return layout ? { geo, layout, journal } : null;
 }
 
@@ -69,11 +69,11 @@ function minimumBlocks(o: Ext4Options, cat: Catalog, minInodes: number): number 
   const inodeBlocks = Math.ceil(((minInodes + FIRST_INO) * o.inodeSize) / o.blockSize);
   let blocks = Math.max(64, Math.ceil((data + inodeBlocks) * 1.02) + 64);
   for (let i = 0; i < 500; i++) {
-    const r = tryLayout(o, cat, blocks, minInodes);
+    const r = tryLayout(o, cat, blocks, minInodes, true);
     if (r) {
       // The high-water mark at a roomier size; make sure that size itself works.
       let need = r.layout.highWater;
-      while (need < blocks && !tryLayout(o, cat, need, minInodes)) need = Math.min(blocks, Math.ceil(need * 1.01) + 16);
+      while (need < blocks && !tryLayout(o, cat, need, minInodes, true)) need = Math.min(blocks, Math.ceil(need * 1.01) + 16);
       return need;
     }
     blocks = Math.ceil(blocks * 1.05) + 64;

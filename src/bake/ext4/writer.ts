@@ -4,10 +4,10 @@
 import type { BlockDevice } from '../../io/block-device.js';
 import type { ContentSource } from '../../io/content-source.js';
 import { crc32c, crc32cU32 } from '../../struct/crc32c.js';
-import { byteStringToBytes, displayName } from '../../tree/names.js';
+import { byteStringToBytes } from '../../tree/names.js';
 import { type FileNode, dataLength } from '../../tree/node.js';
 import { CorruptInputError } from '../../util/errors.js';
-import type { CatalogEntry } from './catalog.js';
+import { type CatalogEntry, entryPath } from './catalog.js';
 import { encodeDirBlock } from './dir-layout.js';
 import { encodeInode, iBlockFor, inodeInputFor } from './encode-inode.js';
 import { type ExtentNode, type Mapping, encodeExtentNode, entriesPerBlock, extentTreeBlocks } from './extent.js';
@@ -35,6 +35,7 @@ type Item =
   | { at: number; kind: 'file'; entry: CatalogEntry; layout: InodeLayout };
 
 const WINDOW = 8 << 20;
+const ZEROS = new Uint8Array(4096);
 
 /** Coalesces ascending writes into large device writes. */
 class Coalescer {
@@ -59,9 +60,9 @@ class Coalescer {
     this.len = data.length;
   }
 
-  /** Zero bytes at offset (only in the stream of a file, to pad partial blocks). */
+  /** Zero bytes at offset (only in the stream of a file, to pad partial blocks: n < a block). */
   async zeros(offset: number, n: number): Promise<void> {
-    if (n > 0) await this.put(offset, new Uint8Array(n));
+    if (n > 0) await this.put(offset, ZEROS.subarray(0, n));
   }
 
   async flush(): Promise<void> {
@@ -126,7 +127,7 @@ function schedule(plan: Ext4Plan, assumeZeroed: boolean): Item[] {
   }
   if (plan.journalBlocks) {
     meta(layout.journal.mappings[0]!.physical, () => encodeJournalSuperblock(bs, plan.journalBlocks, plan.options.uuid));
-    for (const n of extentTreeBlocks(layout.journal.tree!)) meta(n.block!, treeBlockEncoder(n, bs, inodeSeed(seed, JOURNAL_INO)));
+    if (layout.journal.tree) for (const n of extentTreeBlocks(layout.journal.tree)) meta(n.block!, treeBlockEncoder(n, bs, inodeSeed(seed, JOURNAL_INO)));
   }
   for (const e of catalog.entries) {
     if (!e) continue;
@@ -224,12 +225,12 @@ async function writeFile(out: Coalescer, content: ContentSource, e: CatalogEntry
   let inRun = 0; // bytes of runs[runIdx] delivered
   let total = 0;
   const expected = dataLength(node);
-  const where = e.where;
-  if (!node.content) throw new CorruptInputError(displayName(where), 'file has data but no content source (source bug)');
+  const where = entryPath(e);
+  if (!node.content) throw new CorruptInputError(where, 'file has data but no content source (source bug)');
   await content.read(node.content, async (chunk) => {
     let c = 0;
     total += chunk.length;
-    if (total > expected) throw new CorruptInputError(displayName(where), `file grew while reading (expected ${expected} bytes of data)`);
+    if (total > expected) throw new CorruptInputError(where, `file grew while reading (expected ${expected} bytes of data)`);
     while (c < chunk.length) {
       const run = runs[runIdx]!;
       if (inRun === 0) {
@@ -250,7 +251,7 @@ async function writeFile(out: Coalescer, content: ContentSource, e: CatalogEntry
     }
     onBytes(chunk.length);
   });
-  if (total !== expected) throw new CorruptInputError(displayName(where), `file shrank while reading (got ${total} of ${expected} bytes)`);
+  if (total !== expected) throw new CorruptInputError(where, `file shrank while reading (got ${total} of ${expected} bytes)`);
   if (pos % bs) await padTo(Math.ceil(pos / bs) * bs);
 }
 
