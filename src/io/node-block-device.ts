@@ -1,7 +1,14 @@
 // BlockDevice over a host file. A new image is created sparse (ftruncate), so every
 // block the writer skips stays a hole.
 import * as fs from 'node:fs';
+import { CakeError } from '../util/errors.js';
 import type { BlockDevice } from './block-device.js';
+
+function check(size: number, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > size) {
+    throw new CakeError('ERANGE', 'write', `file access [${offset}, +${length}) outside device of ${size} bytes`);
+  }
+}
 
 export class NodeFileBlockDevice implements BlockDevice {
   private constructor(private readonly fd: number, readonly size: number) {}
@@ -22,6 +29,7 @@ export class NodeFileBlockDevice implements BlockDevice {
   }
 
   async readAt(offset: number, length: number): Promise<Uint8Array> {
+    check(this.size, offset, length);
     const buf = new Uint8Array(length);
     let done = 0;
     while (done < length) {
@@ -35,6 +43,7 @@ export class NodeFileBlockDevice implements BlockDevice {
   // Synchronous writes: the data is in hand and a thread-pool hop per write costs more
   // than it saves on a two-core machine.
   async writeAt(offset: number, data: Uint8Array): Promise<void> {
+    check(this.size, offset, data.length);
     let done = 0;
     while (done < data.length) done += fs.writeSync(this.fd, data, done, data.length - done, offset + done);
   }
