@@ -70,7 +70,12 @@ export const randomTree = fc.array(op, { minLength: 1, maxLength: 40 }).map((ops
         break;
     }
     taken.add(path);
-    if (o.kind !== 'link' && o.kind !== 'symlink') m.setXattrs(path, o.xattrs);
+    // Linux allows user.* only on files and directories (the kernel hides it elsewhere);
+    // special files get trusted.* so the kernel oracle can see them too.
+    const special = ['chardev', 'blockdev', 'fifo', 'socket'].includes(o.kind);
+    if (o.kind !== 'link' && o.kind !== 'symlink') {
+      m.setXattrs(path, special ? o.xattrs.map((x) => ({ name: x.name.replace(/^user\./, 'trusted.'), value: x.value })) : o.xattrs);
+    }
   }
   return m;
 });

@@ -18,7 +18,8 @@ export const canLoopMount = isRoot && (() => {
 
 export async function withLoopMount<T>(img: string, fn: (dir: string) => Promise<T>, offset = 0): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cake-mnt-'));
-  const opts = `loop,ro,noload${offset ? `,offset=${offset}` : ''}`;
+  // No "noload": the kernel must accept the journal as it is (clean, nothing to replay).
+  const opts = `loop,ro${offset ? `,offset=${offset}` : ''}`;
   execFileSync('mount', ['-t', 'ext4', '-o', opts, img, dir], { env: { ...process.env, PATH: TOOL_PATH } });
   try {
     return await fn(dir);
