@@ -4,6 +4,9 @@ import { expect } from 'vitest';
 import type { ContentSource } from '../../src/io/content-source.js';
 import type { FsNode, FsTree } from '../../src/tree/node.js';
 import { walkTree } from '../../src/tree/walk.js';
+import { NodeSourceFs } from '../../src/io/node-source-fs.js';
+import { loadDirectory } from '../../src/sources/directory.js';
+import { withLoopMount } from '../oracles/mount.js';
 import { expectedDigests } from './compare.js';
 
 export async function expectTreesEqual(want: FsTree, wantContent: ContentSource, got: FsTree, gotContent: ContentSource, ignoreRootEntries: string[] = ['lost+found']): Promise<void> {
@@ -34,4 +37,16 @@ export async function expectTreesEqual(want: FsTree, wantContent: ContentSource,
     else pair.set(a, b);
   });
   expect(new Set(pair.values()).size, 'distinct inodes').toBe(pair.size);
+}
+
+/** The kernel's view of an image (read-only loop mount, root only) equals the source tree. */
+export async function expectKernelViewEquals(img: string, want: FsTree, wantContent: ContentSource): Promise<void> {
+  await withLoopMount(img, async (dir) => {
+    const got = await loadDirectory(new NodeSourceFs(dir));
+    try {
+      await expectTreesEqual(want, wantContent, got.tree, got.content);
+    } finally {
+      await got.content.close();
+    }
+  });
 }
