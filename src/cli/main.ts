@@ -2,6 +2,7 @@
 // cake-img command line: argv → options → api. Prints results and one-line errors.
 import { Command, CommanderError } from 'commander';
 import { CakeError } from '../util/errors.js';
+import { registerInitramfs } from './initramfs.js';
 import { registerMkfs } from './mkfs.js';
 import { VERSION } from '../version.js';
 
@@ -14,6 +15,7 @@ program
   .exitOverride();
 
 registerMkfs(program);
+registerInitramfs(program);
 
 program.addHelpText('after', `
 Exit codes: 0 success, 1 failure (bad input, does not fit, tool failed), 2 usage error, 70 internal bug.`);
