@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { CakeError } from '../util/errors.js';
 import { registerInitramfs } from './initramfs.js';
+import { registerInitrd } from './initrd.js';
 import { registerMkfs } from './mkfs.js';
 import { VERSION } from '../version.js';
 
@@ -16,6 +17,7 @@ program
 
 registerMkfs(program);
 registerInitramfs(program);
+registerInitrd(program);
 
 program.addHelpText('after', `
 Exit codes: 0 success, 1 failure (bad input, does not fit, tool failed), 2 usage error, 70 internal bug.`);

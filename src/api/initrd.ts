@@ -1,0 +1,69 @@
+// `cake-img initrd`: the boot initramfs (busybox, modules, /init) for a root found by UUID.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { buildInitrdTree } from '../bake/initrd/builder.js';
+import { NodeSourceFs } from '../io/node-source-fs.js';
+import { CorruptInputError, InvalidOptionError } from '../util/errors.js';
+import { writeInitramfs } from './initramfs.js';
+
+export interface InitrdApiRequest {
+  busybox?: string;
+  kernelModules?: string;
+  modules: string[];
+  rootUuid: string;
+  debug?: boolean;
+  output: string;
+  gzipLevel?: number;
+  sourceDateEpoch?: number;
+}
+
+export interface InitrdApiResult {
+  loadOrder: string[];
+  builtin: string[];
+  notes: string[];
+  bytes: number;
+}
+
+/** Where a static busybox usually is on Debian-family hosts (busybox-static). */
+export const HOST_BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'];
+
+export function findBusybox(given?: string): string {
+  if (given) {
+    if (!fs.existsSync(given)) throw new CorruptInputError(given, 'no such file (the busybox to put in the initramfs)');
+    return given;
+  }
+  const found = HOST_BUSYBOX.find((p) => fs.existsSync(p));
+  if (!found) throw new InvalidOptionError('--busybox', 'no busybox given and none on this host: pass --busybox FILE, or install busybox-static');
+  return found;
+}
+
+let xz: ((b: Uint8Array) => Uint8Array) | undefined;
+function xzDecoder(): ((b: Uint8Array) => Uint8Array) | undefined {
+  if (xz === undefined) {
+    try {
+      const lzma = createRequire(import.meta.url)('@napi-rs/lzma') as { xz: { decompressSync(b: Uint8Array): Uint8Array } };
+      xz = (b) => new Uint8Array(lzma.xz.decompressSync(b));
+    } catch {
+      return undefined;
+    }
+  }
+  return xz;
+}
+
+export async function initrd(req: InitrdApiRequest): Promise<InitrdApiResult> {
+  const busyboxPath = findBusybox(req.busybox);
+  let modules: { fs: NodeSourceFs; label: string; version: string } | undefined;
+  if (req.kernelModules) {
+    const dir = path.resolve(req.kernelModules);
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CorruptInputError(req.kernelModules, 'is not a directory (expected lib/modules/<version>)');
+    modules = { fs: new NodeSourceFs(dir, { xattrs: false }), label: req.kernelModules, version: path.basename(dir) };
+  }
+  const t = { sec: req.sourceDateEpoch ?? 0, nsec: 0 };
+  const built = await buildInitrdTree({
+    busybox: new Uint8Array(fs.readFileSync(busyboxPath)), busyboxLabel: busyboxPath, modules, names: req.modules,
+    rootUuid: req.rootUuid, debug: req.debug ?? false, time: t, xzDecompress: xzDecoder(),
+  });
+  const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? 9);
+  return { loadOrder: built.loadOrder, builtin: built.builtin, notes: built.notes, bytes: r.fileBytes };
+}

@@ -1,0 +1,152 @@
+// Kernel module resolution from a lib/modules/<version> directory: modules.dep for hard
+// dependencies, modules.softdep (pre/post) and modules.alias for soft ones,
+// modules.builtin for what needs no loading. The load order is a topological order:
+// every module after what it needs.
+import type { SourceFs } from '../../io/source-fs.js';
+import { CorruptInputError, InvalidOptionError } from '../../util/errors.js';
+import { exists, readText } from './read-file.js';
+
+export interface ModuleIndex {
+  dir: string;
+  /** Canonical name (dashes as underscores) → relative path as in modules.dep. */
+  paths: Map<string, string>;
+  /** Relative path → relative paths it needs (modules.dep). */
+  deps: Map<string, string[]>;
+  builtin: Set<string>;
+  softPre: Map<string, string[]>;
+  softPost: Map<string, string[]>;
+  /** Alias → module names, in file order. */
+  aliases: Map<string, string[]>;
+}
+
+/** Module names treat '-' and '_' alike. */
+export function canonical(name: string): string {
+  return name.replace(/-/g, '_');
+}
+
+/** "kernel/fs/ext4/ext4.ko.xz" → "ext4". */
+export function moduleName(path: string): string {
+  return canonical(path.slice(path.lastIndexOf('/') + 1).replace(/\.ko(\.(xz|zst|gz))?$/, ''));
+}
+
+export async function loadModuleIndex(fs: SourceFs, label: string): Promise<ModuleIndex> {
+  if (!(await exists(fs, 'modules.dep'))) {
+    throw new CorruptInputError(label, 'has no modules.dep (an unpacked kernel package has none: run `depmod -b ROOT VERSION` on it)');
+  }
+  const idx: ModuleIndex = { dir: label, paths: new Map(), deps: new Map(), builtin: new Set(), softPre: new Map(), softPost: new Map(), aliases: new Map() };
+  for (const line of (await readText(fs, 'modules.dep')).split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const path = line.slice(0, colon).trim();
+    idx.paths.set(moduleName(path), path);
+    idx.deps.set(path, line.slice(colon + 1).trim().split(/\s+/).filter(Boolean));
+  }
+  if (await exists(fs, 'modules.builtin')) {
+    for (const line of (await readText(fs, 'modules.builtin')).split('\n')) if (line.trim()) idx.builtin.add(moduleName(line.trim()));
+  }
+  if (await exists(fs, 'modules.softdep')) {
+    for (const line of (await readText(fs, 'modules.softdep')).split('\n')) {
+      const m = /^softdep\s+(\S+)\s+(.*)$/.exec(line.trim());
+      if (!m) continue;
+      let list: 'pre' | 'post' = 'pre';
+      for (const tok of m[2]!.split(/\s+/)) {
+        if (tok === 'pre:' || tok === 'post:') list = tok === 'pre:' ? 'pre' : 'post';
+        else {
+          const map = list === 'pre' ? idx.softPre : idx.softPost;
+          const key = canonical(m[1]!);
+          map.set(key, [...(map.get(key) ?? []), tok]);
+        }
+      }
+    }
+  }
+  if (await exists(fs, 'modules.alias')) {
+    for (const line of (await readText(fs, 'modules.alias')).split('\n')) {
+      const m = /^alias\s+(\S+)\s+(\S+)$/.exec(line.trim());
+      if (m) idx.aliases.set(m[1]!, [...(idx.aliases.get(m[1]!) ?? []), canonical(m[2]!)]);
+    }
+  }
+  return idx;
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length]!;
+}
+
+export function closeMatches(idx: ModuleIndex, name: string, n = 5): string[] {
+  const all = [...idx.paths.keys(), ...idx.builtin];
+  const c = canonical(name);
+  return all
+    .map((m) => ({ m, s: m.includes(c) || c.includes(m) ? 0.5 : distance(m, c) }))
+    .filter((x) => x.s <= Math.max(2, c.length / 3))
+    .sort((a, b) => a.s - b.s || (a.m < b.m ? -1 : 1))
+    .slice(0, n)
+    .map((x) => x.m);
+}
+
+export interface ModulePlan {
+  /** Relative paths in load order. */
+  load: string[];
+  builtin: string[];
+  notes: string[];
+}
+
+/**
+ * The closure of `wanted` in load order. Unknown names are an error listing close
+ * matches; built-in ones are skipped; soft dependencies that resolve to nothing are
+ * noted, not fatal (modprobe treats them the same way).
+ */
+export function resolveModules(idx: ModuleIndex, wanted: string[]): ModulePlan {
+  const load: string[] = [];
+  const builtin: string[] = [];
+  const notes: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+
+  const resolveSoft = (name: string): string[] => {
+    const c = canonical(name);
+    if (idx.paths.has(c) || idx.builtin.has(c)) return [c];
+    return (idx.aliases.get(name) ?? idx.aliases.get(c) ?? []).filter((m) => idx.paths.has(m) || idx.builtin.has(m));
+  };
+
+  const visitPath = (path: string) => {
+    if (state.get(path) === 'done' || state.get(path) === 'visiting') return; // a cycle: modules.dep has none, but never loop
+    state.set(path, 'visiting');
+    const name = moduleName(path);
+    for (const pre of idx.softPre.get(name) ?? []) {
+      const found = resolveSoft(pre);
+      if (!found.length) notes.push(`soft dependency ${pre} of ${name} not found; skipped`);
+      for (const f of found) visitName(f, false);
+    }
+    for (const d of idx.deps.get(path) ?? []) visitPath(d);
+    state.set(path, 'done');
+    load.push(path);
+    for (const post of idx.softPost.get(name) ?? []) for (const f of resolveSoft(post)) visitName(f, false);
+  };
+
+  const visitName = (name: string, explicit: boolean) => {
+    const c = canonical(name);
+    if (idx.builtin.has(c) && !idx.paths.has(c)) {
+      if (explicit && !builtin.includes(c)) builtin.push(c);
+      return;
+    }
+    const path = idx.paths.get(c);
+    if (!path) {
+      const near = closeMatches(idx, c);
+      throw new InvalidOptionError('--modules', `no module ${JSON.stringify(name)} in ${idx.dir}${near.length ? ` (close: ${near.join(', ')})` : ''}`);
+    }
+    visitPath(path);
+  };
+
+  for (const w of wanted) visitName(w, true);
+  return { load, builtin, notes };
+}
