@@ -122,15 +122,18 @@ export function resolveModules(idx: ModuleIndex, wanted: string[]): ModulePlan {
     if (state.get(path) === 'done' || state.get(path) === 'visiting') return; // a cycle: modules.dep has none, but never loop
     state.set(path, 'visiting');
     const name = moduleName(path);
-    for (const pre of idx.softPre.get(name) ?? []) {
-      const found = resolveSoft(pre);
-      if (!found.length) notes.push(`soft dependency ${pre} of ${name} not found; skipped`);
-      for (const f of found) visitName(f, false);
-    }
+    const soft = (list: Map<string, string[]>) => {
+      for (const dep of list.get(name) ?? []) {
+        const found = resolveSoft(dep);
+        if (!found.length) notes.push(`soft dependency ${dep} of ${name} not found; skipped`);
+        for (const f of found) visitName(f, false);
+      }
+    };
+    soft(idx.softPre);
     for (const d of idx.deps.get(path) ?? []) visitPath(d);
     state.set(path, 'done');
     load.push(path);
-    for (const post of idx.softPost.get(name) ?? []) for (const f of resolveSoft(post)) visitName(f, false);
+    soft(idx.softPost);
   };
 
   const visitName = (name: string, explicit: boolean) => {
