@@ -11,6 +11,8 @@ import type { LoadedTree } from '../sources/directory.js';
 import { clampTimes, overrideOwner, parseOwner } from '../tree/transforms.js';
 import { InvalidOptionError } from '../util/errors.js';
 import { deriveIdentity } from './identity.js';
+import { type FileCopier, hostCopier } from '../io/host-copier.js';
+import type { ContentRef } from '../tree/node.js';
 import { writeAtomically } from './output-file.js';
 
 export interface MkfsRequest {
@@ -36,12 +38,6 @@ export interface MkfsResult {
   uuid: string;
   sizeBytes: number;
   warnings: string[];
-}
-
-export function parseEpoch(v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (!/^\d+$/.test(v)) throw new InvalidOptionError('SOURCE_DATE_EPOCH', `must be a whole number of seconds, not ${JSON.stringify(v)}`);
-  return Number(v);
 }
 
 /** Resolves ext4 options from a request and a loaded tree (pure apart from hashing). */
@@ -73,6 +69,12 @@ export function applyTreeOptions(loaded: LoadedTree, owner: string | undefined, 
   if (epoch !== undefined) clampTimes(loaded.tree.root, epoch);
 }
 
+/** Direct host-to-image copies on two threads, when the source is a host directory. */
+function copierFor(loaded: LoadedTree, image: string, offset: number, zeroFill: boolean): FileCopier | undefined {
+  const c = loaded.content as { hostPath?: (ref: ContentRef) => Uint8Array | null };
+  return c.hostPath ? hostCopier(image, offset, (ref) => c.hostPath!(ref), zeroFill) : undefined;
+}
+
 export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
   const offset = req.offset ?? 0;
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOptionError('--offset', `must be a byte count >= 0, not ${req.offset}`);
@@ -87,7 +89,7 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
     if (intoExisting) {
       const dev = NodeFileBlockDevice.open(req.image, Math.max(fs.statSync(req.image).size, offset + fsBytes));
       try {
-        await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: false });
+        await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: false, copier: copierFor(loaded, req.image, offset, true) });
       } finally {
         dev.close();
       }
@@ -95,7 +97,7 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
       await writeAtomically(req.image, async (tmp) => {
         const dev = NodeFileBlockDevice.create(tmp, offset + fsBytes);
         try {
-          await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true });
+          await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true, copier: copierFor(loaded, tmp, offset, false) });
         } finally {
           dev.close();
         }

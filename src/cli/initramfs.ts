@@ -1,7 +1,6 @@
 // `cake-img initramfs SRC -o FILE[.gz]`
+import { parseEpoch } from '../util/epoch.js';
 import { Command, InvalidArgumentError } from 'commander';
-import { initramfs } from '../api/initramfs.js';
-import { parseEpoch } from '../api/mkfs.js';
 import { formatBytes } from '../util/errors.js';
 
 export function registerInitramfs(program: Command): void {
@@ -25,7 +24,9 @@ bytes on every host.
 Examples:
   cake-img initramfs rootfs/ -o initramfs.cpio.gz
   cake-img initramfs rootfs.tar -o initramfs.cpio --owner 0:0`)
+    // The implementation loads on use, so `--help` and other commands start fast.
     .action(async (src: string, o: Record<string, unknown>) => {
+      const { initramfs } = await import('../api/initramfs.js');
       const r = await initramfs({
         source: src,
         output: o.output as string,

@@ -1,7 +1,6 @@
 // `cake-img initrd`
+import { parseEpoch } from '../util/epoch.js';
 import { Command } from 'commander';
-import { initrd } from '../api/initrd.js';
-import { parseEpoch } from '../api/mkfs.js';
 import { formatBytes } from '../util/errors.js';
 
 export function registerInitrd(program: Command): void {
@@ -21,7 +20,9 @@ decompressed, since busybox insmod cannot load them.
 Example:
   cake-img initrd --kernel-modules /lib/modules/$(uname -r) --modules virtio_pci,virtio_blk,ext4 \\
       --root-uuid 99999999-9999-9999-9999-999999999999 -o initrd.gz`)
+    // The implementation loads on use, so `--help` and other commands start fast.
     .action(async (o: Record<string, unknown>) => {
+      const { initrd } = await import('../api/initrd.js');
       const r = await initrd({
         busybox: o.busybox as string | undefined,
         kernelModules: o.kernelModules as string | undefined,

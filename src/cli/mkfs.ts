@@ -1,6 +1,6 @@
 // `cake-img mkfs SRC IMG`
+import { parseEpoch } from '../util/epoch.js';
 import { Command, InvalidArgumentError } from 'commander';
-import { mkfs, parseEpoch } from '../api/mkfs.js';
 import { formatBytes } from '../util/errors.js';
 
 const whole = (name: string) => (v: string): number => {
@@ -33,7 +33,9 @@ Examples:
   cake-img mkfs rootfs/ root.ext4
   cake-img mkfs rootfs.tar.gz root.ext4 --size 1G --label root --owner 0:0
   cake-img mkfs rootfs/ disk.img --offset 1048576 --size 127M`)
+    // The implementation loads on use, so `--help` and other commands start fast.
     .action(async (src: string, img: string, o: Record<string, unknown>) => {
+      const { mkfs } = await import('../api/mkfs.js');
       const r = await mkfs({
         source: src,
         image: img,

@@ -14,6 +14,12 @@ export interface ContentSource {
    * in ascending `ref.order`; streaming sources may rely on that and never seek back.
    */
   read(ref: ContentRef, sink: ChunkSink): Promise<void>;
+  /**
+   * Optional hint: the refs that will be read, in the order they will be read. Sources
+   * that can read ahead (a directory, where each file is a separate open and read) use it
+   * to keep a few reads in flight while the caller writes.
+   */
+  plan?(refs: readonly ContentRef[]): void;
   /** Releases files or streams held open. */
   close(): Promise<void>;
 }
@@ -54,6 +60,10 @@ export class MultiContent implements ContentSource {
   read(ref: ContentRef, sink: ChunkSink): Promise<void> {
     const h = ref.handle as { index: number; ref: ContentRef };
     return this.sources[h.index]!.read(h.ref, sink);
+  }
+
+  plan(refs: readonly ContentRef[]): void {
+    this.sources.forEach((s, index) => s.plan?.(refs.map((r) => r.handle as { index: number; ref: ContentRef }).filter((h) => h.index === index).map((h) => h.ref)));
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import type { DataRun, Timestamp, Xattr } from '../tree/node.js';
 import { CakeError, CorruptInputError } from '../util/errors.js';
 import { displayName } from '../tree/names.js';
+import { startReadAhead } from './read-ahead.js';
 import type { SourceFs, SourceStat } from './source-fs.js';
 
 type XattrModule = {
@@ -59,6 +60,10 @@ export class NodeSourceFs implements SourceFs {
   constructor(rootPath: string, opts: { xattrs?: boolean } = {}) {
     this.rootPath = rootPath.replace(/\/+$/, '') || '/';
     this.withXattrs = opts.xattrs ?? true;
+  }
+
+  hostPathOf(path: string): Uint8Array {
+    return this.host(path);
   }
 
   /** Host path as a Buffer, so names that are not UTF-8 survive. */
@@ -159,6 +164,10 @@ export class NodeSourceFs implements SourceFs {
       if (end > offset) runs.push({ offset, length: end - offset });
     }
     return runs;
+  }
+
+  readAhead(files: readonly { path: string; size: number }[]) {
+    return startReadAhead(files.map((f) => this.host(f.path)), files.map((f) => f.size));
   }
 
   read(path: string, buf: Uint8Array, offset: number, length: number, position: number): number {

@@ -33,10 +33,15 @@ export interface SourceFs {
   xattrs?(path: string): MaybePromise<Xattr[]>;
   /** Data ranges of a file that may have holes; undefined when it has none. */
   dataRuns?(path: string, stat: SourceStat): MaybePromise<DataRun[] | undefined>;
+  /**
+   * Hint: these files will be read in this order. A backend may warm its cache ahead of
+   * the reader; it gets told as each file is finished (`done(index)`).
+   */
+  readAhead?(files: readonly { path: string; size: number }[]): { done(index: number): void; stop(): void } | null;
+  /** The entry's path on the host, for copiers that bypass `read` (host backends only). */
+  hostPathOf?(path: string): Uint8Array;
   /** Reads `length` bytes at `position` into `buf` at `offset`; returns bytes read. */
   read(path: string, buf: Uint8Array, offset: number, length: number, position: number): MaybePromise<number>;
-  /** Hint: a sequence of reads of one file follows (backends may keep it open). */
-  readFileChunks?(path: string, runs: DataRun[], chunkSize: number): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
 export function joinPath(dir: string, name: string): string {

@@ -26,12 +26,34 @@ const CHUNK = 1 << 20;
 /** Shared by every node without xattrs (most of them); never mutated. */
 const NO_XATTRS: Xattr[] = [];
 
+type Handle = { path: string; runs: DataRun[] | undefined; size: number };
+
 class DirectoryContent implements ContentSource {
   private buf = new Uint8Array(CHUNK);
+  private ahead: { done(index: number): void; stop(): void } | null = null;
+  private position = new Map<ContentRef, number>();
   constructor(private readonly fs: SourceFs, private readonly label: string) {}
 
+  /** The host file behind a ref, when the SourceFs is the host's (for direct copies). */
+  hostPath(ref: ContentRef): Uint8Array | null {
+    return this.fs.hostPathOf ? this.fs.hostPathOf((ref.handle as Handle).path) : null;
+  }
+
+  plan(refs: readonly ContentRef[]): void {
+    if (!this.fs.readAhead) return;
+    this.ahead?.stop();
+    this.position = new Map(refs.map((r, i) => [r, i]));
+    this.ahead = this.fs.readAhead(refs.map((r) => r.handle as Handle));
+  }
+
   async read(ref: ContentRef, sink: ChunkSink): Promise<void> {
-    const { path, runs, size } = ref.handle as { path: string; runs: DataRun[] | undefined; size: number };
+    await this.readSpans(ref, sink);
+    const i = this.position.get(ref);
+    if (this.ahead && i !== undefined) this.ahead.done(i);
+  }
+
+  private async readSpans(ref: ContentRef, sink: ChunkSink): Promise<void> {
+    const { path, runs, size } = ref.handle as Handle;
     const spans = runs ?? [{ offset: 0, length: size }];
     for (const run of spans) {
       let done = 0;
@@ -48,6 +70,8 @@ class DirectoryContent implements ContentSource {
   }
 
   async close(): Promise<void> {
+    this.ahead?.stop();
+    this.ahead = null;
     (this.fs as { closeFile?: () => void }).closeFile?.();
   }
 }

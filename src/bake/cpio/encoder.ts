@@ -52,7 +52,9 @@ export async function encodeCpio(tree: FsTree, content: ContentSource, out: Chun
     return out(c);
   };
   let records = 0;
-  for (const r of cpioRecords(tree)) {
+  const all = [...cpioRecords(tree)];
+  content.plan?.(all.flatMap((r) => (r.data.kind === 'content' ? [r.data.ref] : [])));
+  for (const r of all) {
     await sink(encodeNewcEntry({
       c_ino: r.ino, c_mode: r.mode, c_uid: r.uid, c_gid: r.gid, c_nlink: r.nlink, c_mtime: r.mtime, c_filesize: r.size,
       c_devmajor: 0, c_devminor: 0, c_rdevmajor: r.rdevMajor, c_rdevminor: r.rdevMinor,

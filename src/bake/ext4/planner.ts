@@ -96,9 +96,10 @@ export function planExt4(tree: FsTree, o: Ext4Options): Ext4Plan {
   } else {
     blocks = Math.floor(o.size / o.blockSize);
   }
-  // Auto size also leaves room for files the system creates at run time.
-  const inodeGoal = o.size === 'auto' ? Math.ceil(minInodes * 1.1) + 256 : minInodes;
-  const r = tryLayout(o, cat, blocks, inodeGoal);
+  // Leave inodes for files the system creates at run time; with a fixed size that is
+  // too tight for them, settle for what the tree needs.
+  const inodeGoal = Math.ceil(minInodes * 1.1) + 256;
+  const r = tryLayout(o, cat, blocks, inodeGoal) ?? (o.size === 'auto' ? null : tryLayout(o, cat, blocks, minInodes));
   if (!r) throw new DoesNotFitError('the tree', minimumBlocks(o, cat, minInodes) * o.blockSize, blocks * o.blockSize);
   if (!minimumBytes) minimumBytes = r.layout.highWater * o.blockSize;
   const { geo, layout } = r;

@@ -16,6 +16,8 @@ import { EXT4_EXTENTS_FL, JOURNAL_INO } from './inode.js';
 import { encodeJournalSuperblock } from './journal.js';
 import type { InodeLayout } from './layout.js';
 import { blockBitmap, encodeGdt, encodeSuperblock, fsSeed, inodeBitmap } from './metadata.js';
+import { fileSegments } from './file-segments.js';
+import type { FileCopier } from '../../io/host-copier.js';
 import type { Ext4Plan } from './planner.js';
 import { XATTR_BLOCK_HEADER, XATTR_MAGIC, encodeXattrRegion, xattrBlockHash } from './xattr.js';
 
@@ -28,6 +30,11 @@ export interface WriteOptions {
   assumeZeroed?: boolean;
   /** Called as file bytes are written, for progress. */
   onProgress?: (bytesWritten: number) => void;
+  /**
+   * Takes over file data when it can reach the bytes directly (host files into a host
+   * image, on several threads); the writer then writes only metadata.
+   */
+  copier?: FileCopier;
 }
 
 type Item =
@@ -266,11 +273,22 @@ export async function writeExt4(plan: Ext4Plan, device: BlockDevice, content: Co
     written += n;
     opts.onProgress?.(written);
   };
-  for (const item of schedule(plan, opts.assumeZeroed ?? false)) {
+  const items = schedule(plan, opts.assumeZeroed ?? false);
+  const files = items.filter((i): i is Item & { kind: 'file' } => i.kind === 'file');
+  const copying = opts.copier?.begin(files.length, (k) => {
+    const node = files[k]!.entry.node as FileNode;
+    return { ref: node.content!, size: node.size, ...fileSegments(node, files[k]!.layout, bs) };
+  });
+  if (!copying?.taken) content.plan?.(files.map((i) => (i.entry.node as FileNode).content!));
+  for (const item of items) {
     if (item.kind === 'meta') await out.put(item.at, item.encode());
-    else await writeFile(out, content, item.entry, item.layout, bs, onBytes);
+    else if (!copying?.taken) await writeFile(out, content, item.entry, item.layout, bs, onBytes);
   }
   await out.flush();
+  if (copying?.taken) {
+    await copying.finish();
+    opts.onProgress?.(files.reduce((n, i) => n + dataLength(i.entry.node as FileNode), 0));
+  }
   // A filesystem shorter than its device: make sure the last block exists, so the image
   // file has its full size even when its tail is a hole.
   await device.flush();

@@ -1,0 +1,164 @@
+// Copies file data straight from host files into a host image file, on the main thread
+// and one worker at once: both claim files from a shared counter and pread/pwrite them to
+// the places the plan gave. Used when the source is a host directory and the image a
+// host file; the bake core only hands over (ref → segments) jobs.
+import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CorruptInputError } from '../util/errors.js';
+import type { ContentRef } from '../tree/node.js';
+
+export interface CopyJob {
+  ref: ContentRef;
+  size: number;
+  copies: number[];
+  zeros: number[];
+}
+
+export interface FileCopier {
+  /**
+   * Starts copying `count` files (`job(i)` describes file i); `taken` false means the
+   * caller writes them itself.
+   */
+  begin(count: number, job: (i: number) => CopyJob): { taken: boolean; finish(): Promise<void> };
+}
+
+/** Every job in flat shared arrays: no per-file objects, nothing copied to the worker. */
+interface Shared {
+  pathBytes: Uint8Array;
+  pathOff: Float64Array;
+  sizes: Float64Array;
+  copyOff: Float64Array;
+  copies: Float64Array;
+  zeroOff: Float64Array;
+  zeros: Float64Array;
+  count: number;
+  image: string;
+  base: number;
+  fill: boolean;
+  ctl: Int32Array;
+}
+
+type Failure = { index: number; code: string; message: string } | null;
+
+function sharedF64(n: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(Math.max(8, n * 8)));
+}
+
+// One implementation for both threads: the worker gets it as source text. It claims
+// files from ctl[0] and stops when ctl[1] is set (another thread failed).
+function copyLoop(s: Shared, fs: typeof import('node:fs')): Failure {
+  const ctl = s.ctl;
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const zero = Buffer.alloc(1 << 16);
+  const out = fs.openSync(s.image, 'r+');
+  try {
+    for (;;) {
+      if (Atomics.load(ctl, 1)) return null;
+      const i = Atomics.add(ctl, 0, 1);
+      if (i >= s.count) return null;
+      let fd = -1;
+      try {
+        fd = fs.openSync(Buffer.from(s.pathBytes.subarray(s.pathOff[i]!, s.pathOff[i + 1]!)), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        const size = fs.fstatSync(fd).size;
+        if (size !== s.sizes[i]) throw Object.assign(new Error(`file changed size while reading (now ${size}, expected ${s.sizes[i]} bytes)`), { code: 'ECHANGED' });
+        for (let k = s.copyOff[i]!; k < s.copyOff[i + 1]!; k += 3) {
+          const src = s.copies[k]!;
+          const len = s.copies[k + 1]!;
+          const dst = s.base + s.copies[k + 2]!;
+          let done = 0;
+          while (done < len) {
+            const n = fs.readSync(fd, buf, 0, Math.min(buf.length, len - done), src + done);
+            if (n <= 0) throw Object.assign(new Error('file shrank while reading'), { code: 'ECHANGED' });
+            let w = 0;
+            while (w < n) w += fs.writeSync(out, buf, w, n - w, dst + done + w);
+            done += n;
+          }
+        }
+        if (s.fill) for (let k = s.zeroOff[i]!; k < s.zeroOff[i + 1]!; k += 2) fs.writeSync(out, zero, 0, s.zeros[k + 1]!, s.base + s.zeros[k]!);
+      } catch (e) {
+        Atomics.store(ctl, 1, 1);
+        const err = e as NodeJS.ErrnoException;
+        return { index: i, code: err.code ?? 'EIO', message: err.message };
+      } finally {
+        if (fd >= 0) fs.closeSync(fd);
+      }
+    }
+  } finally {
+    fs.closeSync(out);
+  }
+}
+
+const WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+${copyLoop.toString()}
+parentPort.postMessage(copyLoop(workerData, require('node:fs')));
+`;
+
+/**
+ * `hostPath(ref)` gives a file's host path bytes (null: not a host file, so not taken).
+ * `zeroFill`: write the zero fills too (the image was not freshly made sparse).
+ */
+export function hostCopier(image: string, base: number, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): FileCopier {
+  return {
+    begin(count, job) {
+      // Pass 1: sizes of the flat arrays; pass 2: fill them. Jobs are made on demand so
+      // no array of 100,000 job objects ever exists.
+      const paths: Uint8Array[] = new Array(count);
+      let pathLen = 0;
+      let copyLen = 0;
+      let zeroLen = 0;
+      for (let i = 0; i < count; i++) {
+        const j = job(i);
+        const p = hostPath(j.ref);
+        if (!p) return { taken: false, finish: async () => {} };
+        paths[i] = p;
+        pathLen += p.length;
+        copyLen += j.copies.length;
+        zeroLen += j.zeros.length;
+      }
+      const s: Shared = {
+        pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, pathLen))), pathOff: sharedF64(count + 1),
+        sizes: sharedF64(count), copyOff: sharedF64(count + 1), copies: sharedF64(copyLen),
+        zeroOff: sharedF64(count + 1), zeros: sharedF64(zeroLen), count, image, base, fill: zeroFill,
+        ctl: new Int32Array(new SharedArrayBuffer(8)),
+      };
+      let po = 0, co = 0, zo = 0;
+      for (let i = 0; i < count; i++) {
+        const j = job(i);
+        s.pathBytes.set(paths[i]!, po);
+        po += paths[i]!.length;
+        s.pathOff[i + 1] = po;
+        s.sizes[i] = j.size;
+        s.copies.set(j.copies, co);
+        co += j.copies.length;
+        s.copyOff[i + 1] = co;
+        s.zeros.set(j.zeros, zo);
+        zo += j.zeros.length;
+        s.zeroOff[i + 1] = zo;
+      }
+      // One helper thread is worth its start-up only with something to share.
+      const worker = os.availableParallelism() > 1 && count > 64 ? new Worker(WORKER, { eval: true, workerData: s }) : null;
+      const fromWorker = worker
+        ? new Promise<Failure>((resolve, reject) => {
+            worker.once('message', resolve);
+            worker.once('error', reject);
+            worker.once('exit', (code) => (code === 0 ? resolve(null) : reject(new Error(`copy worker exited with ${code}`))));
+          })
+        : Promise.resolve(null);
+      return {
+        taken: true,
+        async finish() {
+          const fs = await import('node:fs');
+          const mine = copyLoop(s, fs);
+          const theirs = await fromWorker;
+          const f = mine ?? theirs;
+          if (f) {
+            const where = Buffer.from(paths[f.index]!).toString('utf8');
+            const why = f.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+            throw new CorruptInputError(where, f.code === 'ECHANGED' ? f.message : `cannot read: ${f.code} ${why}`);
+          }
+        },
+      };
+    },
+  };
+}

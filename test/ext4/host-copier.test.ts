@@ -1,0 +1,82 @@
+// The two-thread host copier must write exactly what the sequential writer writes: same
+// image bytes from the same plan, for fresh sparse images and for in-place writes (where
+// it also writes the zero fills), and it must notice a file that changed under it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { planExt4 } from '../../src/bake/ext4/planner.js';
+import { writeExt4 } from '../../src/bake/ext4/writer.js';
+import { hostCopier } from '../../src/io/host-copier.js';
+import { NodeFileBlockDevice } from '../../src/io/node-block-device.js';
+import { NodeSourceFs } from '../../src/io/node-source-fs.js';
+import { loadDirectory } from '../../src/sources/directory.js';
+import type { ContentRef } from '../../src/tree/node.js';
+import { CorruptInputError } from '../../src/util/errors.js';
+import { expectFsckClean } from '../oracles/e2fsck.js';
+import { hasTool } from '../oracles/tools.js';
+import { sha256File, testOptions, tmpDir } from '../helpers/image.js';
+
+const work = tmpDir('cake-copier-');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function makeTree(root: string): void {
+  fs.mkdirSync(path.join(root, 'd'), { recursive: true });
+  for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(root, 'd', `f${i}`), Buffer.alloc((i * 997) % 20000, i & 0xff));
+  fs.linkSync(path.join(root, 'd/f7'), path.join(root, 'hard'));
+  // Unaligned data runs inside one block, a hole, and a trailing hole.
+  const fd = fs.openSync(path.join(root, 'sparse'), 'w');
+  fs.ftruncateSync(fd, 10 << 20);
+  fs.writeSync(fd, Buffer.from('head'), 0, 4, 10);
+  fs.writeSync(fd, Buffer.alloc(70000, 3), 0, 70000, 4 << 20);
+  fs.closeSync(fd);
+  fs.writeFileSync(path.join(root, 'big'), Buffer.alloc(3 << 20, 0x5a));
+}
+
+async function build(src: string, img: string, mode: 'sequential' | 'copier', inPlace: boolean): Promise<void> {
+  const loaded = await loadDirectory(new NodeSourceFs(src));
+  const plan = planExt4(loaded.tree, testOptions({ size: 64 << 20 }));
+  const size = plan.geo.blocksCount * plan.geo.blockSize;
+  if (inPlace) fs.writeFileSync(img, Buffer.alloc(size, 0xee)); // garbage the writer must overwrite
+  const dev = inPlace ? NodeFileBlockDevice.open(img) : NodeFileBlockDevice.create(img, size);
+  const content = loaded.content as typeof loaded.content & { hostPath(ref: ContentRef): Uint8Array | null };
+  try {
+    await writeExt4(plan, dev, loaded.content, {
+      assumeZeroed: !inPlace,
+      copier: mode === 'copier' ? hostCopier(img, 0, (r) => content.hostPath(r), inPlace) : undefined,
+    });
+  } finally {
+    dev.close();
+    await loaded.content.close();
+  }
+}
+
+describe('host copier', () => {
+  const src = path.join(work, 'src');
+  makeTree(src);
+
+  for (const inPlace of [false, true]) {
+    it(`writes the same bytes as the sequential writer (${inPlace ? 'in place over garbage' : 'fresh sparse image'})`, async () => {
+      const a = path.join(work, `seq-${inPlace}.img`);
+      const b = path.join(work, `par-${inPlace}.img`);
+      await build(src, a, 'sequential', inPlace);
+      await build(src, b, 'copier', inPlace);
+      expect(sha256File(b)).toBe(sha256File(a));
+      if (hasTool('e2fsck')) expectFsckClean(b);
+    });
+  }
+
+  it('names a file that changed size after it was scanned', async () => {
+    const dir = path.join(work, 'changing');
+    makeTree(dir);
+    const loaded = await loadDirectory(new NodeSourceFs(dir));
+    fs.appendFileSync(path.join(dir, 'd/f100'), 'more');
+    const plan = planExt4(loaded.tree, testOptions({ size: 64 << 20 }));
+    const img = path.join(work, 'changing.img');
+    const dev = NodeFileBlockDevice.create(img, plan.geo.blocksCount * plan.geo.blockSize);
+    const content = loaded.content as typeof loaded.content & { hostPath(ref: ContentRef): Uint8Array | null };
+    const run = writeExt4(plan, dev, loaded.content, { assumeZeroed: true, copier: hostCopier(img, 0, (r) => content.hostPath(r), false) });
+    await expect(run).rejects.toThrow(CorruptInputError);
+    await expect(run).rejects.toThrow(/d\/f100: file changed size while reading/);
+    dev.close();
+  });
+});
