@@ -4,33 +4,43 @@
 // that would mean reading every file twice. Two trees that differ only in content bytes
 // of equal-size files with equal times get the same UUID; give --uuid to tell them apart.
 import { createHash } from 'node:crypto';
-import type { FsTree } from '../tree/node.js';
-import { walkTree } from '../tree/walk.js';
+import type { FsNode, FsTree } from '../tree/node.js';
+import { sortedEntries } from '../tree/walk.js';
 
 export function treeDigest(tree: FsTree, salt: string): Buffer {
   const h = createHash('sha256');
   h.update(`cake-img identity v1\0${salt}\0`);
   const ids = new Map<object, number>();
-  for (const { path, node } of walkTree(tree.root)) {
+  // Text is gathered in a string and hashed in large pieces: one update per entry was
+  // a visible share of planning a 10,000-file tree. Names are byte strings (latin1).
+  let text = '';
+  const flush = () => {
+    h.update(text, 'latin1');
+    text = '';
+  };
+  const visit = (node: FsNode, path: string) => {
     let id = ids.get(node);
-    const first = id === undefined;
-    if (first) ids.set(node, (id = ids.size));
-    h.update(Buffer.from(`${path.join('/')}\0`, 'latin1'));
-    if (!first) {
-      h.update(`=${id}\n`);
-      continue;
+    if (id !== undefined) {
+      text += `${path}\0=${id}\n`;
+      return;
     }
+    ids.set(node, (id = ids.size));
     const t = node.mtime;
     let extra = '';
     if (node.kind === 'file') extra = `${node.size}`;
     else if (node.kind === 'symlink') extra = node.target;
     else if (node.kind === 'chardev' || node.kind === 'blockdev') extra = `${node.major},${node.minor}`;
-    h.update(Buffer.from(`${node.kind} ${node.perm} ${node.uid} ${node.gid} ${t.sec}.${t.nsec} ${extra}\n`, 'latin1'));
+    text += `${path}\0${node.kind} ${node.perm} ${node.uid} ${node.gid} ${t.sec}.${t.nsec} ${extra}\n`;
     for (const x of node.xattrs) {
+      flush();
       h.update(`${x.name}\0`);
       h.update(x.value);
     }
-  }
+    if (text.length > 1 << 16) flush();
+    if (node.kind === 'dir') for (const [name, child] of sortedEntries(node)) visit(child, `${path}/${name}`);
+  };
+  visit(tree.root, '');
+  flush();
   return h.digest();
 }
 

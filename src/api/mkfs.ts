@@ -38,6 +38,8 @@ export interface MkfsResult {
   uuid: string;
   sizeBytes: number;
   warnings: string[];
+  /** Milliseconds per stage: load (read the source tree), plan, write. */
+  timings: { load: number; plan: number; write: number };
 }
 
 /** Resolves ext4 options from a request and a loaded tree (pure apart from hashing). */
@@ -79,11 +81,14 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
   const offset = req.offset ?? 0;
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOptionError('--offset', `must be a byte count >= 0, not ${req.offset}`);
   if (offset % 512 !== 0) throw new InvalidOptionError('--offset', `must be a multiple of 512, not ${offset}`);
+  const t0 = performance.now();
   const loaded = await loadSource(req.source, { xattrs: req.xattrs });
+  const t1 = performance.now();
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     const options = resolveExt4Options(req, loaded, 'mkfs');
     const plan = planExt4(loaded.tree, options); // throws before any byte is written
+    const t2 = performance.now();
     const fsBytes = plan.geo.blocksCount * plan.geo.blockSize;
     const intoExisting = offset > 0 && fs.existsSync(req.image);
     if (intoExisting) {
@@ -103,7 +108,8 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
         }
       });
     }
-    return { plan, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, warnings: loaded.warnings };
+    const timings = { load: t1 - t0, plan: t2 - t1, write: performance.now() - t2 };
+    return { plan, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, warnings: loaded.warnings, timings };
   } finally {
     await loaded.content.close();
   }

@@ -25,6 +25,7 @@ export function registerMkfs(program: Command): void {
     .option('--no-journal', 'no journal (ext4 without has_journal)')
     .option('--features <LIST>', 'feature toggles, e.g. 64bit or ^dir_index')
     .option('--no-xattrs', 'do not read extended attributes from a directory source')
+    .option('-v, --verbose', 'also print how long reading, planning and writing took')
     .addHelpText('after', `
 Times are clamped to SOURCE_DATE_EPOCH when it is set; the superblock times are
 SOURCE_DATE_EPOCH or 0. Same input and options give a byte-identical image.
@@ -53,6 +54,10 @@ Examples:
         sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
       });
       for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);
+      if (o.verbose) {
+        const t = r.timings;
+        process.stderr.write(`cake-img: read ${t.load.toFixed(0)} ms, plan ${t.plan.toFixed(0)} ms, write ${t.write.toFixed(0)} ms\n`);
+      }
       const p = r.plan;
       const used = p.catalog.lastIno - 10;
       const auto = o.size === 'auto' ? ` (auto: the tree needs ${formatBytes(p.minimumBytes)})` : '';

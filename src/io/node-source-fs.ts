@@ -39,15 +39,22 @@ function toTime(ns: bigint): Timestamp {
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-// Finds the data ranges of a file with holes via lseek(SEEK_DATA/SEEK_HOLE). Node has no
-// lseek, so a two-line perl (perl-base is Essential on Debian-family hosts) does it.
+// Finds the data ranges of files with holes via lseek(SEEK_DATA/SEEK_HOLE). Node has no
+// lseek, so a short perl (perl-base is Essential on Debian-family hosts) does it, for all
+// candidate files in one process: paths come NUL-separated on stdin, "index start end"
+// lines go out.
 const SEEK_SCRIPT = String.raw`
-local $/; my $p = <STDIN>; open(my $fh, '<', $p) or die "open: $!\n";
-my $size = -s $fh; my $pos = 0;
-while ($pos < $size) {
-  my $d = sysseek($fh, $pos, 3); last unless defined $d; $d += 0;
-  my $h = sysseek($fh, $d, 4); die "SEEK_HOLE: $!\n" unless defined $h; $h += 0;
-  print "$d $h\n"; $pos = $h;
+local $/ = "\0"; my $i = -1;
+while (my $p = <STDIN>) {
+  chop $p; $i++;
+  open(my $fh, '<', $p) or do { print "$i error\n"; next };
+  my $size = -s $fh; my $pos = 0;
+  while ($pos < $size) {
+    my $d = sysseek($fh, $pos, 3); last unless defined $d; $d += 0;
+    my $h = sysseek($fh, $d, 4); last unless defined $h; $h += 0;
+    print "$i $d $h\n"; $pos = $h;
+  }
+  print "$i end\n"; close($fh);
 }`;
 
 export class NodeSourceFs implements SourceFs {
@@ -145,25 +152,44 @@ export class NodeSourceFs implements SourceFs {
     return out;
   }
 
+  /** Only a file with fewer allocated blocks than its size can have holes. */
+  private mayHaveHoles(stat: SourceStat): boolean {
+    return stat.blocks !== undefined && stat.size > 0 && stat.blocks * 512 < stat.size;
+  }
+
   dataRuns(path: string, stat: SourceStat): DataRun[] | undefined {
-    // Only a file with fewer allocated blocks than its size can have holes.
-    if (stat.blocks === undefined || stat.blocks * 512 >= stat.size || stat.size === 0) return undefined;
-    let out: string;
+    return this.dataRunsMany([{ path, stat }])[0];
+  }
+
+  dataRunsMany(files: readonly { path: string; stat: SourceStat }[]): (DataRun[] | undefined)[] {
+    const out: (DataRun[] | undefined)[] = files.map(() => undefined);
+    const asked = files.map((f, i) => ({ ...f, i })).filter((f) => this.mayHaveHoles(f.stat));
+    if (!asked.length) return out;
+    let text: string;
     try {
-      out = execFileSync('perl', ['-e', SEEK_SCRIPT], { input: this.host(path), encoding: 'latin1', stdio: ['pipe', 'pipe', 'pipe'] });
+      const input = Buffer.concat(asked.flatMap((f) => [this.host(f.path), Buffer.from([0])]));
+      text = execFileSync('perl', ['-e', SEEK_SCRIPT], { input, encoding: 'latin1', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
     } catch {
-      this.warnings.push(`${displayName(path)}: holes not detected (perl or SEEK_DATA unavailable); written in full`);
-      return undefined;
+      for (const f of asked) this.warnings.push(`${displayName(f.path)}: holes not detected (perl or SEEK_DATA unavailable); written in full`);
+      return out;
     }
-    const runs: DataRun[] = [];
-    for (const line of out.split('\n')) {
-      const m = /^(\d+) (\d+)$/.exec(line);
+    const runs: DataRun[][] = asked.map(() => []);
+    const ended = new Set<number>();
+    for (const line of text.split('\n')) {
+      const m = /^(\d+) (?:(\d+) (\d+)|(end|error))$/.exec(line);
       if (!m) continue;
-      const offset = Number(m[1]);
-      const end = Math.min(Number(m[2]), stat.size);
-      if (end > offset) runs.push({ offset, length: end - offset });
+      const k = Number(m[1]);
+      if (m[4]) {
+        if (m[4] === 'end') ended.add(k);
+        continue;
+      }
+      const offset = Number(m[2]);
+      const end = Math.min(Number(m[3]), asked[k]!.stat.size);
+      if (end > offset) runs[k]!.push({ offset, length: end - offset });
     }
-    return runs;
+    // A file perl could not open or seek is written in full (correct, just not sparse).
+    asked.forEach((f, k) => (out[f.i] = ended.has(k) ? runs[k] : undefined));
+    return out;
   }
 
   readAhead(files: readonly { path: string; size: number }[]) {

@@ -34,6 +34,11 @@ export interface SourceFs {
   /** Data ranges of a file that may have holes; undefined when it has none. */
   dataRuns?(path: string, stat: SourceStat): MaybePromise<DataRun[] | undefined>;
   /**
+   * Batch form of dataRuns, for backends where each query is expensive (the Node one
+   * asks a helper process). When present, a walk collects files and asks once.
+   */
+  dataRunsMany?(files: readonly { path: string; stat: SourceStat }[]): MaybePromise<(DataRun[] | undefined)[]>;
+  /**
    * Hint: these files will be read in this order. A backend may warm its cache ahead of
    * the reader; it gets told as each file is finished (`done(index)`).
    */

@@ -3,7 +3,7 @@
 import type { ChunkSink, ContentSource } from '../io/content-source.js';
 import { joinPath, type SourceFs, type SourceStat } from '../io/source-fs.js';
 import { compareByteStrings, displayName } from '../tree/names.js';
-import { type ContentRef, type DataRun, type DirNode, type FsNode, type FsTree, type Xattr, kindFromMode, sortXattrs } from '../tree/node.js';
+import { type ContentRef, type DataRun, type DirNode, type FileNode, type FsNode, type FsTree, type Xattr, kindFromMode, sortXattrs } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
 
 export interface DirectorySourceOptions {
@@ -96,9 +96,13 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
       case 'dir':
         return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, entries: new Map() };
       case 'file': {
-        const runs = fs.dataRuns ? await fs.dataRuns(path, st) : undefined;
-        const content = st.size > 0 ? { order: order++, handle: { path, runs, size: st.size } } : null;
-        return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, size: st.size, dataRuns: runs, content };
+        const batch = !!fs.dataRunsMany;
+        const runs = !batch && fs.dataRuns ? await fs.dataRuns(path, st) : undefined;
+        const handle: Handle = { path, runs, size: st.size };
+        const content = st.size > 0 ? { order: order++, handle } : null;
+        const node: FileNode = { kind, perm, uid, gid, mtime, atime, ctime, xattrs, size: st.size, dataRuns: runs, content };
+        if (batch && st.size > 0) holeChecks.push({ path, stat: st, node, handle });
+        return node;
       }
       case 'symlink':
         return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, target: await fs.readlink(path) };
@@ -110,6 +114,8 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
     }
   };
 
+  // Hole detection is asked for all files at once when the backend can batch it.
+  const holeChecks: { path: string; stat: SourceStat; node: FileNode; handle: Handle }[] = [];
   const rootStat = await fs.lstat('');
   const root = await makeNode('', rootStat);
   if (root.kind !== 'dir') throw new CorruptInputError(label, 'is not a directory');
@@ -136,6 +142,13 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
   }
 
+  if (holeChecks.length && fs.dataRunsMany) {
+    const found = await fs.dataRunsMany(holeChecks);
+    holeChecks.forEach((h, i) => {
+      h.node.dataRuns = found[i];
+      h.handle.runs = found[i];
+    });
+  }
   const warnings = (fs as { warnings?: string[] }).warnings ?? [];
   return { tree: { root }, content: new DirectoryContent(fs, label), warnings };
 }

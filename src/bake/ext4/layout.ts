@@ -69,6 +69,34 @@ function mergeRuns(a: readonly Run[], b: readonly Run[]): Run[] {
   return out;
 }
 
+const dryCache = new WeakMap<Catalog, { bs: number; small: number; data: number; tree: number }>();
+
+/** Block totals of a catalog, computed once: small metadata, file data, extent trees. */
+function dryTotals(cat: Catalog, bs: number): { small: number; data: number; tree: number } {
+  const hit = dryCache.get(cat);
+  if (hit && hit.bs === bs) return hit;
+  let small = 0;
+  let data = 0;
+  let tree = 0;
+  for (const e of cat.entries) {
+    if (!e) continue;
+    if (e.xattrInBlock.length) small++;
+    if (e.node.kind === 'dir' || e.node.kind === 'symlink') {
+      small += e.blockCount;
+      tree += extentTreeBlockCount(Math.ceil(e.blockCount / EXT_INIT_MAX_LEN), bs);
+    }
+  }
+  for (const e of cat.filesInContentOrder) {
+    let extents = 0;
+    for (const r of e.dataBlocks!) extents += Math.ceil(r.count / EXT_INIT_MAX_LEN);
+    data += e.blockCount;
+    tree += extentTreeBlockCount(extents, bs);
+  }
+  const totals = { bs, small, data, tree };
+  dryCache.set(cat, totals);
+  return totals;
+}
+
 /** Extents a run list becomes (a run longer than the extent limit takes several). */
 function extentCount(runs: Run[]): number {
   let n = 0;
@@ -112,21 +140,13 @@ export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number,
   const journalRuns = journalBlocks > 0 ? alloc.alloc(journalBlocks) : [];
 
   if (dry) {
-    // Same order and sizes as below, counting extents instead of keeping them.
-    let treeBlocks = extentTreeBlockCount(extentCount(journalRuns), geo.blockSize);
-    for (const e of cat.entries) {
-      if (!e) continue;
-      if (e.xattrInBlock.length) alloc.alloc(1);
-      if ((e.node.kind === 'dir' || e.node.kind === 'symlink') && e.blockCount) {
-        treeBlocks += extentTreeBlockCount(extentCount(alloc.alloc(e.blockCount)), geo.blockSize);
-      }
-    }
-    for (const e of cat.filesInContentOrder) {
-      let n = 0;
-      for (const r of e.dataBlocks!) n += extentCount(alloc.alloc(r.count));
-      treeBlocks += extentTreeBlockCount(n, geo.blockSize);
-    }
-    alloc.alloc(treeBlocks);
+    // Sizing only: the same blocks in bulk, O(groups) rather than O(inodes). Extent-tree
+    // blocks are over-counted (every crossing of reserved metadata may cost a file one
+    // more extent), so a size found this way always holds the real layout.
+    const t = dryTotals(cat, geo.blockSize);
+    alloc.alloc(t.small);
+    alloc.alloc(t.data);
+    alloc.alloc(t.tree + extentTreeBlockCount(extentCount(journalRuns), geo.blockSize) + alloc.reservedRuns().length);
     const highWater = alloc.highWater();
     if (highWater > geo.blocksCount) return null;
     const none: InodeLayout = { mappings: [], tree: null, treeBlocks: [], xattrBlock: 0 };
