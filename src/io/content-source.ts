@@ -27,11 +27,28 @@ export interface ContentSource {
 /** Content held in memory: for small generated files (configs, init scripts) and tests. */
 export class BytesContent implements ContentSource {
   private readonly data: Uint8Array[] = [];
+  private readonly refs = new Set<ContentRef>();
+
+  /** `orderBase` places these contents after another source's in a combined order. */
+  constructor(private readonly orderBase = 0) {}
 
   /** Registers bytes and returns the ref to put in a FileNode. */
   add(bytes: Uint8Array): ContentRef {
     this.data.push(bytes);
-    return { order: this.data.length - 1, handle: this.data.length - 1 };
+    const ref = { order: this.orderBase + this.data.length - 1, handle: this.data.length - 1 };
+    this.refs.add(ref);
+    return ref;
+  }
+
+  owns(ref: ContentRef): boolean {
+    return this.refs.has(ref);
+  }
+
+  /** Replaces a ref's bytes (same length): for content that depends on the plan, like a boot loader patched with its own block list. */
+  replace(ref: ContentRef, bytes: Uint8Array): void {
+    const i = ref.handle as number;
+    if (this.data[i]?.length !== bytes.length) throw new Error(`BytesContent.replace: length ${bytes.length} differs from ${this.data[i]?.length}`);
+    this.data[i] = bytes;
   }
 
   async read(ref: ContentRef, sink: ChunkSink): Promise<void> {
@@ -41,6 +58,27 @@ export class BytesContent implements ContentSource {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * A base source plus in-memory files added on top (a bake's /boot), routed by ref. The
+ * extra files are ordered after everything in the base.
+ */
+export class OverlayContent implements ContentSource {
+  readonly extra = new BytesContent(2 ** 50);
+  constructor(private readonly base: ContentSource) {}
+
+  read(ref: ContentRef, sink: ChunkSink): Promise<void> {
+    return this.extra.owns(ref) ? this.extra.read(ref, sink) : this.base.read(ref, sink);
+  }
+
+  plan(refs: readonly ContentRef[]): void {
+    this.base.plan?.(refs.filter((r) => !this.extra.owns(r)));
+  }
+
+  async close(): Promise<void> {
+    await this.base.close();
+  }
 }
 
 /**

@@ -45,6 +45,11 @@ interface NodeBase {
   ctime: Timestamp;
   /** Sorted by name; see sortXattrs. */
   xattrs: Xattr[];
+  /**
+   * Inode attributes (chattr). Only `immutable` for now: the boot loader marks
+   * /boot/ldlinux.sys so nothing moves the blocks its boot sector points at.
+   */
+  attributes?: { immutable?: boolean };
 }
 
 export interface FileNode extends NodeBase {

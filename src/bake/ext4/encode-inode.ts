@@ -6,7 +6,7 @@ import { type FsNode, type Timestamp, kindTypeBits } from '../../tree/node.js';
 import type { CatalogEntry } from './catalog.js';
 import { encodeExtentNode, ROOT_EXTENTS } from './extent.js';
 import {
-  EXT4_EXTENTS_FL, EXT4_INDEX_FL, EXTRA_ISIZE, GOOD_OLD_INODE_SIZE, INODE, type Inode, MAX_TIME, MIN_TIME, encodeTime,
+  EXT4_EXTENTS_FL, EXT4_IMMUTABLE_FL, EXT4_INDEX_FL, EXTRA_ISIZE, GOOD_OLD_INODE_SIZE, INODE, type Inode, MAX_TIME, MIN_TIME, encodeTime,
 } from './inode.js';
 import type { InodeLayout } from './layout.js';
 import { XATTR_MAGIC, encodeXattrRegion } from './xattr.js';
@@ -61,6 +61,7 @@ export function inodeInputFor(e: CatalogEntry, l: InodeLayout, bs: number): Inod
   else if (n.kind === 'dir') size = e.dir!.blocks * bs;
   else if (n.kind === 'symlink') size = n.target.length;
   let flags = extents ? EXT4_EXTENTS_FL : 0;
+  if (n.attributes?.immutable) flags |= EXT4_IMMUTABLE_FL;
   if (n.kind === 'dir' && e.dir!.indexed) flags |= EXT4_INDEX_FL;
   const blocks = e.blockCount + l.treeBlocks.length + (l.xattrBlock ? 1 : 0);
   return {
