@@ -99,7 +99,10 @@ export function planExt4(tree: FsTree, o: Ext4Options): Ext4Plan {
   // Leave inodes for files the system creates at run time; with a fixed size that is
   // too tight for them, settle for what the tree needs.
   const inodeGoal = Math.ceil(minInodes * 1.1) + 256;
-  const r = tryLayout(o, cat, blocks, inodeGoal) ?? (o.size === 'auto' ? null : tryLayout(o, cat, blocks, minInodes));
+  // Feasibility by the cheap dry run first: a failed full layout of 100,000 inodes is
+  // garbage that shows up in peak memory.
+  const goal = o.size === 'auto' || tryLayout(o, cat, blocks, inodeGoal, true) ? inodeGoal : minInodes;
+  const r = tryLayout(o, cat, blocks, goal) ?? (goal !== minInodes ? tryLayout(o, cat, blocks, minInodes) : null);
   if (!r) throw new DoesNotFitError('the tree', minimumBlocks(o, cat, minInodes) * o.blockSize, blocks * o.blockSize);
   if (!minimumBytes) minimumBytes = r.layout.highWater * o.blockSize;
   const { geo, layout } = r;
