@@ -1,0 +1,180 @@
+// Where the syslinux pieces come from: `--syslinux PATH`, else the host's extlinux, else
+// Debian's `extlinux` + `syslinux-common` fetched rootless (apt-get download, dpkg-deb -x)
+// into the cache. ldlinux.bss/ldlinux.sys are only shipped inside the extlinux binary, so
+// they are extracted from it (src/bake/syslinux/extract.ts).
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { checkSyslinuxBlobs, extractFromExtlinux } from '../bake/syslinux/extract.js';
+import { CakeError, CorruptInputError, InvalidOptionError, ToolError } from '../util/errors.js';
+
+export interface SyslinuxFound {
+  /** ldlinux.bss, 512 bytes. */
+  bootSector: Uint8Array;
+  /** ldlinux.sys image, a multiple of 512 bytes. */
+  ldlinuxSys: Uint8Array;
+  ldlinuxC32: Uint8Array;
+  /** mbr.bin, exactly 440 bytes. */
+  mbr: Uint8Array;
+  /** Where the pieces came from (for messages). */
+  source: string;
+}
+
+export interface FindSyslinuxOptions {
+  /** `--syslinux PATH`: a directory with ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin,
+   *  or an extlinux/syslinux binary (mbr.bin then from beside it or the host). */
+  path?: string;
+  /** cake-img's cache directory; Debian packages are unpacked under `syslinux/` in it. */
+  cacheDir: string;
+  /** Skip the host's /usr/bin/extlinux (tests of the Debian fallback). Default true. */
+  host?: boolean;
+}
+
+/** Nothing usable was found; says what to install. */
+export class SyslinuxNotFoundError extends CakeError {
+  constructor(tried: string[]) {
+    super('ENOSYSLINUX', 'tool',
+      `no syslinux found (${tried.join('; ')}): install extlinux and syslinux-common (apt-get install extlinux syslinux-common) or pass --syslinux DIR`,
+      { tried });
+  }
+}
+
+export const MBR_BIN_SIZE = 440;
+export const HOST_EXTLINUX = '/usr/bin/extlinux';
+export const HOST_MBR = ['/usr/lib/syslinux/mbr/mbr.bin', '/usr/lib/EXTLINUX/mbr.bin', '/usr/lib/SYSLINUX/mbr.bin'];
+export const DEBIAN_PACKAGES = ['extlinux', 'syslinux-common'] as const;
+const DIR_PIECES = ['ldlinux.bss', 'ldlinux.sys', 'ldlinux.c32', 'mbr.bin'] as const;
+
+const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
+const execFileP = promisify(execFile);
+
+function read(p: string): Uint8Array {
+  const b = fs.readFileSync(p);
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
+function readMbr(p: string): Uint8Array {
+  const b = read(p);
+  if (b.length !== MBR_BIN_SIZE) throw new CorruptInputError(p, `mbr.bin must be exactly ${MBR_BIN_SIZE} bytes, this is ${b.length}`);
+  return b;
+}
+
+const isFile = (p: string) => { try { return fs.statSync(p).isFile(); } catch { return false; } };
+
+/** mbr.bin beside a binary: in its directory, or in the package layout around usr/bin. */
+function mbrNear(binary: string): string | undefined {
+  const dir = path.dirname(binary);
+  const near = [
+    path.join(dir, 'mbr.bin'),
+    path.join(dir, '../lib/syslinux/mbr/mbr.bin'),
+    path.join(dir, '../lib/EXTLINUX/mbr.bin'),
+    path.join(dir, '../lib/SYSLINUX/mbr.bin'),
+  ];
+  return near.find(isFile);
+}
+
+function fromBinary(binary: string, mbrPath: string | undefined, source: string): SyslinuxFound {
+  const blobs = extractFromExtlinux(read(binary), binary);
+  if (!mbrPath) throw new InvalidOptionError('--syslinux', `no mbr.bin beside ${binary} nor in ${HOST_MBR.join(', ')}: put mbr.bin (from syslinux-common) next to it`);
+  return { bootSector: blobs.bootSector, ldlinuxSys: blobs.ldlinuxSys, ldlinuxC32: blobs.ldlinuxC32, mbr: readMbr(mbrPath), source };
+}
+
+function fromDirectory(dir: string): SyslinuxFound {
+  const missing = DIR_PIECES.filter((f) => !isFile(path.join(dir, f)));
+  if (missing.length) {
+    throw new InvalidOptionError('--syslinux', `${dir} lacks ${missing.join(', ')} (needs ${DIR_PIECES.join(', ')}; or pass an extlinux binary)`);
+  }
+  const p = (f: string) => path.join(dir, f);
+  const blobs = checkSyslinuxBlobs(
+    { bootSector: read(p('ldlinux.bss')), ldlinuxSys: read(p('ldlinux.sys')), ldlinuxC32: read(p('ldlinux.c32')) },
+    { bootSector: p('ldlinux.bss'), ldlinuxSys: p('ldlinux.sys'), ldlinuxC32: p('ldlinux.c32') },
+  );
+  return { bootSector: blobs.bootSector, ldlinuxSys: blobs.ldlinuxSys, ldlinuxC32: blobs.ldlinuxC32, mbr: readMbr(p('mbr.bin')), source: dir };
+}
+
+async function run(cmd: string, args: string[], cwd: string): Promise<void> {
+  try {
+    await execFileP(cmd, args, { cwd, env: { ...process.env, PATH }, maxBuffer: 1 << 24 });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { code?: unknown; stderr?: string };
+    if (err.code === 'ENOENT') throw new CakeError('ENOTOOL', 'tool', `${cmd} not found (needs a Debian-family host with apt)`);
+    throw new ToolError(`${cmd} ${args.join(' ')}`, typeof err.code === 'number' ? err.code : null, String(err.stderr || err.message));
+  }
+}
+
+/** `apt-get download NAME` + `dpkg-deb -x` into `cache/NAME` (kept; a `.done` marks it whole). */
+async function debianPackage(name: string, cache: string): Promise<string> {
+  const root = path.join(cache, name);
+  if (isFile(path.join(root, '.done'))) return root;
+  fs.mkdirSync(cache, { recursive: true });
+  const work = fs.mkdtempSync(path.join(cache, `.${name}-`));
+  try {
+    await run('apt-get', ['download', name], work);
+    const deb = fs.readdirSync(work).find((f) => f.endsWith('.deb'));
+    if (!deb) throw new CakeError('ENOPKG', 'tool', `apt-get download ${name} gave no package`);
+    const tree = path.join(work, 'root');
+    await run('dpkg-deb', ['-x', path.join(work, deb), tree], work);
+    fs.writeFileSync(path.join(tree, '.done'), `${deb}\n`);
+    fs.rmSync(root, { recursive: true, force: true });
+    try {
+      fs.renameSync(tree, root);
+    } catch (e) {
+      // Another cake-img unpacked it at the same moment: keep theirs.
+      if (!isFile(path.join(root, '.done'))) throw e;
+    }
+    return root;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function fromDebian(cacheDir: string): Promise<SyslinuxFound> {
+  const cache = path.join(cacheDir, 'syslinux');
+  const [ext, common] = [await debianPackage('extlinux', cache), await debianPackage('syslinux-common', cache)];
+  const binary = path.join(ext, 'usr/bin/extlinux');
+  if (!isFile(binary)) throw new CorruptInputError(ext, 'the extlinux package has no usr/bin/extlinux');
+  const mbr = [path.join(common, 'usr/lib/syslinux/mbr/mbr.bin'), path.join(ext, 'usr/lib/EXTLINUX/mbr.bin')].find(isFile);
+  const version = fs.readFileSync(path.join(ext, '.done'), 'utf8').trim();
+  return fromBinary(binary, mbr, `Debian package ${version} (${cache})`);
+}
+
+const oneLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+
+export async function findSyslinux(opts: FindSyslinuxOptions): Promise<SyslinuxFound> {
+  if (opts.path !== undefined) {
+    const given = path.resolve(opts.path);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(given);
+    } catch {
+      throw new InvalidOptionError('--syslinux', `${opts.path}: no such file or directory`);
+    }
+    if (st.isDirectory()) return fromDirectory(given);
+    return fromBinary(given, mbrNear(given) ?? HOST_MBR.find(isFile), given);
+  }
+
+  const tried: string[] = [];
+  if (opts.host !== false) {
+    if (isFile(HOST_EXTLINUX)) {
+      const mbr = HOST_MBR.find(isFile);
+      if (mbr) {
+        try {
+          return fromBinary(HOST_EXTLINUX, mbr, `${HOST_EXTLINUX} + ${mbr}`);
+        } catch (e) {
+          tried.push(oneLine(e));
+        }
+      } else {
+        tried.push(`${HOST_EXTLINUX} but no mbr.bin in ${HOST_MBR.join(', ')}`);
+      }
+    } else {
+      tried.push(`no ${HOST_EXTLINUX}`);
+    }
+  }
+  try {
+    return await fromDebian(opts.cacheDir);
+  } catch (e) {
+    tried.push(`Debian packages ${DEBIAN_PACKAGES.join(', ')}: ${oneLine(e)}`);
+  }
+  throw new SyslinuxNotFoundError(tried);
+}
