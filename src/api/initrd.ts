@@ -6,6 +6,8 @@ import { buildInitrdTree } from '../bake/initrd/builder.js';
 import { NodeSourceFs } from '../io/node-source-fs.js';
 import { CorruptInputError, InvalidOptionError } from '../util/errors.js';
 import { writeInitramfs } from './initramfs.js';
+import { encodeCpio } from '../bake/cpio/encoder.js';
+import { gzipSink } from '../bake/cpio/gzip.js';
 
 export interface InitrdApiRequest {
   busybox?: string;
@@ -51,7 +53,8 @@ function xzDecoder(): ((b: Uint8Array) => Uint8Array) | undefined {
   return xz;
 }
 
-export async function initrd(req: InitrdApiRequest): Promise<InitrdApiResult> {
+/** Builds the initrd tree for a request (shared by `initrd` and `bake`). */
+export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
   const busyboxPath = findBusybox(req.busybox);
   let modules: { fs: NodeSourceFs; label: string; version: string } | undefined;
   if (req.kernelModules) {
@@ -60,10 +63,24 @@ export async function initrd(req: InitrdApiRequest): Promise<InitrdApiResult> {
     modules = { fs: new NodeSourceFs(dir, { xattrs: false }), label: req.kernelModules, version: path.basename(dir) };
   }
   const t = { sec: req.sourceDateEpoch ?? 0, nsec: 0 };
-  const built = await buildInitrdTree({
+  return buildInitrdTree({
     busybox: new Uint8Array(fs.readFileSync(busyboxPath)), busyboxLabel: busyboxPath, modules, names: req.modules,
     rootUuid: req.rootUuid, debug: req.debug ?? false, time: t, xzDecompress: xzDecoder(),
   });
+}
+
+/** The initrd as gzip'd bytes in memory (an initrd is a few MiB). */
+export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>) {
+  const built = await buildInitrd(req);
+  const parts: Uint8Array[] = [];
+  const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), req.gzipLevel ?? 9);
+  await encodeCpio(built.tree, built.content, gz.sink);
+  await gz.finish();
+  return { bytes: new Uint8Array(Buffer.concat(parts)), built };
+}
+
+export async function initrd(req: InitrdApiRequest): Promise<InitrdApiResult> {
+  const built = await buildInitrd(req);
   const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? 9);
   return { loadOrder: built.loadOrder, builtin: built.builtin, notes: built.notes, bytes: r.fileBytes };
 }

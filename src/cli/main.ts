@@ -2,6 +2,7 @@
 // cake-img command line: argv → options → api. Prints results and one-line errors.
 import { Command, CommanderError } from 'commander';
 import { CakeError } from '../util/errors.js';
+import { registerBake } from './bake.js';
 import { registerInitramfs } from './initramfs.js';
 import { registerInitrd } from './initrd.js';
 import { registerMkfs } from './mkfs.js';
@@ -18,6 +19,7 @@ program
 registerMkfs(program);
 registerInitramfs(program);
 registerInitrd(program);
+registerBake(program);
 
 program.addHelpText('after', `
 Exit codes: 0 success, 1 failure (bad input, does not fit, tool failed), 2 usage error, 70 internal bug.`);

@@ -1,0 +1,77 @@
+// `cake-img bake`: a rootfs and a kernel → a bootable raw disk image, without root.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { planDisk, writeDisk } from '../bake/disk.js';
+import { formatUuid } from '../bake/ext4/options.js';
+import { NodeFileBlockDevice } from '../io/node-block-device.js';
+import { loadSource } from '../sources/detect.js';
+import { InvalidOptionError } from '../util/errors.js';
+import { cacheDir } from './cache.js';
+import { initrdBytes } from './initrd.js';
+import { resolveKernel } from './kernel.js';
+import { applyTreeOptions, resolveExt4Options } from './mkfs.js';
+import { writeAtomically } from './output-file.js';
+import { findSyslinux } from './syslinux.js';
+
+export interface BakeRequest {
+  rootfs: string;
+  kernel: string;
+  kernelModules?: string;
+  modules: string[];
+  options: string;
+  size?: string;
+  uuid?: string;
+  debug?: boolean;
+  busybox?: string;
+  syslinux?: string;
+  output: string;
+  sourceDateEpoch?: number;
+  owner?: string;
+}
+
+export interface BakeResult {
+  diskBytes: number;
+  uuid: string;
+  kernel: string;
+  modules: string[];
+  syslinux: string;
+  notes: string[];
+}
+
+export async function bake(req: BakeRequest): Promise<BakeResult> {
+  const cache = () => cacheDir();
+  const kernel = resolveKernel(req.kernel, req.kernelModules, cache);
+  if (req.modules.length && !kernel.modules) {
+    throw new InvalidOptionError('--kernel-modules', `--modules needs the kernel's lib/modules/<version> (the kernel ${req.kernel} came without one)`);
+  }
+  const syslinux = await findSyslinux({ path: req.syslinux, cacheDir: cacheDir() });
+  const loaded = await loadSource(req.rootfs);
+  try {
+    applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
+    // The bootable feature set: whatever the defaults say, never 64bit (syslinux 6.03).
+    const ext4 = resolveExt4Options({ size: req.size, uuid: req.uuid, label: 'root' }, loaded, `bake\0${req.options}`);
+    ext4.features = { ...ext4.features, bit64: false };
+    const uuid = formatUuid(ext4.uuid);
+    const ird = await initrdBytes({
+      busybox: req.busybox, kernelModules: kernel.modules, modules: req.modules, rootUuid: uuid, debug: req.debug,
+      sourceDateEpoch: req.sourceDateEpoch,
+    });
+    const signature = createHash('sha256').update(ext4.uuid).update('mbr disk signature').digest().readUInt32LE(0);
+    const plan = planDisk({
+      rootfs: loaded.tree, rootContent: loaded.content, kernel: new Uint8Array(fs.readFileSync(kernel.image)), initrd: ird.bytes,
+      syslinux, append: req.options, ext4, diskSignature: signature, time: { sec: req.sourceDateEpoch ?? 0, nsec: 0 },
+    });
+    await writeAtomically(req.output, async (tmp) => {
+      const dev = NodeFileBlockDevice.create(tmp, plan.diskBytes);
+      try {
+        await writeDisk(plan, dev, { assumeZeroed: true });
+      } finally {
+        dev.close();
+      }
+    });
+    const names = ird.built.loadOrder.map((p) => p.slice(p.lastIndexOf('/') + 1).replace(/\.ko.*$/, ''));
+    return { diskBytes: plan.diskBytes, uuid, kernel: kernel.image, modules: names, syslinux: syslinux.source, notes: ird.built.notes };
+  } finally {
+    await loaded.content.close();
+  }
+}

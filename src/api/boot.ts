@@ -1,0 +1,40 @@
+// `cake-img boot IMG`: the image in QEMU on the serial console, with SeaBIOS's own output
+// copied to the serial port so boot-loader errors ("Boot error", "Missing operating
+// system") are visible too.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type Accel, detectAccel } from '../run/accel.js';
+import { type QemuResult, runQemu } from '../run/qemu.js';
+import { CorruptInputError, InvalidOptionError } from '../util/errors.js';
+
+export interface BootRequest {
+  image: string;
+  expect?: string;
+  timeoutSec?: number;
+  memory?: string;
+  accel?: Accel | 'auto';
+  extraArgs?: string[];
+  onOutput?: (text: string) => void;
+}
+
+export async function boot(req: BootRequest): Promise<QemuResult & { accelReason: string }> {
+  if (!fs.existsSync(req.image)) throw new CorruptInputError(req.image, 'no such image');
+  if (req.accel && !['auto', 'kvm', 'tcg'].includes(req.accel)) throw new InvalidOptionError('--accel', `must be auto, kvm or tcg, not ${JSON.stringify(req.accel)}`);
+  const probe = detectAccel();
+  const accel = !req.accel || req.accel === 'auto' ? probe.accel : req.accel;
+  // SeaBIOS reads etc/sercon-port as a little-endian integer: 0x3f8 is COM1. QEMU takes
+  // fw_cfg blobs from files only, so the two bytes live in a temporary file for the run.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cake-boot-'));
+  const sercon = path.join(dir, 'sercon-port');
+  fs.writeFileSync(sercon, Buffer.from([0xf8, 0x03]));
+  try {
+    const r = await runQemu({
+      disk: req.image, memory: req.memory ?? '512M', accel, expect: req.expect, timeoutSec: req.timeoutSec,
+      extraArgs: ['-fw_cfg', `name=etc/sercon-port,file=${sercon}`, ...(req.extraArgs ?? [])], onOutput: req.onOutput,
+    });
+    return { ...r, accelReason: req.accel === 'kvm' || req.accel === 'tcg' ? `--accel ${req.accel}` : probe.reason };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,81 @@
+// What `--kernel` may name: a bzImage/vmlinuz file (modules from --kernel-modules), a
+// directory holding boot/vmlinuz-* and lib/modules/* (an unpacked kernel package or a
+// cooked rootfs), or a linux-image-*.deb (unpacked into the cache; modules.dep made with
+// depmod, since a package has none).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CakeError, CorruptInputError, InvalidOptionError } from '../util/errors.js';
+import { unpackDeb } from './debian.js';
+
+export interface KernelInput {
+  image: string;
+  /** lib/modules/<version>, when known. */
+  modules?: string;
+  version?: string;
+}
+
+/** Linux x86 boot images carry "HdrS" at 0x202. */
+export function isBzImage(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    fs.readSync(fd, b, 0, 4, 0x202);
+    return b.toString('latin1') === 'HdrS';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function isDeb(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(8);
+    fs.readSync(fd, b, 0, 8, 0);
+    return b.toString('latin1') === '!<arch>\n';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function fromDirectory(dir: string, label: string): KernelInput {
+  const bootDir = path.join(dir, 'boot');
+  const images = fs.existsSync(bootDir) ? fs.readdirSync(bootDir).filter((f) => /^vmlinuz-/.test(f)).sort() : [];
+  if (!images.length) throw new CorruptInputError(label, 'has no boot/vmlinuz-* (expected a kernel file, a directory with boot/ and lib/modules/, or a linux-image .deb)');
+  const modRoot = path.join(dir, 'lib/modules');
+  const versions = fs.existsSync(modRoot) ? fs.readdirSync(modRoot) : [];
+  // Prefer the newest image whose modules are present.
+  const pick = [...images].reverse().find((f) => versions.includes(f.slice('vmlinuz-'.length))) ?? images[images.length - 1]!;
+  const version = pick.slice('vmlinuz-'.length);
+  const modules = versions.includes(version) ? path.join(modRoot, version) : undefined;
+  if (modules && !fs.existsSync(path.join(modules, 'modules.dep'))) depmod(dir, version, label);
+  return { image: path.join(bootDir, pick), modules, version };
+}
+
+function depmod(root: string, version: string, label: string): void {
+  try {
+    execFileSync('depmod', ['-b', root, version], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CakeError('ENOTOOL', 'tool', `${label}: the modules have no modules.dep and ${code === 'ENOENT' ? 'depmod is not installed (apt-get install kmod)' : 'depmod failed'}`);
+  }
+}
+
+export function resolveKernel(kernel: string, kernelModules: string | undefined, cache: () => string): KernelInput {
+  if (!fs.existsSync(kernel)) throw new CorruptInputError(kernel, 'no such kernel (a bzImage, a directory with boot/vmlinuz-*, or a linux-image .deb)');
+  const st = fs.statSync(kernel);
+  if (st.isDirectory()) {
+    const k = fromDirectory(kernel, kernel);
+    return kernelModules ? { ...k, modules: kernelModules } : k;
+  }
+  if (isDeb(kernel)) {
+    const digest = createHash('sha256').update(fs.readFileSync(kernel)).digest('hex').slice(0, 16);
+    const dest = unpackDeb(kernel, path.join(cache(), 'kernels', `${path.basename(kernel, '.deb')}-${digest}`));
+    const k = fromDirectory(dest, kernel);
+    return kernelModules ? { ...k, modules: kernelModules } : k;
+  }
+  if (!isBzImage(kernel)) throw new CorruptInputError(kernel, 'is not a Linux kernel image (no "HdrS" boot header)');
+  if (kernelModules && !fs.existsSync(kernelModules)) throw new InvalidOptionError('--kernel-modules', `${kernelModules} does not exist`);
+  return { image: kernel, modules: kernelModules, version: kernelModules ? path.basename(kernelModules) : undefined };
+}
