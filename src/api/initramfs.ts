@@ -1,6 +1,7 @@
 // `cake-img initramfs SRC -o FILE[.gz]`: any tree → a newc archive, plain or gzip.
 import { encodeCpio } from '../bake/cpio/encoder.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
+import { deflatePool } from '../io/deflate-pool.js';
 import type { ChunkSink } from '../io/content-source.js';
 import { NodeFileSink } from '../io/node-file-sink.js';
 import { loadSource } from '../sources/detect.js';
@@ -33,7 +34,7 @@ export async function writeInitramfs(tree: FsTree, content: ContentSource, path:
     const file = new NodeFileSink(tmp);
     try {
       let sink: ChunkSink = file.write;
-      const gz = gzip ? gzipSink(file.write, level) : null;
+      const gz = gzip ? gzipSink(file.write, level, deflatePool()) : null;
       if (gz) sink = gz.sink;
       const stats = await encodeCpio(tree, content, sink);
       await gz?.finish();

@@ -8,6 +8,7 @@ import { CorruptInputError, InvalidOptionError } from '../util/errors.js';
 import { writeInitramfs } from './initramfs.js';
 import { encodeCpio } from '../bake/cpio/encoder.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
+import { deflatePool } from '../io/deflate-pool.js';
 
 export interface InitrdApiRequest {
   busybox?: string;
@@ -73,7 +74,7 @@ export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
 export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>) {
   const built = await buildInitrd(req);
   const parts: Uint8Array[] = [];
-  const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), req.gzipLevel ?? 9);
+  const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), req.gzipLevel ?? 9, deflatePool());
   await encodeCpio(built.tree, built.content, gz.sink);
   await gz.finish();
   return { bytes: new Uint8Array(Buffer.concat(parts)), built };
