@@ -73,6 +73,17 @@ describe.skipIf(!canBake())('cake-img bake', () => {
     expect(cfg).toBe('SERIAL 0 115200\nDEFAULT linux\nLABEL linux\n  LINUX /boot/vmlinux\n  INITRD /boot/initrd\n  APPEND console=ttyS0 panic=-1\n');
   }, 300_000);
 
+  it('takes the kernel as a linux-image .deb (unpacked into the cache, depmod run)', () => {
+    const deb = fs.readFileSync(path.join(k.root, '.deb'), 'utf8');
+    const img = path.join(work, 'deb.img');
+    const r = cakeImg(bakeArgs(img).map((a) => (a === k.root ? deb : a)), { env });
+    expect(r.status, r.stderr).toBe(0);
+    const out = path.join(work, 'vmlinux.from-image');
+    execFileSync('debugfs', ['-R', `dump /boot/vmlinux ${out}`, `${img}?offset=${1 << 20}`], { stdio: 'ignore' });
+    expect(fs.readFileSync(out).equals(fs.readFileSync(k.vmlinuz))).toBe(true);
+    expect(fs.readdirSync(path.join(env.XDG_CACHE_HOME, 'cake-img', 'kernels')).length).toBe(1);
+  }, 300_000);
+
   describe('bad input: one line, exit 1, no image', () => {
     const bad = (name: string, extra: () => string[], message: RegExp, args?: (img: string) => string[]) =>
       it(name, () => {
