@@ -40,7 +40,7 @@ export interface BakeResult {
 
 export async function bake(req: BakeRequest): Promise<BakeResult> {
   const cache = () => cacheDir();
-  const kernel = resolveKernel(req.kernel, req.kernelModules, cache);
+  const kernel = await resolveKernel(req.kernel, req.kernelModules, cache);
   if (req.modules.length && !kernel.modules) {
     throw new InvalidOptionError('--kernel-modules', `--modules needs the kernel's lib/modules/<version> (the kernel ${req.kernel} came without one)`);
   }

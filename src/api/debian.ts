@@ -1,51 +1,80 @@
-// Debian packages fetched rootless: `apt-get download` (works for any user with the
-// machine's apt lists) into the cache, unpacked with `dpkg-deb -x`, kept by name.
-import { execFileSync } from 'node:child_process';
+// Debian packages fetched rootless: `apt-get download` (any user with the machine's apt
+// lists) into the cache, unpacked with `dpkg-deb -x` into a temporary directory and
+// renamed into place, so a half-unpacked tree is never used and two runs can race.
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { CakeError, ToolError } from '../util/errors.js';
 
+const execFileP = promisify(execFile);
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
+const DONE = '.done';
 
-function run(cmd: string, args: string[], cwd?: string): string {
+async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
   try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return (await execFileP(cmd, args, { cwd, env: { ...process.env, PATH }, maxBuffer: 1 << 24 })).stdout;
   } catch (e) {
-    const err = e as NodeJS.ErrnoException & { status?: number; stderr?: string };
+    const err = e as NodeJS.ErrnoException & { code?: unknown; stderr?: string };
     if (err.code === 'ENOENT') throw new CakeError('ENOTOOL', 'tool', `${cmd} not found: fetching Debian packages needs a Debian-family host with apt`);
-    throw new ToolError(`${cmd} ${args.join(' ')}`, err.status ?? null, String(err.stderr ?? err.message));
+    throw new ToolError(`${cmd} ${args.join(' ')}`, typeof err.code === 'number' ? err.code : null, String(err.stderr || err.message));
   }
 }
 
-/** The concrete package a meta package (linux-image-amd64) depends on. */
-export function resolveDependency(meta: string, prefix: string): string {
-  const out = run('apt-cache', ['depends', '--no-recommends', '--no-suggests', meta]);
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Unpacks `deb` into `root` once; `.done` inside marks a whole tree. */
+export async function unpackDeb(deb: string, root: string): Promise<string> {
+  if (isFile(path.join(root, DONE))) return root;
+  fs.mkdirSync(path.dirname(root), { recursive: true });
+  const work = fs.mkdtempSync(path.join(path.dirname(root), `.${path.basename(root)}-`));
+  try {
+    const tree = path.join(work, 'root');
+    await run('dpkg-deb', ['-x', deb, tree]);
+    fs.writeFileSync(path.join(tree, DONE), `${path.basename(deb)}\n`);
+    fs.rmSync(root, { recursive: true, force: true });
+    try {
+      fs.renameSync(tree, root);
+    } catch (e) {
+      if (!isFile(path.join(root, DONE))) throw e; // another run unpacked it at the same moment
+    }
+    return root;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** `apt-get download NAME` and unpack into `cache/NAME`; returns the unpacked root. */
+export async function debianPackage(name: string, cache: string): Promise<string> {
+  const root = path.join(cache, name);
+  if (isFile(path.join(root, DONE))) return root;
+  fs.mkdirSync(cache, { recursive: true });
+  const dl = fs.mkdtempSync(path.join(cache, `.${name}-download-`));
+  try {
+    await run('apt-get', ['download', name], dl);
+    const deb = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
+    if (!deb) throw new CakeError('ENOPKG', 'tool', `apt-get download ${name} gave no package`);
+    return await unpackDeb(path.join(dl, deb), root);
+  } finally {
+    fs.rmSync(dl, { recursive: true, force: true });
+  }
+}
+
+/** The package a meta package (linux-image-amd64) depends on, at its candidate version. */
+export async function resolveDependency(meta: string, prefix: string): Promise<string> {
+  const out = await run('apt-cache', ['depends', '--no-recommends', '--no-suggests', meta]);
   const m = new RegExp(`Depends: (${prefix}\\S+)`).exec(out);
   if (!m) throw new CakeError('ENOPKG', 'tool', `apt-cache depends ${meta}: no ${prefix}* package (run apt-get update?)`);
   return m[1]!;
 }
 
-/** Unpacks a .deb file into `dest` (once). */
-export function unpackDeb(deb: string, dest: string): string {
-  if (fs.existsSync(path.join(dest, '.cake-unpacked'))) return dest;
-  fs.rmSync(dest, { recursive: true, force: true });
-  fs.mkdirSync(dest, { recursive: true });
-  run('dpkg-deb', ['-x', deb, dest]);
-  fs.writeFileSync(path.join(dest, '.cake-unpacked'), path.basename(deb));
-  return dest;
-}
-
-/** Downloads and unpacks package `name` under `cache`; returns the unpacked root. */
-export function debianPackage(name: string, cache: string): string {
-  const root = path.join(cache, 'deb', name);
-  if (fs.existsSync(path.join(root, '.cake-unpacked'))) return root;
-  const dl = path.join(cache, 'deb', `${name}.download`);
-  fs.rmSync(dl, { recursive: true, force: true });
-  fs.mkdirSync(dl, { recursive: true });
-  run('apt-get', ['download', name], dl);
-  const deb = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
-  if (!deb) throw new CakeError('ENOPKG', 'tool', `apt-get download ${name} gave no package`);
-  unpackDeb(path.join(dl, deb), root);
-  fs.rmSync(dl, { recursive: true, force: true });
-  return root;
+/** The version line `.done` recorded for an unpacked tree. */
+export function unpackedFrom(root: string): string {
+  return fs.readFileSync(path.join(root, DONE), 'utf8').trim();
 }

@@ -62,7 +62,7 @@ function depmod(root: string, version: string, label: string): void {
   }
 }
 
-export function resolveKernel(kernel: string, kernelModules: string | undefined, cache: () => string): KernelInput {
+export async function resolveKernel(kernel: string, kernelModules: string | undefined, cache: () => string): Promise<KernelInput> {
   if (!fs.existsSync(kernel)) throw new CorruptInputError(kernel, 'no such kernel (a bzImage, a directory with boot/vmlinuz-*, or a linux-image .deb)');
   const st = fs.statSync(kernel);
   if (st.isDirectory()) {
@@ -71,7 +71,7 @@ export function resolveKernel(kernel: string, kernelModules: string | undefined,
   }
   if (isDeb(kernel)) {
     const digest = createHash('sha256').update(fs.readFileSync(kernel)).digest('hex').slice(0, 16);
-    const dest = unpackDeb(kernel, path.join(cache(), 'kernels', `${path.basename(kernel, '.deb')}-${digest}`));
+    const dest = await unpackDeb(kernel, path.join(cache(), 'kernels', `${path.basename(kernel, '.deb')}-${digest}`));
     const k = fromDirectory(dest, kernel);
     return kernelModules ? { ...k, modules: kernelModules } : k;
   }

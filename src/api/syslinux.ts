@@ -2,12 +2,11 @@
 // Debian's `extlinux` + `syslinux-common` fetched rootless (apt-get download, dpkg-deb -x)
 // into the cache. ldlinux.bss/ldlinux.sys are only shipped inside the extlinux binary, so
 // they are extracted from it (src/bake/syslinux/extract.ts).
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { checkSyslinuxBlobs, extractFromExtlinux } from '../bake/syslinux/extract.js';
-import { CakeError, CorruptInputError, InvalidOptionError, ToolError } from '../util/errors.js';
+import { debianPackage, unpackedFrom } from './debian.js';
+import { CakeError, CorruptInputError, InvalidOptionError } from '../util/errors.js';
 
 export interface SyslinuxFound {
   /** ldlinux.bss, 512 bytes. */
@@ -46,8 +45,6 @@ export const HOST_MBR = ['/usr/lib/syslinux/mbr/mbr.bin', '/usr/lib/EXTLINUX/mbr
 export const DEBIAN_PACKAGES = ['extlinux', 'syslinux-common'] as const;
 const DIR_PIECES = ['ldlinux.bss', 'ldlinux.sys', 'ldlinux.c32', 'mbr.bin'] as const;
 
-const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
-const execFileP = promisify(execFile);
 
 function read(p: string): Uint8Array {
   const b = fs.readFileSync(p);
@@ -93,49 +90,13 @@ function fromDirectory(dir: string): SyslinuxFound {
   return { bootSector: blobs.bootSector, ldlinuxSys: blobs.ldlinuxSys, ldlinuxC32: blobs.ldlinuxC32, mbr: readMbr(p('mbr.bin')), source: dir };
 }
 
-async function run(cmd: string, args: string[], cwd: string): Promise<void> {
-  try {
-    await execFileP(cmd, args, { cwd, env: { ...process.env, PATH }, maxBuffer: 1 << 24 });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & { code?: unknown; stderr?: string };
-    if (err.code === 'ENOENT') throw new CakeError('ENOTOOL', 'tool', `${cmd} not found (needs a Debian-family host with apt)`);
-    throw new ToolError(`${cmd} ${args.join(' ')}`, typeof err.code === 'number' ? err.code : null, String(err.stderr || err.message));
-  }
-}
-
-/** `apt-get download NAME` + `dpkg-deb -x` into `cache/NAME` (kept; a `.done` marks it whole). */
-async function debianPackage(name: string, cache: string): Promise<string> {
-  const root = path.join(cache, name);
-  if (isFile(path.join(root, '.done'))) return root;
-  fs.mkdirSync(cache, { recursive: true });
-  const work = fs.mkdtempSync(path.join(cache, `.${name}-`));
-  try {
-    await run('apt-get', ['download', name], work);
-    const deb = fs.readdirSync(work).find((f) => f.endsWith('.deb'));
-    if (!deb) throw new CakeError('ENOPKG', 'tool', `apt-get download ${name} gave no package`);
-    const tree = path.join(work, 'root');
-    await run('dpkg-deb', ['-x', path.join(work, deb), tree], work);
-    fs.writeFileSync(path.join(tree, '.done'), `${deb}\n`);
-    fs.rmSync(root, { recursive: true, force: true });
-    try {
-      fs.renameSync(tree, root);
-    } catch (e) {
-      // Another cake-img unpacked it at the same moment: keep theirs.
-      if (!isFile(path.join(root, '.done'))) throw e;
-    }
-    return root;
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
-  }
-}
-
 async function fromDebian(cacheDir: string): Promise<SyslinuxFound> {
   const cache = path.join(cacheDir, 'syslinux');
   const [ext, common] = [await debianPackage('extlinux', cache), await debianPackage('syslinux-common', cache)];
   const binary = path.join(ext, 'usr/bin/extlinux');
   if (!isFile(binary)) throw new CorruptInputError(ext, 'the extlinux package has no usr/bin/extlinux');
   const mbr = [path.join(common, 'usr/lib/syslinux/mbr/mbr.bin'), path.join(ext, 'usr/lib/EXTLINUX/mbr.bin')].find(isFile);
-  const version = fs.readFileSync(path.join(ext, '.done'), 'utf8').trim();
+  const version = unpackedFrom(ext);
   return fromBinary(binary, mbr, `Debian package ${version} (${cache})`);
 }
 
