@@ -32,6 +32,8 @@ export async function boot(req: BootRequest): Promise<QemuResult & { accelReason
     const r = await runQemu({
       disk: req.image, memory: req.memory ?? '512M', accel, expect: req.expect, timeoutSec: req.timeoutSec,
       extraArgs: ['-fw_cfg', `name=etc/sercon-port,file=${sercon}`, ...(req.extraArgs ?? [])], onOutput: req.onOutput,
+      // SeaBIOS only reads etc/sercon-port, so QEMU's advice to use an opt/ name does not apply.
+      dropOutput: /^qemu-system-x86_64: -fw_cfg name=etc\/sercon-port[^\n]*warning: externally provided fw_cfg item names[^\n]*\n/m,
     });
     return { ...r, accelReason: req.accel === 'kvm' || req.accel === 'tcg' ? `--accel ${req.accel}` : probe.reason };
   } finally {

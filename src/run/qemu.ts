@@ -1,6 +1,7 @@
 // Runs qemu-system-x86_64 on a serial console. With `expect`, resolves as soon as the
-// text appears on the console (and stops the guest), else fails after the timeout with
-// the console's last lines. Without it, the console is the user's terminal.
+// text appears on the console (the guest is stopped once that line is complete, so what
+// follows the marker on its line is kept), else fails after the timeout with the
+// console's last lines. Without it, the console is the user's terminal.
 import { spawn } from 'node:child_process';
 import { CakeError, ToolError } from '../util/errors.js';
 import { type Accel, detectAccel } from './accel.js';
@@ -18,6 +19,8 @@ export interface QemuRequest {
   extraArgs?: string[];
   /** Console output as it arrives (tests log it; the CLI prints it). */
   onOutput?: (text: string) => void;
+  /** Output to leave out (a known-harmless QEMU warning). */
+  dropOutput?: RegExp;
   qemu?: string;
 }
 
@@ -53,15 +56,27 @@ export async function runQemu(r: QemuRequest): Promise<QemuResult> {
     const timer = r.timeoutSec && !interactive
       ? setTimeout(() => child.kill('SIGKILL'), r.timeoutSec * 1000)
       : null;
+    let stopAfter = -1; // once matched: stop when the console finishes that line
+    let grace: NodeJS.Timeout | null = null;
     const onData = (buf: Buffer) => {
-      const text = buf.toString('latin1');
+      let text = buf.toString('latin1');
+      if (r.dropOutput) text = text.replace(r.dropOutput, '');
       output += text;
-      if (output.length > 1 << 20) output = output.slice(-(1 << 19)); // keep the tail
-      r.onOutput?.(text);
-      if (!matched && r.expect !== undefined && output.includes(r.expect)) {
-        matched = true;
-        child.kill('SIGKILL');
+      if (output.length > 1 << 20) {
+        const cut = output.length - (1 << 19); // keep the tail
+        output = output.slice(cut);
+        if (stopAfter >= 0) stopAfter = Math.max(0, stopAfter - cut);
       }
+      r.onOutput?.(text);
+      if (!matched && r.expect !== undefined) {
+        const at = output.indexOf(r.expect);
+        if (at >= 0) {
+          matched = true;
+          stopAfter = at + r.expect.length;
+          grace = setTimeout(() => child.kill('SIGKILL'), 1000);
+        }
+      }
+      if (matched && output.indexOf('\n', stopAfter) >= 0) child.kill('SIGKILL');
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
@@ -73,6 +88,7 @@ export async function runQemu(r: QemuRequest): Promise<QemuResult> {
     });
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
+      if (grace) clearTimeout(grace);
       if (interactive || matched) return resolve({ matched, accel, output });
       if (code !== null && code !== 0) return reject(new ToolError(`${bin} ${args.join(' ')}`, code, lastLines(output)));
       resolve({ matched, accel, output });
