@@ -29,20 +29,26 @@ function isFile(p: string): boolean {
   }
 }
 
-/** Unpacks `deb` into `root` once; `.done` inside marks a whole tree. */
-export async function unpackDeb(deb: string, root: string): Promise<string> {
+/**
+ * Unpacks `deb` into `root` once; `.done` inside marks a whole tree. Complete trees are
+ * only ever renamed into place and never deleted, so concurrent runs (two test workers,
+ * two builds) each either use a finished tree or put theirs there.
+ */
+export async function unpackDeb(deb: string, root: string, prepare?: (tree: string) => Promise<void> | void): Promise<string> {
   if (isFile(path.join(root, DONE))) return root;
   fs.mkdirSync(path.dirname(root), { recursive: true });
   const work = fs.mkdtempSync(path.join(path.dirname(root), `.${path.basename(root)}-`));
   try {
     const tree = path.join(work, 'root');
     await run('dpkg-deb', ['-x', deb, tree]);
+    await prepare?.(tree);
     fs.writeFileSync(path.join(tree, DONE), `${path.basename(deb)}\n`);
-    fs.rmSync(root, { recursive: true, force: true });
+    // A leftover without .done is from an interrupted run of an older layout: move it aside.
+    if (fs.existsSync(root) && !isFile(path.join(root, DONE))) fs.renameSync(root, path.join(work, 'stale'));
     try {
       fs.renameSync(tree, root);
     } catch (e) {
-      if (!isFile(path.join(root, DONE))) throw e; // another run unpacked it at the same moment
+      if (!isFile(path.join(root, DONE))) throw e; // another run finished first: use theirs
     }
     return root;
   } finally {
@@ -51,7 +57,7 @@ export async function unpackDeb(deb: string, root: string): Promise<string> {
 }
 
 /** `apt-get download NAME` and unpack into `cache/NAME`; returns the unpacked root. */
-export async function debianPackage(name: string, cache: string): Promise<string> {
+export async function debianPackage(name: string, cache: string, prepare?: (tree: string) => Promise<void> | void): Promise<string> {
   const root = path.join(cache, name);
   if (isFile(path.join(root, DONE))) return root;
   fs.mkdirSync(cache, { recursive: true });
@@ -60,7 +66,7 @@ export async function debianPackage(name: string, cache: string): Promise<string
     await run('apt-get', ['download', name], dl);
     const deb = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
     if (!deb) throw new CakeError('ENOPKG', 'tool', `apt-get download ${name} gave no package`);
-    return await unpackDeb(path.join(dl, deb), root);
+    return await unpackDeb(path.join(dl, deb), root, prepare);
   } finally {
     fs.rmSync(dl, { recursive: true, force: true });
   }

@@ -53,7 +53,7 @@ function fromDirectory(dir: string, label: string): KernelInput {
   return { image: path.join(bootDir, pick), modules, version };
 }
 
-function depmod(root: string, version: string, label: string): void {
+export function depmod(root: string, version: string, label: string): void {
   try {
     execFileSync('depmod', ['-b', root, version], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
   } catch (e) {

@@ -38,9 +38,9 @@ function rootfsTarball(): string {
 describe.skipIf(!canBake())('cake-img bake', () => {
   let tar = '';
   let k: DebianKernel;
-  beforeAll(() => {
+  beforeAll(async () => {
     tar = rootfsTarball();
-    k = debianKernel();
+    k = await debianKernel();
     fs.mkdirSync(env.XDG_CACHE_HOME, { recursive: true, mode: 0o777 });
     fs.chmodSync(env.XDG_CACHE_HOME, 0o777);
   }, 300_000);
@@ -74,7 +74,10 @@ describe.skipIf(!canBake())('cake-img bake', () => {
   }, 300_000);
 
   it('takes the kernel as a linux-image .deb (unpacked into the cache, depmod run)', () => {
-    const deb = fs.readFileSync(path.join(k.root, '.deb'), 'utf8');
+    const dl = path.join(work, 'kernel-deb');
+    fs.mkdirSync(dl, { recursive: true });
+    execFileSync('apt-get', ['download', k.pkg], { cwd: dl, stdio: 'ignore', env: { ...process.env, PATH: TOOL_PATH } });
+    const deb = path.join(dl, fs.readdirSync(dl).find((f) => f.endsWith('.deb'))!);
     const img = path.join(work, 'deb.img');
     const r = cakeImg(bakeArgs(img).map((a) => (a === k.root ? deb : a)), { env });
     expect(r.status, r.stderr).toBe(0);

@@ -31,10 +31,10 @@ function minbaseTarball(): string {
 }
 
 describe.skipIf(!(isRoot && canRunAsNobody && hasTool('mmdebstrap') && hasTool('qemu-system-x86_64') && hasTool('extlinux')))('Debian minbase', () => {
-  it('baked by uid 65534, it boots systemd to a login prompt on ttyS0', () => {
+  it('baked by uid 65534, it boots systemd to a login prompt on ttyS0', async () => {
     const tar = minbaseTarball();
     fs.chmodSync(tar, 0o644);
-    const k = debianKernel();
+    const k = await debianKernel();
     const env = { XDG_CACHE_HOME: path.join(work, 'cache') };
     fs.mkdirSync(env.XDG_CACHE_HOME, { mode: 0o777 });
     fs.chmodSync(env.XDG_CACHE_HOME, 0o777);

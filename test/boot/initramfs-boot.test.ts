@@ -17,7 +17,7 @@ const canBoot = () => hasTool('qemu-system-x86_64') && hasTool('apt-get') && has
 
 describe.skipIf(!canBoot())('initramfs boots', () => {
   it('Debian kernel runs our /init from a gzip newc archive', async () => {
-    const k = debianKernel();
+    const k = await debianKernel();
     const m = new MemorySourceFs();
     m.addDir('bin');
     m.addFile('bin/busybox', fs.readFileSync('/bin/busybox'), { mode: 0o100755 });

@@ -32,7 +32,7 @@ async function rootImage(img: string): Promise<void> {
 
 describe.skipIf(!canBoot())('initrd boots a cake-img root', () => {
   it('modules load, the root is found by UUID, switch_root runs /sbin/init', async () => {
-    const k = debianKernel();
+    const k = await debianKernel();
     const img = path.join(work, 'root.img');
     await rootImage(img);
     const out = path.join(work, 'initrd.gz');
@@ -44,7 +44,7 @@ describe.skipIf(!canBoot())('initrd boots a cake-img root', () => {
   }, 300_000);
 
   it('when the root never appears, /init says so and opens a shell instead of panicking', async () => {
-    const k = debianKernel();
+    const k = await debianKernel();
     const out = path.join(work, 'initrd-noroot.gz');
     await initrd({ kernelModules: k.modules, modules: ['virtio_pci', 'virtio_blk'], rootUuid: '11111111-2222-3333-4444-555555555555', output: out });
     const boot = await runQemu({ kernel: k.vmlinuz, initrd: out, append: 'console=ttyS0 panic=-1', memory: '256M', accel: 'tcg', expect: 'dropping to a shell', timeoutSec: 240 });
