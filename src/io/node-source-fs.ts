@@ -153,7 +153,7 @@ export class NodeSourceFs implements SourceFs {
   }
 
   /** Only a file with fewer allocated blocks than its size can have holes. */
-  private mayHaveHoles(stat: SourceStat): boolean {
+  mayHaveHoles(stat: SourceStat): boolean {
     return stat.blocks !== undefined && stat.size > 0 && stat.blocks * 512 < stat.size;
   }
 

@@ -38,6 +38,8 @@ export interface SourceFs {
    * asks a helper process). When present, a walk collects files and asks once.
    */
   dataRunsMany?(files: readonly { path: string; stat: SourceStat }[]): MaybePromise<(DataRun[] | undefined)[]>;
+  /** Cheap pre-check for dataRunsMany: false when the stat alone proves there are no holes. */
+  mayHaveHoles?(stat: SourceStat): boolean;
   /**
    * Hint: these files will be read in this order. A backend may warm its cache ahead of
    * the reader; it gets told as each file is finished (`done(index)`).

@@ -81,6 +81,9 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
   const byInode = new Map<string, FsNode>();
   let order = 0;
 
+  // SourceFs answers may be promises or plain values; awaiting a plain value still costs a
+  // microtask per call and keeps per-entry garbage alive across scavenges, so only real
+  // promises are awaited.
   const makeNode = async (path: string, st: SourceStat): Promise<FsNode> => {
     const kind = kindFromMode(st.mode);
     const where = path === '' ? label : `${label}/${displayName(path)}`;
@@ -88,7 +91,8 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
     const atime = opts.keepAtimeCtime ? st.atime : st.mtime;
     const ctime = opts.keepAtimeCtime ? st.ctime : st.mtime;
     const perm = st.mode & 0o7777;
-    const found = fs.xattrs ? await fs.xattrs(path) : NO_XATTRS;
+    let found = fs.xattrs ? fs.xattrs(path) : NO_XATTRS;
+    if (found instanceof Promise) found = await found;
     const xattrs = found.length ? sortXattrs([...found]) : NO_XATTRS;
     const { uid, gid, mtime } = st;
     // Object literals per kind (no spreads): a tree walk makes one per file.
@@ -97,15 +101,20 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
         return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, entries: new Map() };
       case 'file': {
         const batch = !!fs.dataRunsMany;
-        const runs = !batch && fs.dataRuns ? await fs.dataRuns(path, st) : undefined;
+        let runs = !batch && fs.dataRuns ? fs.dataRuns(path, st) : undefined;
+        if (runs instanceof Promise) runs = await runs;
         const handle: Handle = { path, runs, size: st.size };
         const content = st.size > 0 ? { order: order++, handle } : null;
         const node: FileNode = { kind, perm, uid, gid, mtime, atime, ctime, xattrs, size: st.size, dataRuns: runs, content };
-        if (batch && st.size > 0) holeChecks.push({ path, stat: st, node, handle });
+        // Only candidates are kept (with their stat) until the batch question at the end.
+        if (batch && st.size > 0 && (fs.mayHaveHoles?.(st) ?? true)) holeChecks.push({ path, stat: st, node, handle });
         return node;
       }
-      case 'symlink':
-        return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, target: await fs.readlink(path) };
+      case 'symlink': {
+        let target = fs.readlink(path);
+        if (target instanceof Promise) target = await target;
+        return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, target };
+      }
       case 'chardev':
       case 'blockdev':
         return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, major: st.rdevMajor, minor: st.rdevMinor };
@@ -124,11 +133,14 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
   const stack: [string, DirNode][] = [['', root]];
   while (stack.length) {
     const [dirPath, dir] = stack.pop()!;
-    const names = (await fs.readdir(dirPath)).sort(compareByteStrings);
+    let listed = fs.readdir(dirPath);
+    if (listed instanceof Promise) listed = await listed;
+    const names = listed.sort(compareByteStrings);
     const subdirs: [string, DirNode][] = [];
     for (const name of names) {
       const path = joinPath(dirPath, name);
-      const st = await fs.lstat(path);
+      let st = fs.lstat(path);
+      if (st instanceof Promise) st = await st;
       let node: FsNode | undefined;
       const isDir = (st.mode & 0o170000) === 0o040000;
       if (!isDir && st.nlink > 1) node = byInode.get(st.inodeKey);

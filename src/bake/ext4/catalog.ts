@@ -19,7 +19,7 @@ export interface CatalogEntry {
   links: number;
   parentIno: number;
   dir?: DirLayout;
-  /** Logical block ranges holding data (files), in order. */
+  /** Logical block ranges holding data, for sparse files only (see dataBlocksOf). */
   dataBlocks?: { logical: number; count: number }[];
   /** Blocks this inode needs besides extent-tree blocks: data, directory or symlink blocks. */
   blockCount: number;
@@ -71,6 +71,11 @@ export function dataBlockRanges(node: FileNode, bs: number): { logical: number; 
     else out.push({ logical: first, count: end - first });
   }
   return out;
+}
+
+/** A file's data ranges: stored for sparse files, one range from 0 for dense ones. */
+export function dataBlocksOf(e: CatalogEntry): { logical: number; count: number }[] {
+  return e.dataBlocks ?? (e.blockCount ? [{ logical: 0, count: e.blockCount }] : []);
 }
 
 export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: Uint32Array, dirIndex: boolean): Catalog {
@@ -147,8 +152,12 @@ export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: 
       if (len >= bs) throw new UnsupportedError(entryPath(e), `symlink target is ${len} bytes; at most ${bs - 1} fit in a ${bs}-byte block`);
       e.blockCount = len < 60 ? 0 : 1;
     } else if (n.kind === 'file') {
-      e.dataBlocks = dataBlockRanges(n, bs);
-      e.blockCount = e.dataBlocks.reduce((s, r) => s + r.count, 0);
+      if (n.dataRuns) {
+        e.dataBlocks = dataBlockRanges(n, bs);
+        e.blockCount = e.dataBlocks.reduce((s, r) => s + r.count, 0);
+      } else {
+        e.blockCount = Math.ceil(n.size / bs); // dense: one range, made when needed
+      }
       if (e.blockCount > 0) filesInContentOrder.push(e);
     }
   }

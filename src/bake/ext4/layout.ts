@@ -3,7 +3,7 @@
 // journal, directory/symlink/xattr blocks, file data in the source's content order, and
 // last the extent-tree blocks of inodes with more than four extents.
 import { type Run, BlockAllocator } from './allocator.js';
-import type { Catalog, CatalogEntry } from './catalog.js';
+import { type Catalog, type CatalogEntry, dataBlocksOf } from './catalog.js';
 import { EXT_INIT_MAX_LEN, type ExtentNode, type Mapping, ROOT_EXTENTS, buildExtentTree, extentTreeBlockCount } from './extent.js';
 import { type Geometry, groupBlocks, groupHasSuper, groupStart } from './geometry.js';
 
@@ -88,7 +88,7 @@ function dryTotals(cat: Catalog, bs: number): { small: number; data: number; tre
   }
   for (const e of cat.filesInContentOrder) {
     let extents = 0;
-    for (const r of e.dataBlocks!) extents += Math.ceil(r.count / EXT_INIT_MAX_LEN);
+    for (const r of dataBlocksOf(e)) extents += Math.ceil(r.count / EXT_INIT_MAX_LEN);
     data += e.blockCount;
     tree += extentTreeBlockCount(extents, bs);
   }
@@ -172,7 +172,7 @@ export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number,
   // File data in content order, so the writer reads each source front to back.
   for (const e of cat.filesInContentOrder) {
     const l = layoutOf(e);
-    for (const r of e.dataBlocks!) runsToMappings(alloc.alloc(r.count), r.logical, l.mappings);
+    for (const r of dataBlocksOf(e)) runsToMappings(alloc.alloc(r.count), r.logical, l.mappings);
   }
   // Extent trees too big for i_block.
   for (const e of cat.entries) {
