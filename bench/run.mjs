@@ -5,9 +5,11 @@
 import { loadSectionData, mergeItems, RESULTS_FILE, writeSection } from './results.mjs';
 import { machineInfo } from './timing.mjs';
 
-/** Benchmarks by name, loaded on demand. Later: initramfs, bake. */
+/** Benchmarks by name, loaded on demand. */
 const BENCHMARKS = {
   mkfs: () => import('./mkfs.mjs'),
+  initramfs: () => import('./initramfs.mjs'),
+  bake: () => import('./bake.mjs'),
 };
 
 async function listBenchmarks(out) {

@@ -226,3 +226,71 @@ function safeRead(p) {
     return '';
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Arguments and tool versions shared by the benchmarks
+
+/**
+ * Parses `--trees a,b` and `--runs N` (the options every benchmark takes); `known` are
+ * the tree names allowed, `defaults` the ones measured when --trees is not given.
+ */
+export function parseTreeArgs(argv, known, defaults = known) {
+  const o = { trees: [...defaults], runs: 3 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const eq = a.indexOf('=');
+      if (eq >= 0) return a.slice(eq + 1);
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--trees' || a.startsWith('--trees=')) {
+      o.trees = val().split(',').map((s) => s.trim()).filter(Boolean);
+      for (const t of o.trees) if (!known.includes(t)) throw new Error(`unknown tree ${JSON.stringify(t)} (known: ${known.join(', ')})`);
+    } else if (a === '--runs' || a.startsWith('--runs=')) {
+      o.runs = Number(val());
+      if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a whole number >= 1');
+    } else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+/** Installed versions of Debian packages, e.g. { cpio: '2.13+dfsg-7.1' } (missing: absent). */
+export function debVersions(pkgs) {
+  const r = run('dpkg-query', ['-W', '-f', '${Package} ${Version}\\n', ...pkgs]);
+  const out = {};
+  for (const line of r.stdout.split('\n')) {
+    const [p, v] = line.trim().split(' ');
+    if (p && v) out[p] = v;
+  }
+  return out;
+}
+
+/** When dist/cli/main.js was last built (its mtime, ISO), or null. */
+export function distBuilt() {
+  try {
+    return fs.statSync(path.join(REPO_DIR, 'dist', 'cli', 'main.js')).mtime.toISOString();
+  } catch {
+    return null;
+  }
+}
+
+/** Summary of a list of timed runs ({ wall, rssKiB, user, sys, ... }). */
+export function summarizeRuns(xs) {
+  return {
+    runs: xs,
+    median: median(xs.map((x) => x.wall)),
+    medianDurable: xs.every((x) => typeof x.fsync === 'number') ? median(xs.map((x) => x.wall + x.fsync)) : null,
+    medianCpu: median(xs.map((x) => (x.user ?? NaN) + (x.sys ?? NaN))),
+    peakRssKiB: xs.some((x) => x.rssKiB !== null) ? Math.max(...xs.map((x) => x.rssKiB ?? 0)) : null,
+  };
+}
+
+/** A note on the CPU the rest of the machine used during a set of timed runs, or null. */
+export function othersCpuNote(runs) {
+  const o = runs.filter((x) => typeof x.othersCpu === 'number');
+  if (!o.length) return null;
+  const long = o.filter((x) => x.wall >= 1); // shorter runs: /proc/stat's 10 ms ticks are too coarse
+  const worst = long.length ? Math.max(...long.map((x) => x.othersCpu / x.wall)) : null;
+  return `CPU used by the rest of the machine (other processes, kernel writeback) during the timed runs: ${o.reduce((acc, x) => acc + x.othersCpu, 0).toFixed(1)} s in all${worst === null ? '' : `; at most ${(100 * worst).toFixed(0)}% of one core during a run`}`;
+}
