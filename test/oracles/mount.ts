@@ -24,7 +24,12 @@ export async function withLoopMount<T>(img: string, fn: (dir: string) => Promise
   try {
     return await fn(dir);
   } finally {
-    execFileSync('umount', [dir], { env: { ...process.env, PATH: TOOL_PATH } });
+    try {
+      execFileSync('umount', [dir], { env: { ...process.env, PATH: TOOL_PATH }, stdio: 'ignore' });
+    } catch {
+      // Busy (a file left open by a failed check): detach lazily so no mount or loop device outlives the test.
+      execFileSync('umount', ['-l', dir], { env: { ...process.env, PATH: TOOL_PATH } });
+    }
     fs.rmdirSync(dir);
   }
 }
