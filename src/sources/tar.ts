@@ -17,6 +17,10 @@ import {
 export interface TarSourceOptions {
   /** Shown in errors and warnings as the archive's name. */
   label: string;
+  /** Storage for entries read ahead of their turn when a big tree is read out of order. */
+  spill?: () => SpillStore;
+  /** Bytes of such entries held in memory before the spill store is used (default 256 MiB). */
+  spillAbove?: number;
 }
 
 /** Extended headers (pax, GNU long names) bigger than this are refused rather than buffered. */
@@ -274,7 +278,7 @@ export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts:
   }
   await reader.close();
 
-  return { tree: builder.tree, content: new TarContent(openStream, label), warnings };
+  return { tree: builder.tree, content: new TarContent(openStream, label, opts.spill, opts.spillAbove ?? MEMORY_SPILL_LIMIT), warnings };
 }
 
 /** Errors from the byte stream (I/O, decompression) become one-line CorruptInputErrors; our own pass through. */
@@ -294,21 +298,86 @@ function guard<T>(where: string, f: () => T): T {
   }
 }
 
+/**
+ * Where entries read out of archive order wait until asked for: memory, or (for big
+ * trees, supplied by the Node side) a temporary file.
+ */
+export interface SpillStore {
+  append(chunk: Uint8Array): void;
+  /** Streams `length` bytes from `offset` (an offset `append` returned via `size`). */
+  read(offset: number, length: number, sink: ChunkSink): Promise<void>;
+  readonly size: number;
+  close(): void;
+}
+
+/** Above this, out-of-order contents go to the spill store when there is one. */
+const MEMORY_SPILL_LIMIT = 256 << 20;
+
 class TarContent implements ContentSource {
   private reader: ByteReader | null = null;
   private lastOrder = -1;
   private readonly block = new Uint8Array(BLOCK);
+  /** Refs in archive order, when the caller will read them in another order. */
+  private outOfOrder: ContentRef[] | null = null;
+  private kept: Map<ContentRef, Uint8Array[] | { offset: number; length: number }> | null = null;
+  private spill: SpillStore | null = null;
 
   constructor(
     private readonly openStream: () => AsyncIterable<Uint8Array>,
     private readonly label: string,
+    private readonly makeSpill?: () => SpillStore,
+    private readonly spillAbove = MEMORY_SPILL_LIMIT,
   ) {}
 
+  /**
+   * Reading in another order than the archive's (a cpio lists entries sorted) would
+   * restart decompression at every step back: quadratic. Instead the archive is read once
+   * and each needed entry kept until its turn.
+   */
+  plan(refs: readonly ContentRef[]): void {
+    this.outOfOrder = null;
+    for (let i = 1; i < refs.length; i++) {
+      if (refs[i]!.order <= refs[i - 1]!.order) {
+        this.outOfOrder = [...refs].sort((a, b) => a.order - b.order);
+        return;
+      }
+    }
+  }
+
+  private async keepAll(): Promise<void> {
+    const refs = this.outOfOrder!;
+    const total = refs.reduce((n, r) => n + (r.handle as TarHandle).length, 0);
+    if (total > this.spillAbove && this.makeSpill) this.spill = this.makeSpill();
+    this.kept = new Map();
+    for (const ref of refs) {
+      if (this.spill) {
+        const offset = this.spill.size;
+        await this.readInOrder(ref, (c) => this.spill!.append(c));
+        this.kept.set(ref, { offset, length: this.spill.size - offset });
+      } else {
+        const chunks: Uint8Array[] = [];
+        await this.readInOrder(ref, (c) => void chunks.push(c.slice()));
+        this.kept.set(ref, chunks);
+      }
+    }
+    await this.closeReader();
+  }
+
   async read(ref: ContentRef, sink: ChunkSink): Promise<void> {
+    if (!this.outOfOrder) return this.readInOrder(ref, sink);
+    if (!this.kept) await this.keepAll();
+    const k = this.kept!.get(ref);
+    if (!k) return this.readInOrder(ref, sink); // not announced: the slow path still works
+    this.kept!.delete(ref); // each file is read once; free it
+    if (Array.isArray(k)) for (const c of k) await sink(c);
+    else await this.spill!.read(k.offset, k.length, sink);
+  }
+
+  private async readInOrder(ref: ContentRef, sink: ChunkSink): Promise<void> {
     const h = ref.handle as TarHandle;
     if (this.reader && ref.order <= this.lastOrder) {
       // Asked to go back: start over from the beginning of the archive.
-      await this.close();
+      await this.closeReader();
     }
     this.lastOrder = ref.order;
     if (!this.reader) this.reader = new ByteReader(maybeDecompress(this.openStream(), this.label));
@@ -333,16 +402,23 @@ class TarContent implements ContentSource {
       if ((await r.skip(h.start - r.offset)) < h.start - r.offset) changed();
       if ((await r.pipe(h.length, guardedSink)) < h.length) changed();
     } catch (e) {
-      await this.close().catch(() => {});
+      await this.closeReader().catch(() => {});
       throw e === sinkError ? e : asSourceError(e, where);
     }
   }
 
-  async close(): Promise<void> {
+  private async closeReader(): Promise<void> {
     const r = this.reader;
     this.reader = null;
     this.lastOrder = -1;
     if (r) await r.close();
+  }
+
+  async close(): Promise<void> {
+    await this.closeReader();
+    this.kept = null;
+    this.spill?.close();
+    this.spill = null;
   }
 }
 
@@ -350,5 +426,6 @@ class TarContent implements ContentSource {
 export async function loadTarFile(path: string): Promise<LoadedTree> {
   const { createReadStream } = await import('node:fs');
   const open = (): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: 1 << 20 });
-  return loadTar(open, { label: path });
+  const { tempFileSpill } = await import('../io/temp-spill.js');
+  return loadTar(open, { label: path, spill: tempFileSpill });
 }
