@@ -27,6 +27,7 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   } catch (e) {
     throw new CorruptInputError(path, `cannot read source: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
+  { const image = await (await import('./oci.js')).loadContainerImage(path, st, opts); if (image) return image; }
   if (st.isDirectory()) return loadDirectory(new NodeSourceFs(path, { xattrs: opts.xattrs }), { label: path });
   if (!st.isFile()) throw new CorruptInputError(path, 'source is neither a directory nor a file');
   const head = sniff(path);

@@ -1,0 +1,263 @@
+// `docker save` archives: manifest.json names the image's layer tars (the newer layout's
+// blobs/sha256/… or the older <id>/layer.tar), applied in manifest order. Also home of
+// OuterTar, the member index of an image archive that the OCI loader shares.
+import * as fs from 'node:fs';
+import { CorruptInputError } from '../util/errors.js';
+import { ByteReader, maybeDecompress } from './decompress.js';
+import type { LoadedTree } from './directory.js';
+import { type LayerInput, applyLayers } from './layers.js';
+import { BLOCK, HeaderError, cString, decodeHeader, isZeroBlock, paxString, parsePax } from './tar-headers.js';
+
+export interface ImageOptions {
+  /** Skip hostile or broken layer entries with a warning instead of failing. */
+  lenient?: boolean;
+  /** `os/arch[/variant]` to pick from an OCI index (default linux/amd64). */
+  platform?: string;
+}
+
+/** Metadata files (manifests, configs) bigger than this are refused. */
+export const MAX_JSON = 16 << 20;
+
+interface Member {
+  type: string;
+  size: number;
+  dataOffset: number;
+  linkname: string;
+}
+
+const pad = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
+
+/** Normalises an archive member name: no leading "./" or "/", no empty or "." parts; ".." pops (never above the root). */
+export function normalizeMemberName(name: string): string | null {
+  const out: string[] = [];
+  for (const p of name.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') {
+      if (!out.length) return null;
+      out.pop();
+    } else out.push(p);
+  }
+  return out.join('/');
+}
+
+/** Sequential reads with positions, over a plain file (no data is read when skipping). */
+class FileReader {
+  offset = 0;
+  constructor(private readonly fd: number) {}
+  async read(dest: Uint8Array): Promise<number> {
+    let got = 0;
+    while (got < dest.length) {
+      const n = fs.readSync(this.fd, dest, got, dest.length - got, this.offset);
+      if (n === 0) break;
+      got += n;
+      this.offset += n;
+    }
+    return got;
+  }
+  async skip(n: number): Promise<number> {
+    const size = fs.fstatSync(this.fd).size;
+    const k = Math.max(0, Math.min(n, size - this.offset));
+    this.offset += k;
+    return k;
+  }
+}
+
+interface SeqReader {
+  offset: number;
+  read(dest: Uint8Array): Promise<number>;
+  skip(n: number): Promise<number>;
+}
+
+/**
+ * Walks the headers of a tar, calling `visit(name, member)` for each real entry; stops
+ * early when visit returns false. Handles pax `path`/`linkpath` and GNU long names.
+ */
+export async function walkTarHeaders(r: SeqReader, label: string, visit: (name: string, m: Member) => boolean): Promise<void> {
+  const block = new Uint8Array(BLOCK);
+  let paxPath: string | null = null;
+  let paxLink: string | null = null;
+  for (;;) {
+    const at = r.offset;
+    const got = await r.read(block);
+    if (got === 0 || (got === BLOCK && isZeroBlock(block))) return;
+    if (got < BLOCK) throw new CorruptInputError(`${label}: header at byte ${at}`, 'archive is truncated');
+    let h;
+    try {
+      h = decodeHeader(block);
+    } catch (e) {
+      if (e instanceof HeaderError) throw new CorruptInputError(`${label}: header at byte ${at}`, e.message);
+      throw e;
+    }
+    const span = h.size + pad(h.size);
+    if (h.type === 'x' || h.type === 'L' || h.type === 'K') {
+      if (h.size > MAX_JSON) throw new CorruptInputError(`${label}: header at byte ${at}`, 'extended header is too large');
+      const data = new Uint8Array(span);
+      if ((await r.read(data)) < span) throw new CorruptInputError(label, 'archive is truncated');
+      const body = data.subarray(0, h.size);
+      if (h.type === 'L') paxPath = cString(body, 0, body.length);
+      else if (h.type === 'K') paxLink = cString(body, 0, body.length);
+      else {
+        try {
+          for (const [k, v] of parsePax(body)) {
+            if (k === 'path') paxPath = paxString(v);
+            if (k === 'linkpath') paxLink = paxString(v);
+          }
+        } catch (e) {
+          if (e instanceof HeaderError) throw new CorruptInputError(`${label}: header at byte ${at}`, e.message);
+          throw e;
+        }
+      }
+      continue;
+    }
+    if (h.type === 'g' || h.type === 'V') {
+      if ((await r.skip(span)) < span) throw new CorruptInputError(label, 'archive is truncated');
+      continue;
+    }
+    const name = paxPath ?? h.name;
+    const linkname = paxLink ?? h.linkname;
+    paxPath = paxLink = null;
+    const m: Member = { type: h.type === '\0' || h.type === '7' ? '0' : h.type, size: h.size, dataOffset: r.offset, linkname };
+    if (!visit(name, m)) return;
+    if ((await r.skip(span)) < span) throw new CorruptInputError(`${label}: ${name}`, 'archive is truncated');
+  }
+}
+
+function isGzipFile(path: string): boolean {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const b = new Uint8Array(2);
+    return fs.readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Member index of an image archive (plain or gzip tar), with streaming access to each member. */
+export class OuterTar {
+  private constructor(
+    readonly path: string,
+    private readonly gzip: boolean,
+    private readonly members: Map<string, Member>,
+  ) {}
+
+  static async open(path: string): Promise<OuterTar> {
+    const members = new Map<string, Member>();
+    const gzip = isGzipFile(path);
+    const record = (name: string, m: Member): boolean => {
+      const n = normalizeMemberName(name);
+      if (n !== null && n !== '') members.set(n, m);
+      return true;
+    };
+    if (gzip) {
+      const r = new ByteReader(maybeDecompress(fs.createReadStream(path, { highWaterMark: 1 << 20 }), path));
+      try {
+        await walkTarHeaders(r, path, record);
+      } finally {
+        await r.close();
+      }
+    } else {
+      const fd = fs.openSync(path, 'r');
+      try {
+        await walkTarHeaders(new FileReader(fd), path, record);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    return new OuterTar(path, gzip, members);
+  }
+
+  /** The member behind `name`, following symlinks and hard links inside the archive. */
+  private resolve(name: string): Member | null {
+    let n = normalizeMemberName(name);
+    for (let hops = 0; hops < 16 && n !== null; hops++) {
+      const m = this.members.get(n);
+      if (!m) return null;
+      if (m.type === '0') return m;
+      if (m.type === '1') n = normalizeMemberName(m.linkname);
+      else if (m.type === '2') {
+        const dir = n.split('/').slice(0, -1).join('/');
+        n = normalizeMemberName(m.linkname.startsWith('/') ? m.linkname : `${dir}/${m.linkname}`);
+      } else return null;
+    }
+    return null;
+  }
+
+  has(name: string): boolean {
+    return this.resolve(name) !== null;
+  }
+
+  /** Streams the bytes of member `name` (as stored: a compressed layer stays compressed). */
+  opener(name: string): () => AsyncIterable<Uint8Array> {
+    const m = this.resolve(name);
+    if (!m) throw new CorruptInputError(this.path, `archive has no file ${JSON.stringify(name)}`);
+    const path = this.path;
+    if (!this.gzip) {
+      return () =>
+        m.size === 0 ? (async function* () {})() : fs.createReadStream(path, { start: m.dataOffset, end: m.dataOffset + m.size - 1, highWaterMark: 1 << 20 });
+    }
+    return () =>
+      (async function* () {
+        const r = new ByteReader(maybeDecompress(fs.createReadStream(path, { highWaterMark: 1 << 20 }), path));
+        try {
+          if ((await r.skip(m.dataOffset)) < m.dataOffset) throw new CorruptInputError(path, 'archive changed since it was first read');
+          const out: Uint8Array[] = [];
+          let left = m.size;
+          while (left > 0) {
+            const n = await r.pipe(Math.min(left, 1 << 20), (c) => {
+              out.push(c.slice());
+            });
+            if (n === 0) throw new CorruptInputError(path, 'archive changed since it was first read');
+            left -= n;
+            while (out.length) yield out.shift()!;
+          }
+        } finally {
+          await r.close();
+        }
+      })();
+  }
+
+  /** A small member's bytes. */
+  async read(name: string): Promise<Uint8Array> {
+    const m = this.resolve(name);
+    if (!m) throw new CorruptInputError(this.path, `archive has no file ${JSON.stringify(name)}`);
+    if (m.size > MAX_JSON) throw new CorruptInputError(`${this.path}: ${name}`, `${m.size} bytes is too large for a metadata file`);
+    const out = new Uint8Array(m.size);
+    let o = 0;
+    for await (const c of this.opener(name)()) {
+      out.set(c.subarray(0, Math.min(c.length, m.size - o)), o);
+      o += c.length;
+    }
+    return out;
+  }
+}
+
+export function parseJson(bytes: Uint8Array, where: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new CorruptInputError(where, `not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Loads the (first) image of a `docker save` archive. */
+export async function loadDockerArchive(path: string, opts: ImageOptions = {}): Promise<LoadedTree> {
+  const tar = await OuterTar.open(path);
+  return loadDockerFromTar(tar, opts);
+}
+
+export async function loadDockerFromTar(tar: OuterTar, opts: ImageOptions = {}): Promise<LoadedTree> {
+  const where = `${tar.path}: manifest.json`;
+  const manifest = parseJson(await tar.read('manifest.json'), where);
+  if (!Array.isArray(manifest) || manifest.length === 0) throw new CorruptInputError(where, 'expected a non-empty array of images');
+  const image = manifest[0] as { Layers?: unknown; RepoTags?: unknown };
+  if (!Array.isArray(image.Layers) || !image.Layers.every((l): l is string => typeof l === 'string')) {
+    throw new CorruptInputError(where, 'the image has no "Layers" list');
+  }
+  const layers: LayerInput[] = image.Layers.map((name, i) => ({
+    label: `${tar.path}: layer ${i + 1} (${name})`,
+    open: tar.opener(name),
+  }));
+  const loaded = await applyLayers(layers, { lenient: opts.lenient });
+  if (manifest.length > 1) loaded.warnings.unshift(`${tar.path}: the archive holds ${manifest.length} images; using the first`);
+  return loaded;
+}

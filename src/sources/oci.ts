@@ -1,0 +1,207 @@
+// OCI image layouts, as a directory or a tar: index.json → (index →) manifest → layers,
+// the manifest picked by platform (linux/amd64 unless told otherwise). Metadata blobs are
+// checked against their digests. Also the detection of container images for loadSource.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { CorruptInputError, InvalidOptionError, UnsupportedError } from '../util/errors.js';
+import type { LoadedTree } from './directory.js';
+import { type ImageOptions, MAX_JSON, OuterTar, loadDockerArchive, loadDockerFromTar, normalizeMemberName, parseJson, walkTarHeaders } from './docker-archive.js';
+import { type LayerInput, applyLayers } from './layers.js';
+
+/** Where the layout's files live: a directory on the host or the members of a tar. */
+interface LayoutStore {
+  label: string;
+  read(name: string): Promise<Uint8Array>;
+  opener(name: string): () => AsyncIterable<Uint8Array>;
+}
+
+class DirStore implements LayoutStore {
+  constructor(readonly label: string) {}
+  async read(name: string): Promise<Uint8Array> {
+    const p = nodePath.join(this.label, name);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      throw new CorruptInputError(this.label, `layout has no file ${JSON.stringify(name)}`);
+    }
+    if (st.size > MAX_JSON) throw new CorruptInputError(`${this.label}: ${name}`, `${st.size} bytes is too large for a metadata file`);
+    return fs.readFileSync(p);
+  }
+  opener(name: string): () => AsyncIterable<Uint8Array> {
+    const p = nodePath.join(this.label, name);
+    if (!fs.existsSync(p)) throw new CorruptInputError(this.label, `layout has no file ${JSON.stringify(name)}`);
+    return () => fs.createReadStream(p, { highWaterMark: 1 << 20 });
+  }
+}
+
+class TarStore implements LayoutStore {
+  constructor(private readonly tar: OuterTar) {}
+  get label(): string {
+    return this.tar.path;
+  }
+  read(name: string): Promise<Uint8Array> {
+    return this.tar.read(name);
+  }
+  opener(name: string): () => AsyncIterable<Uint8Array> {
+    return this.tar.opener(name);
+  }
+}
+
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size?: number;
+  platform?: { os?: string; architecture?: string; variant?: string };
+  annotations?: Record<string, string>;
+}
+
+const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+
+/** The blob path for a digest; the digest's shape is checked so it cannot name anything else. */
+function blobPath(digest: string, where: string): string {
+  const m = /^(sha256|sha512):([a-f0-9]+)$/.exec(digest);
+  if (!m || m[2]!.length !== (m[1] === 'sha256' ? 64 : 128)) throw new CorruptInputError(where, `bad digest ${JSON.stringify(digest)}`);
+  return `blobs/${m[1]}/${m[2]}`;
+}
+
+async function readBlob(store: LayoutStore, d: Descriptor, where: string): Promise<unknown> {
+  const path = blobPath(d.digest, where);
+  const bytes = await store.read(path);
+  const [alg, hex] = d.digest.split(':') as [string, string];
+  const actual = createHash(alg).update(bytes).digest('hex');
+  if (actual !== hex) throw new CorruptInputError(`${store.label}: ${path}`, `content does not match its digest (sha: ${actual})`);
+  return parseJson(bytes, `${store.label}: ${path}`);
+}
+
+function descriptors(json: unknown, key: string, where: string): Descriptor[] {
+  const list = (json as Record<string, unknown> | null)?.[key];
+  if (!Array.isArray(list)) throw new CorruptInputError(where, `no "${key}" list`);
+  for (const d of list) {
+    if (typeof (d as Descriptor | null)?.digest !== 'string') throw new CorruptInputError(where, `a "${key}" entry has no digest`);
+  }
+  return list as Descriptor[];
+}
+
+function parsePlatform(p: string): { os: string; architecture: string; variant?: string } {
+  const parts = p.split('/');
+  if (parts.length < 2 || parts.length > 3 || parts.some((x) => x === '')) throw new InvalidOptionError('platform', `${JSON.stringify(p)} is not os/arch[/variant]`);
+  return { os: parts[0]!, architecture: parts[1]!, variant: parts[2] };
+}
+
+const platformName = (d: Descriptor): string =>
+  d.platform ? [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') : '(none)';
+
+/** Follows index.json down to one image manifest. */
+async function pickManifest(store: LayoutStore, opts: ImageOptions): Promise<{ manifest: unknown; where: string }> {
+  const want = parsePlatform(opts.platform ?? 'linux/amd64');
+  let where = `${store.label}: index.json`;
+  let index = parseJson(await store.read('index.json'), where);
+  for (let depth = 0; depth < 8; depth++) {
+    const list = descriptors(index, 'manifests', where);
+    if (list.length === 0) throw new CorruptInputError(where, 'the index lists no manifests');
+    const matching = list.filter(
+      (d) => d.platform?.os === want.os && d.platform.architecture === want.architecture && (want.variant === undefined || d.platform.variant === want.variant),
+    );
+    let chosen = matching[0];
+    if (!chosen && list.length === 1 && (!list[0]!.platform || opts.platform === undefined)) chosen = list[0];
+    if (!chosen) {
+      throw new CorruptInputError(where, `no manifest for platform ${opts.platform ?? 'linux/amd64'} (the index has: ${list.map(platformName).join(', ')})`);
+    }
+    const json = await readBlob(store, chosen, where);
+    const mediaType = (json as { mediaType?: string } | null)?.mediaType ?? chosen.mediaType;
+    where = `${store.label}: ${blobPath(chosen.digest, where)}`;
+    if ((mediaType && INDEX_TYPES.has(mediaType)) || Array.isArray((json as { manifests?: unknown } | null)?.manifests)) {
+      index = json;
+      continue;
+    }
+    return { manifest: json, where };
+  }
+  throw new CorruptInputError(where, 'indexes nested too deeply');
+}
+
+async function loadLayout(store: LayoutStore, opts: ImageOptions): Promise<LoadedTree> {
+  const { manifest, where } = await pickManifest(store, opts);
+  const layers: LayerInput[] = descriptors(manifest, 'layers', where).map((d, i) => {
+    if (d.mediaType?.includes('encrypted')) throw new UnsupportedError(where, `layer ${i + 1} is encrypted (${d.mediaType})`);
+    const path = blobPath(d.digest, where);
+    return { label: `${store.label}: layer ${i + 1} (${path})`, open: store.opener(path) };
+  });
+  return applyLayers(layers, { lenient: opts.lenient });
+}
+
+/** An OCI image layout directory (with `oci-layout` and `index.json`). */
+export async function loadOciDirectory(dir: string, opts: ImageOptions = {}): Promise<LoadedTree> {
+  return loadLayout(new DirStore(dir), opts);
+}
+
+/** An OCI image layout in a tar (plain or gzip). */
+export async function loadOciArchive(path: string, opts: ImageOptions = {}): Promise<LoadedTree> {
+  return loadLayout(new TarStore(await OuterTar.open(path)), opts);
+}
+
+/** Any container image at `path`: an OCI layout directory, a docker save tar, or an OCI layout tar. */
+export async function loadImage(path: string, opts: ImageOptions = {}): Promise<LoadedTree> {
+  if (fs.statSync(path).isDirectory()) return loadOciDirectory(path, opts);
+  const tar = await OuterTar.open(path);
+  if (tar.has('manifest.json')) return loadDockerFromTar(tar, opts);
+  if (tar.has('index.json')) return loadLayout(new TarStore(tar), opts);
+  throw new CorruptInputError(path, 'neither a docker save archive (manifest.json) nor an OCI layout (index.json)');
+}
+
+/** Top-level names a container image archive holds; anything else means a plain rootfs tarball. */
+const IMAGE_TOP = /^(manifest\.json|repositories|oci-layout|index\.json|blobs|[0-9a-f]{64}(\.json)?)$/;
+
+/**
+ * Which kind of image a plain (uncompressed) tar is, by its member names: reads only
+ * headers, and stops at the first name no image archive has.
+ */
+export async function sniffImageTar(path: string): Promise<'docker' | 'oci' | null> {
+  const fd = fs.openSync(path, 'r');
+  let manifest = false;
+  let layout = false;
+  let index = false;
+  try {
+    const reader = {
+      offset: 0,
+      async read(dest: Uint8Array): Promise<number> {
+        const n = fs.readSync(fd, dest, 0, dest.length, this.offset);
+        this.offset += n;
+        return n;
+      },
+      async skip(n: number): Promise<number> {
+        this.offset += n;
+        return n;
+      },
+    };
+    await walkTarHeaders(reader, path, (name) => {
+      const n = normalizeMemberName(name);
+      if (n === null) return false;
+      if (n === '') return true;
+      if (!IMAGE_TOP.test(n.split('/')[0]!)) return false;
+      if (n === 'manifest.json') manifest = true;
+      if (n === 'oci-layout') layout = true;
+      if (n === 'index.json') index = true;
+      return !manifest;
+    });
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return manifest ? 'docker' : layout && index ? 'oci' : null;
+}
+
+/** For loadSource: the image at `path` if it is one (OCI dir, docker save tar, OCI tar), else null. */
+export async function loadContainerImage(path: string, st: fs.Stats, opts: ImageOptions & { xattrs?: boolean } = {}): Promise<LoadedTree | null> {
+  if (st.isDirectory()) {
+    if (fs.existsSync(nodePath.join(path, 'oci-layout')) && fs.existsSync(nodePath.join(path, 'index.json'))) return loadOciDirectory(path, opts);
+    return null;
+  }
+  if (!st.isFile()) return null;
+  const kind = await sniffImageTar(path);
+  if (kind === 'docker') return loadDockerArchive(path, opts);
+  if (kind === 'oci') return loadOciArchive(path, opts);
+  return null;
+}
