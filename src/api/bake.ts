@@ -6,6 +6,7 @@ import { formatUuid } from '../bake/ext4/options.js';
 import { NodeFileBlockDevice } from '../io/node-block-device.js';
 import { loadSource } from '../sources/detect.js';
 import { InvalidOptionError } from '../util/errors.js';
+import type { DirNode, FsNode } from '../tree/node.js';
 import { cacheDir } from './cache.js';
 import { initrdBytes } from './initrd.js';
 import { resolveKernel } from './kernel.js';
@@ -38,6 +39,21 @@ export interface BakeResult {
   notes: string[];
 }
 
+/** The newest mtime in a tree (never before 1970). */
+function newestTime(root: DirNode): number {
+  let newest = 0;
+  const seen = new Set<FsNode>();
+  const stack: FsNode[] = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (n.mtime.sec > newest) newest = n.mtime.sec;
+    if (n.kind === 'dir') for (const c of n.entries.values()) stack.push(c);
+  }
+  return newest;
+}
+
 export async function bake(req: BakeRequest): Promise<BakeResult> {
   const cache = () => cacheDir();
   const kernel = await resolveKernel(req.kernel, req.kernelModules, cache);
@@ -52,14 +68,17 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     const ext4 = resolveExt4Options({ size: req.size, uuid: req.uuid, label: 'root' }, loaded, `bake\0${req.options}`);
     ext4.features = { ...ext4.features, bit64: false };
     const uuid = formatUuid(ext4.uuid);
+    // The files bake adds are dated SOURCE_DATE_EPOCH, else the rootfs's newest time:
+    // as reproducible as 0, and it does not show /boot as made in 1970.
+    const stamp = req.sourceDateEpoch ?? newestTime(loaded.tree.root);
     const ird = await initrdBytes({
       busybox: req.busybox, kernelModules: kernel.modules, modules: req.modules, rootUuid: uuid, debug: req.debug,
-      sourceDateEpoch: req.sourceDateEpoch,
+      sourceDateEpoch: stamp,
     });
     const signature = createHash('sha256').update(ext4.uuid).update('mbr disk signature').digest().readUInt32LE(0);
     const plan = planDisk({
       rootfs: loaded.tree, rootContent: loaded.content, kernel: new Uint8Array(fs.readFileSync(kernel.image)), initrd: ird.bytes,
-      syslinux, append: req.options, ext4, diskSignature: signature, time: { sec: req.sourceDateEpoch ?? 0, nsec: 0 },
+      syslinux, append: req.options, ext4, diskSignature: signature, time: { sec: stamp, nsec: 0 },
     });
     await writeAtomically(req.output, async (tmp) => {
       const dev = NodeFileBlockDevice.create(tmp, plan.diskBytes);
