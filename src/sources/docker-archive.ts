@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { CorruptInputError } from '../util/errors.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
 import type { LoadedTree } from './directory.js';
-import { type LayerInput, applyLayers } from './layers.js';
+import { type LayerInput, applyLayers, verifiedOpener } from './layers.js';
 import { BLOCK, HeaderError, cString, decodeHeader, isZeroBlock, paxString, parsePax } from './tar-headers.js';
 
 export interface ImageOptions {
@@ -253,10 +253,12 @@ export async function loadDockerFromTar(tar: OuterTar, opts: ImageOptions = {}):
   if (!Array.isArray(image.Layers) || !image.Layers.every((l): l is string => typeof l === 'string')) {
     throw new CorruptInputError(where, 'the image has no "Layers" list');
   }
-  const layers: LayerInput[] = image.Layers.map((name, i) => ({
-    label: `${tar.path}: layer ${i + 1} (${name})`,
-    open: tar.opener(name),
-  }));
+  const layers: LayerInput[] = image.Layers.map((name, i) => {
+    const label = `${tar.path}: layer ${i + 1} (${name})`;
+    // The newer layout names layers by the digest of their bytes: check it.
+    const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(normalizeMemberName(name) ?? '');
+    return { label, open: m ? verifiedOpener(tar.opener(name), `sha256:${m[1]}`, label) : tar.opener(name) };
+  });
   const loaded = await applyLayers(layers, { lenient: opts.lenient });
   if (manifest.length > 1) loaded.warnings.unshift(`${tar.path}: the archive holds ${manifest.length} images; using the first`);
   return loaded;

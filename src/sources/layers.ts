@@ -5,6 +5,7 @@
 // the in-memory tree: `..`, absolute names, and paths through a symlink planted by an
 // earlier entry are errors (or skipped with a warning when lenient); nothing is ever
 // resolved on the host.
+import { createHash } from 'node:crypto';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { type ChunkSink, type ContentSource, MultiContent } from '../io/content-source.js';
 import { TreeBuilder, splitArchivePath } from '../tree/builder.js';
@@ -92,6 +93,24 @@ export async function* decompressLayer(input: AsyncIterable<Uint8Array>, label: 
   } finally {
     await it.return?.();
   }
+}
+
+/**
+ * `open` with the stored bytes checked against a digest (`sha256:…` or `sha512:…`) each
+ * time a read reaches the end of the stream; a mismatch is an error naming `label`.
+ */
+export function verifiedOpener(open: () => AsyncIterable<Uint8Array>, digest: string, label: string): () => AsyncIterable<Uint8Array> {
+  const [alg, hex] = digest.split(':') as [string, string];
+  return () =>
+    (async function* () {
+      const h = createHash(alg);
+      for await (const chunk of open()) {
+        h.update(chunk);
+        yield chunk;
+      }
+      const actual = h.digest('hex');
+      if (actual !== hex) throw new CorruptInputError(label, `layer does not match its digest ${digest} (${alg}:${actual})`);
+    })();
 }
 
 interface LayerHandle {

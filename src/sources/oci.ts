@@ -7,7 +7,7 @@ import * as nodePath from 'node:path';
 import { CorruptInputError, InvalidOptionError, UnsupportedError } from '../util/errors.js';
 import type { LoadedTree } from './directory.js';
 import { type ImageOptions, MAX_JSON, OuterTar, loadDockerArchive, loadDockerFromTar, normalizeMemberName, parseJson, walkTarHeaders } from './docker-archive.js';
-import { type LayerInput, applyLayers } from './layers.js';
+import { type LayerInput, applyLayers, verifiedOpener } from './layers.js';
 
 /** Where the layout's files live: a directory on the host or the members of a tar. */
 interface LayoutStore {
@@ -126,7 +126,8 @@ async function loadLayout(store: LayoutStore, opts: ImageOptions): Promise<Loade
   const layers: LayerInput[] = descriptors(manifest, 'layers', where).map((d, i) => {
     if (d.mediaType?.includes('encrypted')) throw new UnsupportedError(where, `layer ${i + 1} is encrypted (${d.mediaType})`);
     const path = blobPath(d.digest, where);
-    return { label: `${store.label}: layer ${i + 1} (${path})`, open: store.opener(path) };
+    const label = `${store.label}: layer ${i + 1} (${path})`;
+    return { label, open: verifiedOpener(store.opener(path), d.digest, label) };
   });
   return applyLayers(layers, { lenient: opts.lenient });
 }

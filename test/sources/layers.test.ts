@@ -299,6 +299,47 @@ describe('container images', () => {
     await l.content.close();
   });
 
+  it('a gzipped docker save archive loads too (docker save | gzip)', async () => {
+    const gz = path.join(work, 'docker.tar.gz');
+    fs.writeFileSync(gz, gzipSync(fs.readFileSync(await dockerArchive(false))));
+    await expectImage(await loadDockerArchive(gz));
+    await expectImage(await loadImage(gz));
+  });
+
+  it('big members stream through gzip and zstd layers intact', async () => {
+    const big = Buffer.alloc(5 << 20);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const tar = async (name: string): Promise<Buffer> => {
+      const p = tarStream.pack();
+      p.entry({ name, mode: 0o644 }, big);
+      p.entry({ name: `${name}.small`, mode: 0o644 }, 'tail');
+      p.finalize();
+      const chunks: Buffer[] = [];
+      for await (const c of p) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    };
+    const zst = execFileSync('zstd', ['-c', '-q', '-1'], { input: await tar('z'), maxBuffer: 1 << 26 });
+    const l = await applyLayers([
+      { label: 'gz', open: streamOf(gzipSync(await tar('g')), 100_000) },
+      { label: 'zst', open: streamOf(zst, 100_000) },
+    ]);
+    const t = await texts(l);
+    const byName = (n: string): string => t.get(l.tree.root.entries.get(n) as FileNode)!;
+    expect(sha(Buffer.from(byName('g'), 'latin1'))).toBe(sha(big));
+    expect(sha(Buffer.from(byName('z'), 'latin1'))).toBe(sha(big));
+    expect(byName('z.small')).toBe('tail');
+  });
+
+  it('a layer whose bytes do not match its digest is an error naming it', async () => {
+    const dir = path.join(work, 'oci-bad-layer');
+    fs.cpSync(await ociDir(), dir, { recursive: true });
+    const layer2 = path.join(dir, 'blobs/sha256', sha((await layers())[1]!));
+    const bytes = fs.readFileSync(layer2);
+    bytes[1538] = bytes[1538]! ^ 1; // inside etc/passwd's data (after two bare headers): still a valid tar
+    fs.writeFileSync(layer2, bytes);
+    await expect(loadOciDirectory(dir)).rejects.toThrow(/layer 2 \(blobs\/sha256\/[0-9a-f]{64}\): layer does not match its digest/);
+  });
+
   it('a corrupted blob is noticed by its digest', async () => {
     const dir = path.join(work, 'oci-bad');
     fs.cpSync(await ociDir(), dir, { recursive: true });
