@@ -152,7 +152,7 @@ export async function loadImage(path: string, opts: ImageOptions = {}): Promise<
 }
 
 /** Top-level names a container image archive holds; anything else means a plain rootfs tarball. */
-const IMAGE_TOP = /^(manifest\.json|repositories|oci-layout|index\.json|blobs|[0-9a-f]{64}(\.json)?)$/;
+const IMAGE_TOP = /^(manifest\.json|repositories|oci-layout|index\.json|blobs|[0-9a-f]{64}(\.json|\.tar)?)$/;
 
 /**
  * Which kind of image a plain (uncompressed) tar is, by its member names: reads only

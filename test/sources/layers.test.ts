@@ -132,19 +132,20 @@ async function writeTar(file: string, files: [string, Uint8Array | string][]): P
   return file;
 }
 
-async function dockerArchive(legacy: boolean): Promise<string> {
+async function dockerArchive(legacy: boolean | 'podman'): Promise<string> {
   const ls = await layers();
   const files: [string, Uint8Array | string][] = [];
   const names: string[] = [];
   ls.forEach((blob, i) => {
-    const name = legacy ? `${sha(Buffer.from(`layer${i}`))}/layer.tar` : `blobs/sha256/${sha(blob)}`;
+    const id = sha(Buffer.from(`layer${i}`));
+    const name = legacy === 'podman' ? `${id}.tar` : legacy ? `${id}/layer.tar` : `blobs/sha256/${sha(blob)}`;
     names.push(name);
     files.push([name, blob]);
   });
   const config = JSON.stringify({ architecture: 'amd64', os: 'linux' });
   files.push([`${sha(Buffer.from(config))}.json`, config]);
   files.push(['manifest.json', JSON.stringify([{ Config: `${sha(Buffer.from(config))}.json`, RepoTags: ['test:1'], Layers: names }])]);
-  return writeTar(path.join(work, legacy ? 'docker-legacy.tar' : 'docker.tar'), files);
+  return writeTar(path.join(work, `docker-${String(legacy)}.tar`), files);
 }
 
 const MT = {
@@ -290,6 +291,7 @@ describe('container images', () => {
   it('loadSource detects all four forms; a plain rootfs tar is still a tar', async () => {
     await expectImage(await loadSource(await dockerArchive(false)));
     await expectImage(await loadSource(await dockerArchive(true)));
+    await expectImage(await loadSource(await dockerArchive('podman')));
     await expectImage(await loadSource(await ociDir()));
     await expectImage(await loadSource(await ociTar()));
     const plain = path.join(work, 'plain.tar');
