@@ -6,7 +6,8 @@ import { formatUuid } from '../bake/ext4/options.js';
 import { NodeFileBlockDevice } from '../io/node-block-device.js';
 import { loadSource } from '../sources/detect.js';
 import { InvalidOptionError } from '../util/errors.js';
-import type { DirNode, FsNode } from '../tree/node.js';
+import type { DirNode } from '../tree/node.js';
+import { forEachNode } from '../tree/transforms.js';
 import { cacheDir } from './cache.js';
 import { initrdBytes } from './initrd.js';
 import { resolveKernel } from './kernel.js';
@@ -42,15 +43,9 @@ export interface BakeResult {
 /** The newest mtime in a tree (never before 1970). */
 function newestTime(root: DirNode): number {
   let newest = 0;
-  const seen = new Set<FsNode>();
-  const stack: FsNode[] = [root];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
+  forEachNode(root, (n) => {
     if (n.mtime.sec > newest) newest = n.mtime.sec;
-    if (n.kind === 'dir') for (const c of n.entries.values()) stack.push(c);
-  }
+  });
   return newest;
 }
 

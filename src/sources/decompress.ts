@@ -3,14 +3,15 @@
 // No node: imports, so it runs in a browser too.
 import * as zlibInflate from 'pako/lib/zlib/inflate.js';
 import ZStreamCtor, { type ZStream } from 'pako/lib/zlib/zstream.js';
+import { Decompress as ZstdDecompress } from 'fzstd';
 import { CorruptInputError } from '../util/errors.js';
 
 /** Inflated output comes in chunks of this size; the inflater stops when one is full, so memory stays bounded. */
 const INFLATE_CHUNK = 256 * 1024;
 
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 const OTHER_FORMATS: [string, number[]][] = [
   ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
-  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
   ['bzip2', [0x42, 0x5a, 0x68]],
   ['lz4', [0x04, 0x22, 0x4d, 0x18]],
 ];
@@ -46,6 +47,10 @@ export async function* maybeDecompress(input: AsyncIterable<Uint8Array>, label: 
       yield* gunzip(first, ended ? null : it, label);
       return;
     }
+    if (startsWith(first, ZSTD_MAGIC)) {
+      yield* unzstd(first, ended ? null : it, label);
+      return;
+    }
     for (const [name, magic] of OTHER_FORMATS) {
       if (startsWith(first, magic)) {
         throw new CorruptInputError(label, `${name}-compressed archives are not supported; decompress it first or use gzip`);
@@ -61,6 +66,31 @@ export async function* maybeDecompress(input: AsyncIterable<Uint8Array>, label: 
   } finally {
     await it.return?.();
   }
+}
+
+/** zstd with fzstd's streaming decoder (image layers, .tar.zst rootfs tarballs). */
+async function* unzstd(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null, label: string): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  const z = new ZstdDecompress((chunk) => void out.push(chunk));
+  const push = (chunk: Uint8Array, final: boolean): void => {
+    try {
+      z.push(chunk, final);
+    } catch (e) {
+      throw new CorruptInputError(label, `corrupt zstd data: ${(e as Error).message}`);
+    }
+  };
+  push(first, false);
+  while (out.length) yield out.shift()!;
+  if (rest) {
+    for (;;) {
+      const r = await rest.next();
+      if (r.done) break;
+      push(r.value, false);
+      while (out.length) yield out.shift()!;
+    }
+  }
+  push(new Uint8Array(0), true);
+  while (out.length) yield out.shift()!;
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

@@ -32,8 +32,9 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   if (!st.isFile()) throw new CorruptInputError(path, 'source is neither a directory nor a file');
   const head = sniff(path);
   const isGzip = head[0] === 0x1f && head[1] === 0x8b;
+  const isZstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
   const isTar = head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
-  if (isGzip || isTar) {
+  if (isGzip || isZstd || isTar) {
     const { loadTarFile } = await import('./tar.js');
     return loadTarFile(path);
   }

@@ -6,14 +6,14 @@
 // earlier entry are errors (or skipped with a warning when lenient); nothing is ever
 // resolved on the host.
 import { createHash } from 'node:crypto';
-import { Decompress as ZstdDecompress } from 'fzstd';
-import { type ChunkSink, type ContentSource, MultiContent } from '../io/content-source.js';
+import { MultiContent } from '../io/content-source.js';
 import { TreeBuilder, splitArchivePath } from '../tree/builder.js';
 import { displayName } from '../tree/names.js';
-import type { ContentRef, DirNode, FileNode, FsNode, Timestamp, Xattr } from '../tree/node.js';
+import type { DirNode, FileNode, FsNode, Timestamp, Xattr } from '../tree/node.js';
 import { CakeError, CorruptInputError, UnsupportedError } from '../util/errors.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
 import type { LoadedTree } from './directory.js';
+import { TarContent } from './tar.js';
 import {
   BLOCK, HeaderError, type PaxRecords, type RawHeader, collectXattrs, cString, decodeHeader, headerSum, isZeroBlock,
   paxInteger, paxString, paxTime, parsePax, typeName,
@@ -35,65 +35,6 @@ const PER_FILE_KEYS = new Set(['path', 'linkpath', 'size']);
 const OPAQUE = '.wh..wh..opq';
 const WH = '.wh.';
 const pad = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
-
-const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
-
-/** The layer's tar bytes: zstd is inflated here with fzstd, gzip (and the refusal of others) by maybeDecompress. */
-export async function* decompressLayer(input: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<Uint8Array> {
-  const it = input[Symbol.asyncIterator]();
-  try {
-    const head: Uint8Array[] = [];
-    let headLen = 0;
-    let ended = false;
-    while (headLen < 4) {
-      const r = await it.next();
-      if (r.done) {
-        ended = true;
-        break;
-      }
-      head.push(r.value);
-      headLen += r.value.length;
-    }
-    const first = new Uint8Array(headLen);
-    let o = 0;
-    for (const h of head) {
-      first.set(h, o);
-      o += h.length;
-    }
-    const rest = async function* (): AsyncGenerator<Uint8Array> {
-      if (first.length) yield first;
-      if (ended) return;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
-      }
-    };
-    if (first.length >= 4 && ZSTD_MAGIC.every((b, i) => first[i] === b)) {
-      const out: Uint8Array[] = [];
-      const z = new ZstdDecompress((chunk) => {
-        out.push(chunk);
-      });
-      const push = (chunk: Uint8Array, final: boolean): void => {
-        try {
-          z.push(chunk, final);
-        } catch (e) {
-          throw new CorruptInputError(label, `corrupt zstd data: ${(e as Error).message}`);
-        }
-      };
-      for await (const chunk of rest()) {
-        push(chunk, false);
-        while (out.length) yield out.shift()!;
-      }
-      push(new Uint8Array(0), true);
-      while (out.length) yield out.shift()!;
-      return;
-    }
-    yield* maybeDecompress(rest(), label);
-  } finally {
-    await it.return?.();
-  }
-}
 
 /**
  * `open` with the stored bytes checked against a digest (`sha256:…` or `sha512:…`) each
@@ -158,7 +99,7 @@ function asSourceError(e: unknown, where: string): unknown {
 /** Pass 1 over one layer: every entry's header, data skipped. */
 async function readLayerEntries(layer: LayerInput, warn: (key: string, msg: string) => void): Promise<LayerEntry[]> {
   const label = layer.label;
-  const reader = new ByteReader(decompressLayer(layer.open(), label));
+  const reader = new ByteReader(maybeDecompress(layer.open(), label));
   const block = new Uint8Array(BLOCK);
   const globalPax = new Map<string, Uint8Array>();
   let localPax: PaxRecords | null = null;
@@ -261,50 +202,6 @@ async function readLayerEntries(layer: LayerInput, warn: (key: string, msg: stri
 }
 
 /** Pass 2: one layer's file contents, asked for in ascending entry order. */
-class LayerContent implements ContentSource {
-  private reader: ByteReader | null = null;
-  private lastOrder = -1;
-  private readonly block = new Uint8Array(BLOCK);
-
-  constructor(private readonly layer: LayerInput) {}
-
-  async read(ref: ContentRef, sink: ChunkSink): Promise<void> {
-    const h = ref.handle as LayerHandle;
-    if (this.reader && ref.order <= this.lastOrder) await this.close();
-    this.lastOrder = ref.order;
-    if (!this.reader) this.reader = new ByteReader(decompressLayer(this.layer.open(), this.layer.label));
-    const r = this.reader;
-    const where = `${this.layer.label}: ${displayName(h.path)}`;
-    const changed = (): never => {
-      throw new CorruptInputError(where, 'layer ended early or changed since it was first read');
-    };
-    let sinkError: unknown = null;
-    const guardedSink = async (chunk: Uint8Array): Promise<void> => {
-      try {
-        await sink(chunk);
-      } catch (e) {
-        sinkError = e;
-        throw e;
-      }
-    };
-    try {
-      if ((await r.skip(h.headerOffset - r.offset)) < h.headerOffset - r.offset) changed();
-      if ((await r.read(this.block)) < BLOCK || headerSum(this.block) !== h.headerSum) changed();
-      if ((await r.skip(h.start - r.offset)) < h.start - r.offset) changed();
-      if ((await r.pipe(h.length, guardedSink)) < h.length) changed();
-    } catch (e) {
-      await this.close().catch(() => {});
-      throw e === sinkError ? e : asSourceError(e, where);
-    }
-  }
-
-  async close(): Promise<void> {
-    const r = this.reader;
-    this.reader = null;
-    this.lastOrder = -1;
-    if (r) await r.close();
-  }
-}
 
 const show = (parts: string[]): string => JSON.stringify(displayName(parts.join('/')));
 
@@ -342,7 +239,7 @@ export async function applyLayers(layers: LayerInput[], opts: ApplyLayersOptions
       warnings.push(`${layer.label}: ${msg}`);
     };
     const entries = await readLayerEntries(layer, warn);
-    const wrap = content.register(new LayerContent(layer));
+    const wrap = content.register(new TarContent(layer.open, layer.label));
 
     // Each entry gets its checked path once; failures are errors or (lenient) warnings.
     const tryEntry = (e: LayerEntry, f: (where: string) => void): void => {

@@ -313,7 +313,8 @@ export interface SpillStore {
 /** Above this, out-of-order contents go to the spill store when there is one. */
 const MEMORY_SPILL_LIMIT = 256 << 20;
 
-class TarContent implements ContentSource {
+/** File contents of one tar stream, by entry; also serves image layers (layers.ts). */
+export class TarContent implements ContentSource {
   private reader: ByteReader | null = null;
   private lastOrder = -1;
   private readonly block = new Uint8Array(BLOCK);

@@ -1,7 +1,8 @@
 // Whole-tree rewrites applied between sources and emitters.
 import type { DirNode, FsNode, Timestamp } from './node.js';
 
-function forEachNode(root: DirNode, fn: (n: FsNode) => void): void {
+/** Calls `fn` once per node (a hard-linked node once, not per name). */
+export function forEachNode(root: DirNode, fn: (n: FsNode) => void): void {
   const seen = new Set<FsNode>();
   const stack: FsNode[] = [root];
   while (stack.length) {

@@ -66,3 +66,26 @@ describe.skipIf(!hasTool('tar') || !hasTool('cpio'))('tar read out of order', ()
     expect(listed).toHaveLength(600);
   });
 });
+
+describe.skipIf(!hasTool('zstd'))('zstd tarballs', () => {
+  it('a .tar.zst rootfs loads like the plain tar', async () => {
+    const src = path.join(work, 'zsrc');
+    fs.mkdirSync(path.join(src, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'etc/hostname'), 'zstd\n');
+    fs.writeFileSync(path.join(src, 'big'), Buffer.alloc(3 << 20, 7));
+    const tar = path.join(work, 'z.tar');
+    execFileSync('tar', ['-C', src, '--numeric-owner', '-cf', tar, '.']);
+    execFileSync('zstd', ['-q', '-f', tar, '-o', `${tar}.zst`]);
+    const { loadSource } = await import('../../src/sources/detect.js');
+    const a = await loadSource(tar);
+    const b = await loadSource(`${tar}.zst`);
+    const names = (t: typeof a) => [...walkTree(t.tree.root)].map((e) => e.path.join('/'));
+    expect(names(b)).toEqual(names(a));
+    const big = b.tree.root.entries.get('big') as FileNode;
+    let n = 0;
+    await b.content.read(big.content!, (c) => void (n += c.length));
+    expect(n).toBe(3 << 20);
+    await a.content.close();
+    await b.content.close();
+  });
+});
