@@ -31,6 +31,9 @@ export interface MkfsRequest {
   /** SOURCE_DATE_EPOCH, when set. */
   sourceDateEpoch?: number;
   xattrs?: boolean;
+  /** Container image sources. */
+  platform?: string;
+  lenient?: boolean;
 }
 
 export interface MkfsResult {
@@ -82,7 +85,7 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOptionError('--offset', `must be a byte count >= 0, not ${req.offset}`);
   if (offset % 512 !== 0) throw new InvalidOptionError('--offset', `must be a multiple of 512, not ${offset}`);
   const t0 = performance.now();
-  const loaded = await loadSource(req.source, { xattrs: req.xattrs });
+  const loaded = await loadSource(req.source, { xattrs: req.xattrs, platform: req.platform, lenient: req.lenient });
   const t1 = performance.now();
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);

@@ -11,7 +11,7 @@ const whole = (name: string) => (v: string): number => {
 export function registerMkfs(program: Command): void {
   program
     .command('mkfs')
-    .argument('<SRC>', 'source tree: a directory, .tar or .tar.gz')
+    .argument('<SRC>', 'source tree: a directory, .tar/.tar.gz/.tar.zst, a docker save archive or an OCI layout')
     .argument('<IMG>', 'image file to write')
     .description('write a tree straight into an ext4 filesystem image (no root, no mount)')
     .option('--size <SIZE>', 'filesystem size: 128M, 1G, ... or auto (smallest that fits, plus a margin)', 'auto')
@@ -25,6 +25,8 @@ export function registerMkfs(program: Command): void {
     .option('--no-journal', 'no journal (ext4 without has_journal)')
     .option('--features <LIST>', 'feature toggles, e.g. 64bit or ^dir_index')
     .option('--no-xattrs', 'do not read extended attributes from a directory source')
+    .option('--platform <OS/ARCH>', 'container image source: the platform to take from an index', 'linux/amd64')
+    .option('--lenient', 'container image source: skip hostile entries (escapes, links out of the root) with a warning')
     .option('-v, --verbose', 'also print how long reading, planning and writing took')
     .addHelpText('after', `
 Times are clamped to SOURCE_DATE_EPOCH when it is set; the superblock times are
@@ -51,6 +53,8 @@ Examples:
         noJournal: o.journal === false,
         features: o.features as string | undefined,
         xattrs: o.xattrs !== false,
+        platform: o.platform as string,
+        lenient: Boolean(o.lenient),
         sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
       });
       for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);

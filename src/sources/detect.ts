@@ -7,6 +7,10 @@ import { type LoadedTree, loadDirectory } from './directory.js';
 export interface LoadOptions {
   /** Read xattrs from a directory source (default true). */
   xattrs?: boolean;
+  /** Container images: the platform to pick from an index (default linux/amd64). */
+  platform?: string;
+  /** Container images: skip hostile entries with a warning instead of failing. */
+  lenient?: boolean;
 }
 
 function sniff(path: string): Uint8Array {
@@ -27,7 +31,8 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   } catch (e) {
     throw new CorruptInputError(path, `cannot read source: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  { const image = await (await import('./oci.js')).loadContainerImage(path, st, opts); if (image) return image; }
+  const image = await (await import('./oci.js')).loadContainerImage(path, st, opts);
+  if (image) return image;
   if (st.isDirectory()) return loadDirectory(new NodeSourceFs(path, { xattrs: opts.xattrs }), { label: path });
   if (!st.isFile()) throw new CorruptInputError(path, 'source is neither a directory nor a file');
   const head = sniff(path);

@@ -448,4 +448,24 @@ describe('cake-img mkfs from a layered image', () => {
     expect(ls).toContain('/new/');
     expect(ls).not.toContain('old1');
   });
+
+  it.skipIf(!fs.existsSync(path.resolve('dist/cli/main.js')))('a hostile image fails in one line with no image; --lenient skips the entry and warns', async () => {
+    const layer = await pack([{ name: 'ok', body: 'fine' }, { name: '../escape', body: 'x' }]);
+    const config = JSON.stringify({ architecture: 'amd64', os: 'linux' });
+    const archive = await writeTar(path.join(work, 'hostile.tar'), [
+      [`blobs/sha256/${sha(layer)}`, layer],
+      [`${sha(Buffer.from(config))}.json`, config],
+      ['manifest.json', JSON.stringify([{ Config: `${sha(Buffer.from(config))}.json`, Layers: [`blobs/sha256/${sha(layer)}`] }])],
+    ]);
+    const img = path.join(work, 'hostile.img');
+    const bad = cakeImg(['mkfs', archive, img]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/\.\.\/escape/);
+    expect(fs.existsSync(img)).toBe(false);
+    const ok = cakeImg(['mkfs', archive, img, '--lenient']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/warning: .*\.\.\/escape.*skipped/);
+    if (hasTool('e2fsck')) expectFsckClean(img);
+  });
 });
