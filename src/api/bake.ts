@@ -69,7 +69,7 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     const ird = await initrdBytes({
       busybox: req.busybox, kernelModules: kernel.modules, modules: req.modules, rootUuid: uuid, debug: req.debug,
       sourceDateEpoch: stamp,
-    });
+    }, cacheDir('initrd'));
     const signature = createHash('sha256').update(ext4.uuid).update('mbr disk signature').digest().readUInt32LE(0);
     const plan = planDisk({
       rootfs: loaded.tree, rootContent: loaded.content, kernel: new Uint8Array(fs.readFileSync(kernel.image)), initrd: ird.bytes,

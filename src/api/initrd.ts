@@ -6,7 +6,9 @@ import { buildInitrdTree } from '../bake/initrd/builder.js';
 import { NodeSourceFs } from '../io/node-source-fs.js';
 import { CorruptInputError, InvalidOptionError } from '../util/errors.js';
 import { writeInitramfs } from './initramfs.js';
+import { createHash } from 'node:crypto';
 import { encodeCpio } from '../bake/cpio/encoder.js';
+import { VERSION } from '../version.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
 import { deflatePool } from '../io/deflate-pool.js';
 
@@ -70,14 +72,33 @@ export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
   });
 }
 
-/** The initrd as gzip'd bytes in memory (an initrd is a few MiB). */
-export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>) {
+/**
+ * The initrd as gzip'd bytes in memory (an initrd is a few MiB). With `cache`, the
+ * compressed result is kept under the sha256 of the uncompressed archive (and the level
+ * and version): level-9 gzip is most of a rebake's time, and any change to busybox, the
+ * modules, /init, the UUID or the times changes the archive and so misses the cache.
+ */
+export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>, cache?: string) {
   const built = await buildInitrd(req);
+  const level = req.gzipLevel ?? 9;
+  const cpio: Uint8Array[] = [];
+  await encodeCpio(built.tree, built.content, (c) => void cpio.push(new Uint8Array(c)));
+  const key = createHash('sha256').update(`cake-img ${VERSION} initrd gzip ${level}\0`);
+  for (const c of cpio) key.update(c);
+  const file = cache ? path.join(cache, `${key.digest('hex')}.gz`) : null;
+  if (file && fs.existsSync(file)) return { bytes: new Uint8Array(fs.readFileSync(file)), built, cached: true };
   const parts: Uint8Array[] = [];
-  const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), req.gzipLevel ?? 9, deflatePool());
-  await encodeCpio(built.tree, built.content, gz.sink);
+  const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), level, deflatePool());
+  for (const c of cpio) await gz.sink(c);
   await gz.finish();
-  return { bytes: new Uint8Array(Buffer.concat(parts)), built };
+  const bytes = new Uint8Array(Buffer.concat(parts));
+  if (file) {
+    fs.mkdirSync(cache!, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, bytes);
+    fs.renameSync(tmp, file); // whole or absent, even with two bakes at once
+  }
+  return { bytes, built, cached: false };
 }
 
 export async function initrd(req: InitrdApiRequest): Promise<InitrdApiResult> {

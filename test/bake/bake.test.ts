@@ -64,6 +64,9 @@ describe.skipIf(!canBake())('cake-img bake', () => {
     expect(cakeImg(bakeArgs(a), { env }).status).toBe(0);
     expect(cakeImg(bakeArgs(b), { env }).status).toBe(0);
     expect(sha256File(a)).toBe(sha256File(b));
+    // The second build took its initrd from the cache: the same bytes as a fresh one.
+    const cached = fs.readdirSync(path.join(env.XDG_CACHE_HOME, 'cake-img', 'initrd'));
+    expect(cached.filter((f) => f.endsWith('.gz')).length).toBeGreaterThanOrEqual(1);
     const t = JSON.parse(execFileSync('sfdisk', ['--json', a], { encoding: 'utf8', env: { ...process.env, PATH: TOOL_PATH } })).partitiontable;
     expect(t.partitions).toEqual([expect.objectContaining({ start: 2048, size: (64 << 20) / 512 - 2048, type: '83', bootable: true })]);
     expectFsckClean(a, 1 << 20);
