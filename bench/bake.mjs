@@ -61,9 +61,13 @@ function loopArgs(mode, tree, k, initrd, size, uuid, img) {
   return [LOOP_SCRIPT, ...(mode === 'mkfsd' ? ['--mkfs-d'] : []), tree, k.vmlinuz, initrd, size, uuid, img];
 }
 
-/** cake-img needs a writable cache directory (XDG_CACHE_HOME, else ~/.cache). */
+/**
+ * cake-img needs a writable cache directory (XDG_CACHE_HOME, else ~/.cache). All cake-img
+ * commands get one SOURCE_DATE_EPOCH, as a reproducible build would: `bake` dates the files
+ * it adds by it (else by the rootfs's newest time), and `initrd` alone must give the same bytes.
+ */
 function cakeEnv() {
-  const env = { ...CHILD_ENV };
+  const env = { ...CHILD_ENV, SOURCE_DATE_EPOCH: CHILD_ENV.SOURCE_DATE_EPOCH ?? '1700000000' };
   if (env.XDG_CACHE_HOME) return env;
   const home = env.HOME;
   try {
