@@ -1,4 +1,5 @@
 // Benchmark `bake`: `cake-img bake` (rootfs + kernel → bootable disk, no root) against the
+import { renderFooter } from './results.mjs';
 // recipe it replaces, bench/bake-loop.sh: (a) a loop device, mkfs.ext4, mount, rsync,
 // extlinux --install, and (b) the same disk with the filesystem written by mkfs.ext4 -d
 // (the loop mount used only for extlinux). Both references need root; without it they are
@@ -427,21 +428,7 @@ export function render(data) {
     }
     L.push(`| ${r.name} | ${fmtInt(s.entries)} | ${fmtBytes(s.bytes)} | ${r.size} | ${fmtSec(r.cake.median)} | ${fmtSec(r.cake.medianDurable)} | ${r.loop ? fmtSec(r.loop.median) : 'skipped'} | ${r.mkfsd ? fmtSec(r.mkfsd.median) : 'skipped'} | ${typeof r.ratioLoop === 'number' ? `**${ratio(r.ratioLoop)}**` : '–'} | ${ratio(r.ratioLoopDurable)} | ${ratio(r.ratioMkfsd)} | ${ratio(r.ratioMkfsdDurable)} | ${fmtBytes(r.cake.peakRssKiB * 1024)} | ${r.loop ? fmtBytes(r.loop.peakRssKiB * 1024) : '–'} | ${r.mkfsd ? fmtBytes(r.mkfsd.peakRssKiB * 1024) : '–'} | ${r.initrd ? fmtSec(r.initrd.median) : '–'} | ${ckCell(r.checks?.cake)} / ${ckCell(r.checks?.loop)} / ${ckCell(r.checks?.mkfsd)} / ${ckCell(r.checks?.initrd)} | ${r.date}, ${r.runs} runs, ${r.policy} cache |`);
   }
-  L.push('');
-  L.push('Targets:');
-  L.push('');
-  for (const c of targetChecks(data.items)) L.push(`- ${c.tree}: ${c.what}: ${c.status}`);
-  L.push('');
-  const machines = [...new Set(rows.map((r) => r.machineKey).filter(Boolean))];
-  for (const k of machines) {
-    const m = data.machines[k];
-    const trees = rows.filter((r) => r.machineKey === k).map((r) => r.name).join(', ');
-    const tools = rows.find((r) => r.machineKey === k && r.tools)?.tools ?? {};
-    const tv = Object.entries(tools).map(([p, v]) => `${p} ${v}`).join(', ');
-    L.push(`- Machine (${trees}): ${m.nproc} cores, ${m.cpu}, ${m.memory} memory, kernel ${m.kernel}, Node ${m.node}${tv ? `; ${tv}` : ''}.`);
-  }
-  const commits = [...new Set(rows.map((r) => `${r.commit}${r.distBuilt ? ` (dist/ built ${r.distBuilt})` : ''}`).filter(Boolean))];
-  if (commits.length) L.push(`- cake-img commit: ${commits.join('; ')}.`);
+  renderFooter(L, rows, data, targetChecks(data.items));
   const kernels = [...new Set(rows.map((r) => r.kernel?.how).filter(Boolean))];
   if (kernels.length) L.push(`- Kernel: ${kernels.join('; ')}; unpacked into bench/work/kernel.`);
   L.push('');

@@ -1,4 +1,5 @@
 // Benchmark `initramfs`: `cake-img initramfs TREE -o OUT.cpio.gz` against
+import { renderFooter } from './results.mjs';
 // `cd TREE && find . | cpio -o -H newc | gzip -9` on the same trees. Every output is
 // checked (gzip -t, and its cpio entry count against the tree's) before its time counts.
 import { createHash } from 'node:crypto';
@@ -183,21 +184,7 @@ export function render(data) {
     const ck = c.failed === 0 ? `ok ${c.checked}/${c.checked}` : `**FAILED ${c.failed}/${c.checked}**`;
     L.push(`| ${r.name} | ${fmtInt(s.entries)} | ${fmtBytes(s.bytes)} | ${fmtSec(r.cake.median)} | ${fmtSec(r.ref.median)} | **${r.ratio.toFixed(2)}** | ${fmtSec(r.cake.medianCpu)} | ${fmtSec(r.ref.medianCpu)} | ${fmtBytes(r.cake.peakRssKiB * 1024)} | ${fmtBytes(r.ref.peakRssKiB * 1024)} | ${fmtBytes(r.sizes.cake)} | ${fmtBytes(r.sizes.ref)} | ${ck} | ${r.date}, ${r.runs} runs, ${r.policy} cache |`);
   }
-  L.push('');
-  L.push('Targets:');
-  L.push('');
-  for (const c of targetChecks(data.items)) L.push(`- ${c.tree}: ${c.what}: ${c.status}`);
-  L.push('');
-  const machines = [...new Set(rows.map((r) => r.machineKey).filter(Boolean))];
-  for (const k of machines) {
-    const m = data.machines[k];
-    const trees = rows.filter((r) => r.machineKey === k).map((r) => r.name).join(', ');
-    const tools = rows.find((r) => r.machineKey === k && r.tools)?.tools ?? {};
-    const tv = Object.entries(tools).map(([p, v]) => `${p} ${v}`).join(', ');
-    L.push(`- Machine (${trees}): ${m.nproc} cores, ${m.cpu}, ${m.memory} memory, kernel ${m.kernel}, Node ${m.node}${tv ? `; ${tv}` : ''}.`);
-  }
-  const commits = [...new Set(rows.map((r) => `${r.commit}${r.distBuilt ? ` (dist/ built ${r.distBuilt})` : ''}`).filter(Boolean))];
-  if (commits.length) L.push(`- cake-img commit: ${commits.join('; ')}.`);
+  renderFooter(L, rows, data, targetChecks(data.items));
   L.push('');
   L.push('Columns: *entries* are the names below the tree\'s root; *bytes* the regular files\' sizes. Times are medians of whole-command wall times; *CPU* is the median user + system time (cake-img deflates on worker threads, one per core; the reference pipeline\'s three processes are summed). Peak RSS is GNU time\'s maximum resident set size (for the reference: its largest process). Output sizes are from the last run. *checks*: every output, of both tools, is tested with `gzip -t` and its `gzip -dc | cpio -t` entry count is compared with the tree\'s (cake-img leaves out the root "." entry that `find .` lists); after the first run the two archives\' name lists are compared too. *cold cache*: `sync; echo 3 > /proc/sys/vm/drop_caches` before every timed run; *warm cache*: one untimed run first.');
   L.push('');

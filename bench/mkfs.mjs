@@ -1,4 +1,5 @@
 // Benchmark `mkfs`: `cake-img mkfs TREE IMG` against `mkfs.ext4 -d TREE IMG` on the same
+import { renderFooter } from './results.mjs';
 // trees and the same image size. Every cake-img image is checked with `e2fsck -fn`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -263,19 +264,7 @@ export function render(data) {
     const fk = r.fsck.failed === 0 ? `clean ${r.fsck.checked}/${r.fsck.checked}` : `**FAILED ${r.fsck.failed}/${r.fsck.checked}**`;
     L.push(`| ${r.name} | ${fmtInt(s.files)} | ${fmtBytes(s.bytes)} | ${fmtInt(s.entries)} | ${fmtBytes(r.sizeBytes)} | ${fmtSec(r.cake.median)} | ${fmtSec(r.mke2fs.median)} | **${r.ratio.toFixed(2)}** | ${fmtSec(r.cake.medianDurable)} | ${r.ratioDurable.toFixed(2)} | ${fmtBytes(r.cake.peakRssKiB * 1024)} | ${fmtBytes(r.mke2fs.peakRssKiB * 1024)} | ${fk} | ${r.date}, ${r.runs} runs, ${r.policy} cache |`);
   }
-  L.push('');
-  L.push('Targets:');
-  L.push('');
-  for (const c of targetChecks(data.items)) L.push(`- ${c.tree}: ${c.what}: ${c.status}`);
-  L.push('');
-  const machines = [...new Set(rows.map((r) => r.machineKey).filter(Boolean))];
-  for (const k of machines) {
-    const m = data.machines[k];
-    const trees = rows.filter((r) => r.machineKey === k).map((r) => r.name).join(', ');
-    L.push(`- Machine (${trees}): ${m.nproc} cores, ${m.cpu}, ${m.memory} memory, kernel ${m.kernel}, Node ${m.node}, e2fsprogs ${m.e2fsprogs}.`);
-  }
-  const commits = [...new Set(rows.map((r) => r.commit).filter(Boolean))];
-  if (commits.length) L.push(`- cake-img commit: ${commits.join('; ')}.`);
+  renderFooter(L, rows, data, targetChecks(data.items));
   L.push('');
   L.push('Columns: *files* are regular files counted by inode, *bytes* their sizes, *entries* every name below the root (dirs, symlinks, hard-link names included). Times are medians of whole-command wall times; *+ fsync* adds `sync IMG` after the command (cake-img does not fsync its output, mkfs.ext4 does), so *ratio with fsync* compares durable images. Peak RSS is GNU time\'s maximum resident set size. *cold cache*: `sync; echo 3 > /proc/sys/vm/drop_caches` before every timed run; *warm cache*: one untimed run first.');
   L.push('');

@@ -80,3 +80,25 @@ export function writeSection(name, markdown, data) {
   else text = `${text.trimEnd()}\n\n${section}\n`;
   fs.writeFileSync(RESULTS_FILE, text.endsWith('\n') ? text : `${text}\n`);
 }
+
+/**
+ * The lines every benchmark section ends its table with: the targets and whether they are
+ * met, the machines the rows were measured on (with tool versions), and the commits.
+ */
+export function renderFooter(L, rows, data, checks) {
+  L.push('');
+  L.push('Targets:');
+  L.push('');
+  for (const c of checks) L.push(`- ${c.tree}: ${c.what}: ${c.status}`);
+  L.push('');
+  const machines = [...new Set(rows.map((r) => r.machineKey).filter(Boolean))];
+  for (const k of machines) {
+    const m = data.machines[k];
+    const trees = rows.filter((r) => r.machineKey === k).map((r) => r.name).join(', ');
+    const tools = rows.find((r) => r.machineKey === k && r.tools)?.tools ?? (m.e2fsprogs ? { e2fsprogs: m.e2fsprogs } : {});
+    const tv = Object.entries(tools).map(([p, v]) => `${p} ${v}`).join(', ');
+    L.push(`- Machine (${trees}): ${m.nproc} cores, ${m.cpu}, ${m.memory} memory, kernel ${m.kernel}, Node ${m.node}${tv ? `; ${tv}` : ''}.`);
+  }
+  const commits = [...new Set(rows.map((r) => (r.commit ? `${r.commit}${r.distBuilt ? ` (dist/ built ${r.distBuilt})` : ''}` : '')).filter(Boolean))];
+  if (commits.length) L.push(`- cake-img commit: ${commits.join('; ')}.`);
+}
