@@ -29,6 +29,9 @@ export interface BakeRequest {
   output: string;
   sourceDateEpoch?: number;
   owner?: string;
+  /** Container image rootfs. */
+  platform?: string;
+  lenient?: boolean;
 }
 
 export interface BakeResult {
@@ -56,7 +59,7 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     throw new InvalidOptionError('--kernel-modules', `--modules needs the kernel's lib/modules/<version> (the kernel ${req.kernel} came without one)`);
   }
   const syslinux = await findSyslinux({ path: req.syslinux, cacheDir: cacheDir() });
-  const loaded = await loadSource(req.rootfs);
+  const loaded = await loadSource(req.rootfs, { platform: req.platform, lenient: req.lenient });
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     // The bootable feature set: whatever the defaults say, never 64bit (syslinux 6.03).

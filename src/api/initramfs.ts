@@ -19,6 +19,9 @@ export interface InitramfsRequest {
   gzip?: boolean;
   gzipLevel?: number;
   sourceDateEpoch?: number;
+  /** Container image sources. */
+  platform?: string;
+  lenient?: boolean;
 }
 
 export interface InitramfsResult {
@@ -46,7 +49,7 @@ export async function writeInitramfs(tree: FsTree, content: ContentSource, path:
 }
 
 export async function initramfs(req: InitramfsRequest): Promise<InitramfsResult> {
-  const loaded: LoadedTree = await loadSource(req.source);
+  const loaded: LoadedTree = await loadSource(req.source, { platform: req.platform, lenient: req.lenient });
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     const gzip = req.gzip ?? /\.gz$/i.test(req.output);

@@ -8,7 +8,9 @@ export function registerBake(program: Command): void {
   program
     .command('bake')
     .description('bake a rootfs and a kernel into a bootable disk image: MBR, ext4, initramfs, extlinux (no root)')
-    .requiredOption('--rootfs <SRC>', 'the root filesystem: a directory, .tar or .tar.gz')
+    .requiredOption('--rootfs <SRC>', 'the root filesystem: a directory, .tar/.tar.gz/.tar.zst, a docker save archive or an OCI layout')
+    .option('--platform <OS/ARCH>', 'container image rootfs: the platform to take from an index', 'linux/amd64')
+    .option('--lenient', 'container image rootfs: skip hostile entries with a warning')
     .requiredOption('--kernel <K>', 'a bzImage/vmlinuz file, a directory with boot/vmlinuz-* and lib/modules/*, or a linux-image .deb')
     .option('--kernel-modules <DIR>', "the kernel's lib/modules/<version> (with a bare kernel file)")
     .option('--modules <LIST>', 'modules the initramfs loads, comma-separated; dependencies come along', '')
@@ -36,6 +38,7 @@ Examples:
         modules: String(o.modules ?? '').split(',').map((s) => s.trim()).filter(Boolean), options: o.options as string,
         size: o.size as string, uuid: o.uuid as string | undefined, debug: Boolean(o.debug), busybox: o.busybox as string | undefined,
         syslinux: o.syslinux as string | undefined, output: o.output as string, sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
+        platform: o.platform as string, lenient: Boolean(o.lenient),
       });
       for (const n of r.notes) process.stderr.write(`cake-img: note: ${n}\n`);
       process.stdout.write(`${o.output}: bootable disk, ${formatBytes(r.diskBytes)}, root UUID ${r.uuid}; kernel ${r.kernel}; ` +

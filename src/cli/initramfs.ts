@@ -6,10 +6,12 @@ import { formatBytes } from '../util/errors.js';
 export function registerInitramfs(program: Command): void {
   program
     .command('initramfs')
-    .argument('<SRC>', 'source tree: a directory, .tar or .tar.gz')
+    .argument('<SRC>', 'source tree: a directory, .tar/.tar.gz/.tar.zst, a docker save archive or an OCI layout')
     .description('encode any tree as a cpio newc archive (an initramfs), plain or gzip')
     .requiredOption('-o, --output <FILE>', 'archive to write; a name ending in .gz is gzip-compressed')
     .option('--owner <UID:GID>', 'give every file this owner')
+    .option('--platform <OS/ARCH>', 'container image source: the platform to take from an index', 'linux/amd64')
+    .option('--lenient', 'container image source: skip hostile entries with a warning')
     .option('--gzip', 'compress with gzip whatever the name')
     .option('--no-gzip', 'never compress')
     .option('--gzip-level <N>', 'gzip level 1..9', (v: string) => {
@@ -34,6 +36,8 @@ Examples:
         gzip: o.gzip as boolean | undefined,
         gzipLevel: o.gzipLevel as number,
         sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
+        platform: o.platform as string,
+        lenient: Boolean(o.lenient),
       });
       for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);
       process.stdout.write(`${o.output}: cpio newc, ${r.records} entries, ${formatBytes(r.cpioBytes)}` +

@@ -467,5 +467,12 @@ describe('cake-img mkfs from a layered image', () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/warning: .*\.\.\/escape.*skipped/);
     if (hasTool('e2fsck')) expectFsckClean(img);
+    // initramfs takes the same options.
+    const cpio = path.join(work, 'hostile.cpio');
+    expect(cakeImg(['initramfs', archive, '-o', cpio]).status).toBe(1);
+    expect(fs.existsSync(cpio)).toBe(false);
+    const c = cakeImg(['initramfs', archive, '-o', cpio, '--lenient']);
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/cpio newc, 1 entries/);
   });
 });
