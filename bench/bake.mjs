@@ -86,7 +86,7 @@ function cakeEnv() {
 }
 
 // ---------------------------------------------------------------------------------------
-// The kernel: Debian's linux-image-amd64, unpacked into bench/work/kernel (once)
+// The kernel: Debian's linux-image-amd64, unpacked into bench/scratch/kernel (once)
 
 function resolveKernelPackage() {
   const depends = () => run('apt-cache', ['depends', '--no-recommends', '--no-suggests', 'linux-image-amd64']);
@@ -103,8 +103,8 @@ function resolveKernelPackage() {
 
 /**
  * Returns { dir, version, vmlinuz, how }: Debian's current kernel package unpacked, with
- * modules.dep made by depmod (a package ships none). The .deb comes from bench/work/debs,
- * else the tests' download in .cache/test-debs (copied), else `apt-get download`.
+ * modules.dep made by depmod (a package ships none). The .deb comes from bench/scratch/debs,
+ * else `apt-get download`.
  */
 export function prepareKernel() {
   if (fs.existsSync(KERNEL_MARKER) && fs.existsSync(KERNEL_DIR)) {
@@ -121,21 +121,13 @@ export function prepareKernel() {
   fs.mkdirSync(debs, { recursive: true });
   const isPkgDeb = (f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb');
   let deb = fs.readdirSync(debs).find(isPkgDeb);
-  let from = 'bench/work/debs';
+  let from = 'bench/scratch/debs';
   if (!deb) {
-    const testDl = path.join(REPO_DIR, '.cache', 'test-debs', `${pkg}.dl`);
-    const t = fs.existsSync(testDl) ? fs.readdirSync(testDl).find(isPkgDeb) : undefined;
-    if (t) {
-      fs.copyFileSync(path.join(testDl, t), path.join(debs, t));
-      deb = t;
-      from = 'copied from .cache/test-debs';
-    } else {
-      log(`kernel: apt-get download ${pkg}`);
-      runOrThrow('apt-get', ['download', pkg], { cwd: debs });
-      deb = fs.readdirSync(debs).find(isPkgDeb);
-      if (!deb) throw new Error(`apt-get download ${pkg} left no .deb behind`);
-      from = 'apt-get download';
-    }
+    log(`kernel: apt-get download ${pkg}`);
+    runOrThrow('apt-get', ['download', pkg], { cwd: debs });
+    deb = fs.readdirSync(debs).find(isPkgDeb);
+    if (!deb) throw new Error(`apt-get download ${pkg} left no .deb behind`);
+    from = 'apt-get download';
   }
   log(`kernel: dpkg-deb -x ${deb}`);
   runOrThrow('dpkg-deb', ['-x', path.join(debs, deb), KERNEL_DIR]);
@@ -283,7 +275,8 @@ async function benchTree(treeName, runs, policy, kernel, refSkip) {
     fs.rmSync(imgs.cake, { force: true });
     const first = run(process.execPath, cakeArgs(t.dir, kernel.dir, size, imgs.cake), { env });
     if (first.status !== 0) throw new Error(`cake-img bake failed (exit ${first.status}): ${`${first.stderr}${first.stdout}`.trim().split('\n').slice(0, 8).join('\n')}`);
-    res.cakeSays = first.stdout.trim().split('\n').at(-1);
+    // Paths relative to the checkout: RESULTS.md must not name this machine's directories.
+    res.cakeSays = first.stdout.trim().split('\n').at(-1).replaceAll(`${REPO_DIR}/`, '');
     const ck0 = checkDisk(imgs.cake, { bytes, kernelBytes });
     if (!ck0.ok) throw new Error(`the untimed cake-img image fails its check: ${ck0.problems.join('; ')}`);
     const uuid = ck0.uuid;
@@ -430,7 +423,7 @@ export function render(data) {
   }
   renderFooter(L, rows, data, targetChecks(data.items));
   const kernels = [...new Set(rows.map((r) => r.kernel?.how).filter(Boolean))];
-  if (kernels.length) L.push(`- Kernel: ${kernels.join('; ')}; unpacked into bench/work/kernel.`);
+  if (kernels.length) L.push(`- Kernel: ${kernels.join('; ')}; unpacked into bench/scratch/kernel.`);
   L.push('');
   L.push('Columns: *disk* is the image size every tool gets. Times are medians of whole-command wall times. The recipe ends with `sync` and cake-img does not fsync its image, so *cake-img + fsync* adds `sync IMG` after it and the *with fsync* ratios compare durable images. Peak RSS is GNU time\'s maximum resident set size (for the scripts: their largest process; the kernel\'s loop and writeback work is in no process). *checks*: every image of every tool, after its timed run: `sfdisk --json` (a dos label, one partition: start 2048, to the end, type 83, active), the first 440 bytes are syslinux\'s `mbr.bin`, `e2fsck -fn` of the partition (copied out with `dd conv=sparse`: e2fsck takes no offset), /boot holds vmlinux (the kernel\'s size), initrd, syslinux.cfg, ldlinux.sys and ldlinux.c32, and the filesystem UUID is cake-img\'s. *cake-img initrd alone*: `cake-img initrd` with the same kernel, modules and UUID, timed like the others: the part of cake-img\'s work that (a) and (b) are given ready-made (its output must be byte for byte the /boot/initrd of cake-img\'s image). *cold cache*: `sync; echo 3 > /proc/sys/vm/drop_caches` before every timed run; *warm cache*: one untimed run first. The tools take turns going first.');
   L.push('');

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { TREES, TREE_NAMES, prepareTree } from './trees.mjs';
 import {
   REPO_DIR, WORK_DIR, dropCaches, fmtBytes, fmtInt, fmtSec, getCachePolicy, log, median, run,
-  runOrThrow, timeCommand, timeFsync,
+  parseTreeArgs, runOrThrow, timeCommand, timeFsync,
 } from './timing.mjs';
 
 export const name = 'mkfs';
@@ -22,27 +22,6 @@ export const TARGETS = {
   ratio: { trees: ['debian', 'synthetic'], max: 1.0 },
   rss: { trees: ['synthetic'], maxBytes: 300 * MB },
 };
-
-export function parseArgs(argv) {
-  const o = { trees: TREE_NAMES, runs: 3 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      const eq = a.indexOf('=');
-      if (eq >= 0) return a.slice(eq + 1);
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--trees' || a.startsWith('--trees=')) {
-      o.trees = val().split(',').map((s) => s.trim()).filter(Boolean);
-      for (const t of o.trees) if (!TREES[t]) throw new Error(`unknown tree ${JSON.stringify(t)} (known: ${TREE_NAMES.join(', ')})`);
-    } else if (a === '--runs' || a.startsWith('--runs=')) {
-      o.runs = Number(val());
-      if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a whole number >= 1');
-    } else throw new Error(`unknown option ${a}`);
-  }
-  return o;
-}
 
 function cakeArgs(tree, img, size) {
   return [CAKE_MAIN, 'mkfs', tree, img, '--size', String(size)];
@@ -199,7 +178,7 @@ async function benchTree(treeName, runs, policy) {
 
 /** Runs the benchmark; returns { results, meta } for the report. */
 export async function main(argv) {
-  const o = parseArgs(argv);
+  const o = parseTreeArgs(argv, TREE_NAMES);
   if (!fs.existsSync(CAKE_MAIN)) throw new Error(`${path.relative(process.cwd(), CAKE_MAIN)} is missing: run \`npm run build\` first (npm run bench does)`);
   for (const tool of ['mkfs.ext4', 'e2fsck', 'dumpe2fs', 'truncate', 'sync']) {
     if (run('which', [tool]).status !== 0) throw new Error(`${tool} is not on PATH (e2fsprogs / coreutils)`);

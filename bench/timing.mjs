@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_DIR = path.dirname(BENCH_DIR);
-export const WORK_DIR = path.join(BENCH_DIR, 'work');
+export const WORK_DIR = path.join(BENCH_DIR, 'scratch');
 
 /** Environment for child processes: the sbin directories are on PATH even for a non-root user. */
 export const CHILD_ENV = (() => {

@@ -1,5 +1,5 @@
-// Source trees for the benchmarks, prepared once into bench/work/ (git-ignored) and reused.
-// Each tree is finished by writing bench/work/NAME.json (how it was made and what it
+// Source trees for the benchmarks, prepared once into bench/scratch/ (git-ignored) and reused.
+// Each tree is finished by writing bench/scratch/NAME.json (how it was made and what it
 // holds); a directory without that file is a half-made tree and is made again.
 import { createCipheriv, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
