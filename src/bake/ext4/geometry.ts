@@ -47,11 +47,6 @@ export function groupBlocks(geo: Geometry, g: number): number {
   return Math.min(geo.blocksPerGroup, geo.blocksCount - groupStart(geo, g));
 }
 
-/** Blocks used by the superblock copy and GDT at the start of group g. */
-export function superOverhead(geo: Geometry, g: number): number {
-  return groupHasSuper(g) ? 1 + geo.gdtBlocks : 0;
-}
-
 /** Computes the geometry, or null when even the inode tables cannot be made to fit. */
 export function computeGeometry(inp: GeometryInput): Geometry | null {
   const { blockSize, inodeSize, descSize } = inp;
