@@ -2,6 +2,7 @@
 // lists) into the cache, unpacked with `dpkg-deb -x` into a temporary directory and
 // renamed into place, so a half-unpacked tree is never used and two runs can race.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -83,4 +84,52 @@ export async function resolveDependency(meta: string, prefix: string): Promise<s
 /** The version line `.done` recorded for an unpacked tree. */
 export function unpackedFrom(root: string): string {
   return fs.readFileSync(path.join(root, DONE), 'utf8').trim();
+}
+
+export interface DebRef {
+  /** The file name apt gives it (name_version_arch.deb). */
+  file: string;
+  /** sha256 hex from the apt lists. */
+  sha256: string;
+}
+
+/** What `apt-get download NAME` would fetch, from the apt lists alone (no download). */
+export async function debRef(name: string): Promise<DebRef> {
+  if (!/^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$/.test(name)) throw new CakeError('EINVALIDOPTION', 'options', `deb:${name}: not a Debian package name`);
+  const out = await run('apt-get', ['download', '--print-uris', name]);
+  const m = /^'[^']+' (\S+\.deb) \d+ SHA256:([0-9a-f]{64})$/m.exec(out);
+  if (!m) throw new CakeError('ENOPKG', 'tool', `apt-get download --print-uris ${name}: no package with a SHA256 (run apt-get update?)`);
+  return { file: m[1]!, sha256: m[2]! };
+}
+
+function sha256File(p: string): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(p, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/** The .deb file for package NAME in `cache` (downloaded rootless once, checked against the apt lists' SHA256). */
+export async function downloadDeb(name: string, cache: string): Promise<{ path: string; ref: DebRef }> {
+  const ref = await debRef(name);
+  const dest = path.join(cache, ref.file);
+  if (isFile(dest) && sha256File(dest) === ref.sha256) return { path: dest, ref };
+  fs.mkdirSync(cache, { recursive: true });
+  const dl = fs.mkdtempSync(path.join(cache, '.download-'));
+  try {
+    await run('apt-get', ['download', name], dl);
+    const got = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
+    if (!got) throw new CakeError('ENOPKG', 'tool', `apt-get download ${name} gave no package`);
+    const actual = sha256File(path.join(dl, got));
+    if (actual !== ref.sha256) throw new CakeError('ECORRUPT', 'source', `deb:${name}: downloaded ${got} has sha256 ${actual}, the apt lists say ${ref.sha256}`);
+    fs.renameSync(path.join(dl, got), dest);
+    return { path: dest, ref };
+  } finally {
+    fs.rmSync(dl, { recursive: true, force: true });
+  }
 }

@@ -3,9 +3,11 @@
 import { Command, CommanderError } from 'commander';
 import { CakeError } from '../util/errors.js';
 import { registerBake } from './bake.js';
+import { registerCook } from './cook.js';
 import { registerInitramfs } from './initramfs.js';
 import { registerInitrd } from './initrd.js';
 import { registerMkfs } from './mkfs.js';
+import { registerStore } from './store.js';
 import { VERSION } from '../version.js';
 
 const program = new Command();
@@ -16,10 +18,12 @@ program
   .showHelpAfterError()
   .exitOverride();
 
+registerCook(program);
 registerMkfs(program);
 registerInitramfs(program);
 registerInitrd(program);
 registerBake(program);
+registerStore(program);
 
 program.addHelpText('after', `
 Exit codes: 0 success, 1 failure (bad input, does not fit, tool failed), 2 usage error, 70 internal bug.`);

@@ -16,6 +16,17 @@ const OTHER_FORMATS: [string, number[]][] = [
   ['lz4', [0x04, 0x22, 0x4d, 0x18]],
 ];
 
+/** A streaming decoder for a format this module does not decode itself. */
+export type StreamDecoder = (input: AsyncIterable<Uint8Array>, label: string) => AsyncIterable<Uint8Array>;
+
+// xz and bzip2 have no well-kept streaming decoder for JS; a backend registers one (on
+// Node: the host's `xz -dc`, see io/host-decoders.ts). Unregistered formats are refused.
+const extraDecoders = new Map<string, StreamDecoder>();
+
+export function registerDecoder(format: 'xz' | 'bzip2' | 'lz4', decoder: StreamDecoder): void {
+  extraDecoders.set(format, decoder);
+}
+
 function startsWith(buf: Uint8Array, magic: number[]): boolean {
   if (buf.length < magic.length) return false;
   for (let i = 0; i < magic.length; i++) if (buf[i] !== magic[i]) return false;
@@ -53,6 +64,11 @@ export async function* maybeDecompress(input: AsyncIterable<Uint8Array>, label: 
     }
     for (const [name, magic] of OTHER_FORMATS) {
       if (startsWith(first, magic)) {
+        const decoder = extraDecoders.get(name);
+        if (decoder) {
+          yield* decoder(prepend(first, ended ? null : it), label);
+          return;
+        }
         throw new CorruptInputError(label, `${name}-compressed archives are not supported; decompress it first or use gzip`);
       }
     }
@@ -91,6 +107,16 @@ async function* unzstd(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null
   }
   push(new Uint8Array(0), true);
   while (out.length) yield out.shift()!;
+}
+
+async function* prepend(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null): AsyncGenerator<Uint8Array> {
+  yield first;
+  if (!rest) return;
+  for (;;) {
+    const r = await rest.next();
+    if (r.done) return;
+    yield r.value;
+  }
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

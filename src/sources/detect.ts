@@ -2,6 +2,9 @@
 import * as fs from 'node:fs';
 import { NodeSourceFs } from '../io/node-source-fs.js';
 import { CorruptInputError } from '../util/errors.js';
+import { isCookedDir, loadCookedDir } from '../cook/cooked-dir.js';
+import { registerHostDecoders } from '../io/host-decoders.js';
+import { isDeb, loadDeb } from './deb.js';
 import { type LoadedTree, loadDirectory } from './directory.js';
 
 export interface LoadOptions {
@@ -24,7 +27,26 @@ function sniff(path: string): Uint8Array {
   }
 }
 
+/**
+ * The tree a source names:
+ * - `deb:NAME`: a Debian package by name, fetched rootless with `apt-get download` into the cache;
+ * - `REGISTRY/REPO@sha256:…`: a container image pulled by digest (see registry.ts);
+ * - a path: a cooked directory (rootfs/ + cake-meta.jsonl), an OCI layout, a plain
+ *   directory, a docker save / OCI archive, a .deb, or a rootfs tarball (.tar, .gz, .xz, .zst, .bz2).
+ */
 export async function loadSource(path: string, opts: LoadOptions = {}): Promise<LoadedTree> {
+  registerHostDecoders();
+  if (path.startsWith('deb:') && !fs.existsSync(path)) {
+    const { downloadDeb } = await import('../api/debian.js');
+    const { cacheDir } = await import('../api/cache.js');
+    const { path: deb } = await downloadDeb(path.slice(4), cacheDir('debs'));
+    return loadDeb(deb);
+  }
+  const registry = await import('./registry.js');
+  if (registry.isImageRef(path)) {
+    const { cacheDir } = await import('../api/cache.js');
+    return registry.pullImage(path, { platform: opts.platform, lenient: opts.lenient, blobCache: cacheDir('blobs') });
+  }
   let st: fs.Stats;
   try {
     st = fs.statSync(path);
@@ -33,16 +55,20 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   }
   const image = await (await import('./oci.js')).loadContainerImage(path, st, opts);
   if (image) return image;
+  if (st.isDirectory() && isCookedDir(path)) return loadCookedDir(path, { xattrs: opts.xattrs });
   if (st.isDirectory()) return loadDirectory(new NodeSourceFs(path, { xattrs: opts.xattrs }), { label: path });
   if (!st.isFile()) throw new CorruptInputError(path, 'source is neither a directory nor a file');
   const head = sniff(path);
   const isGzip = head[0] === 0x1f && head[1] === 0x8b;
   const isZstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
+  if (isDeb(head)) return loadDeb(path);
+  const isXz = head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a;
+  const isBzip2 = head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68;
   const isTar = head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
-  if (isGzip || isZstd || isTar) {
+  if (isGzip || isZstd || isXz || isBzip2 || isTar) {
     const { loadTarFile } = await import('./tar.js');
     return loadTarFile(path);
   }
   if (head.length === 0) throw new CorruptInputError(path, 'source file is empty');
-  throw new CorruptInputError(path, 'not a directory, tar or tar.gz archive');
+  throw new CorruptInputError(path, 'not a directory, container image, .deb, or tar archive (plain, gzip, xz, zstd or bzip2)');
 }

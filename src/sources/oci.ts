@@ -84,13 +84,13 @@ function descriptors(json: unknown, key: string, where: string): Descriptor[] {
   return list as Descriptor[];
 }
 
-function parsePlatform(p: string): { os: string; architecture: string; variant?: string } {
+export function parsePlatform(p: string): { os: string; architecture: string; variant?: string } {
   const parts = p.split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((x) => x === '')) throw new InvalidOptionError('platform', `${JSON.stringify(p)} is not os/arch[/variant]`);
   return { os: parts[0]!, architecture: parts[1]!, variant: parts[2] };
 }
 
-const platformName = (d: Descriptor): string =>
+export const platformName = (d: Descriptor): string =>
   d.platform ? [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') : '(none)';
 
 /** Follows index.json down to one image manifest. */

@@ -1,0 +1,296 @@
+// `cake-img cook`: a source tree → (prepare on the host) → the bootstrap script under
+// proot → PATH in /etc/profile → --contents copied in → (cleanup on the host) → rescan →
+// a store entry, checked against --sha256 like a Nix fixed-output derivation. The order
+// is the original recipe's installPhase. Same inputs never cook twice.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { createGzip } from 'node:zlib';
+import { copyContents } from '../cook/contents.js';
+import { loadCookedDir } from '../cook/cooked-dir.js';
+import { explainMiss } from '../cook/explain.js';
+import { resolveInRoot } from '../cook/in-root.js';
+import { materialise, writeTable } from '../cook/materialise.js';
+import { ROOTFS_NAME } from '../cook/meta-table.js';
+import { probeProot, runScript } from '../cook/proot.js';
+import { sizeSummary } from '../cook/size-summary.js';
+import { hashHostDir, sha256File, sourceIdentity } from '../cook/source-id.js';
+import { type CookInputs, INFO_NAME, type StoreInfo, commit, listEntries, lookup, newBuildDir, removeTree, storeDir, storeName } from '../cook/store.js';
+import { writeTar } from '../cook/tar-writer.js';
+import { loadSource } from '../sources/detect.js';
+import { hashTree } from '../tree/hash.js';
+import { CakeError, InvalidOptionError } from '../util/errors.js';
+import { VERSION } from '../version.js';
+
+export interface CookRequest {
+  src: string;
+  /** Store name (default: from the source's file name). */
+  name?: string;
+  /** Bootstrap script text, run inside the tree under proot. */
+  script?: string;
+  /** Host shell commands run in the build directory before / after the script. */
+  prepare?: string;
+  cleanup?: string;
+  /** Host paths copied into the tree at their absolute paths. */
+  contents?: string[];
+  /** Directories put in front of PATH in /etc/profile. */
+  path?: string[];
+  /** Expected output hash (sha256:HEX or HEX). */
+  sha256?: string;
+  rebuild?: boolean;
+  explain?: boolean;
+  keepFailed?: boolean;
+  /** Also write the result here: a directory, or a .tar / .tar.gz. */
+  out?: string;
+  platform?: string;
+  lenient?: boolean;
+  /** Progress lines (script output, steps). */
+  log?: (line: string) => void;
+}
+
+export interface CookResult {
+  name: string;
+  storePath: string;
+  hash: string;
+  cached: boolean;
+  out?: string;
+  summary: string[];
+  /** Why it was (re)built, or that it was cached (with --explain). */
+  explanation?: string;
+  warnings: string[];
+}
+
+export function normalizeHash(h: string, option = '--sha256'): string {
+  const m = /^(?:sha256:)?([0-9a-fA-F]{64})$/.exec(h.trim());
+  if (!m) throw new InvalidOptionError(option, `expected sha256:<64 hex digits>, not ${JSON.stringify(h)}`);
+  return `sha256:${m[1]!.toLowerCase()}`;
+}
+
+function defaultName(src: string): string {
+  if (src.startsWith('deb:')) return src.slice(4);
+  const at = src.indexOf('@sha256:');
+  const base = nodePath.basename(at >= 0 ? src.slice(0, at) : src.replace(/\/+$/, ''));
+  return storeName(base.replace(/\.(tar|tgz|deb)(\.(gz|xz|zst|bz2))?$/, '').replace(/:.*$/, ''));
+}
+
+function sha256Text(s: string): string {
+  return `sha256:${createHash('sha256').update(s).digest('hex')}`;
+}
+
+/** Every input that can change the output; the store key hashes this. */
+async function cookInputs(req: CookRequest, name: string): Promise<CookInputs> {
+  const contents: { path: string; hash: string }[] = [];
+  for (const c of req.contents ?? []) {
+    const abs = nodePath.resolve(c);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(abs);
+    } catch {
+      throw new InvalidOptionError('--contents', `${c}: no such file or directory`);
+    }
+    contents.push({ path: abs, hash: st.isDirectory() ? await hashHostDir(abs) : sha256File(abs) });
+  }
+  return {
+    cakeImg: VERSION,
+    name,
+    source: await sourceIdentity(req.src, { platform: req.platform }),
+    lenient: !!req.lenient,
+    prepare: req.prepare ? sha256Text(req.prepare) : null,
+    script: req.script ? sha256Text(req.script) : null,
+    path: req.path ?? [],
+    contents,
+    cleanup: req.cleanup ? sha256Text(req.cleanup) : null,
+  };
+}
+
+export function inputsKey(inputs: CookInputs): string {
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 32);
+}
+
+/** Runs a host shell command in the build directory (prepare, cleanup). */
+async function hostShell(what: string, cmd: string, cwd: string, log?: (l: string) => void): Promise<void> {
+  const tail: string[] = [];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-euc', cmd], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ROOTFS: nodePath.join(cwd, ROOTFS_NAME) } });
+    const take = (d: Buffer): void => {
+      for (const l of d.toString('utf8').split('\n')) {
+        if (!l) continue;
+        log?.(l);
+        tail.push(l);
+        if (tail.length > 20) tail.shift();
+      }
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c));
+  });
+  if (code !== 0) throw new CakeError('ESCRIPT', 'tool', `the ${what} command failed (exit ${code ?? 'signal'}): ${tail.slice(-3).join(' | ') || 'no output'}`, { exitCode: code, tail });
+}
+
+/** Appends `PATH=A:B:$PATH` to /etc/profile inside the root (creating it if missing). */
+function appendPath(rootfs: string, dirs: string[]): void {
+  for (const d of dirs) if (!d || d.includes(':') || d.includes('\n')) throw new InvalidOptionError('--path', `${JSON.stringify(d)} cannot go in PATH`);
+  const profile = resolveInRoot(rootfs, '/etc/profile', { createDirs: true, followLast: true });
+  let before = '';
+  try {
+    before = fs.readFileSync(profile, 'latin1');
+  } catch {
+    /* new file */
+  }
+  const sep = before === '' || before.endsWith('\n') ? '' : '\n';
+  fs.appendFileSync(profile, `${sep}PATH=${dirs.join(':')}:$PATH\n`);
+}
+
+async function build(req: CookRequest, name: string, key: string, inputs: CookInputs, store: string): Promise<{ path: string; info: StoreInfo; warnings: string[] }> {
+  const log = req.log;
+  const dir = newBuildDir(store, name);
+  const rootfs = nodePath.join(dir, ROOTFS_NAME);
+  let ok = false;
+  try {
+    if (req.script) probeProot(); // before any work: a missing proot should cost nothing
+    log?.(`unpacking ${req.src}`);
+    const loaded = await loadSource(req.src, { platform: req.platform, lenient: req.lenient });
+    try {
+      await materialise(loaded, dir);
+    } finally {
+      await loaded.content.close();
+    }
+    if (req.prepare) {
+      log?.('running prepare');
+      await hostShell('prepare', req.prepare, dir, log);
+    }
+    if (req.script) {
+      log?.('running the script under proot');
+      await runScript(rootfs, req.script, { onLine: log });
+    }
+    if (req.path?.length) appendPath(rootfs, req.path);
+    for (const c of req.contents ?? []) {
+      const st = copyContents(c, rootfs);
+      log?.(`added ${c} (${st.files} files)`);
+    }
+    if (req.cleanup) {
+      log?.('running cleanup');
+      await hostShell('cleanup', req.cleanup, dir, log);
+    }
+    const final = await loadCookedDir(dir);
+    let hash: string;
+    try {
+      hash = await hashTree(final.tree, final.content, () => createHash('sha256'));
+    } finally {
+      await final.content.close();
+    }
+    if (req.sha256 && normalizeHash(req.sha256) !== hash) {
+      throw new CakeError('EHASH', 'tool', `hash mismatch in cooked ${name}: expected ${normalizeHash(req.sha256)}, got ${hash}; nothing stored`, { expected: normalizeHash(req.sha256), actual: hash });
+    }
+    writeTable(final.tree, dir);
+    const summary = sizeSummary(final.tree);
+    const info: StoreInfo = { name, key, hash, inputs, created: new Date().toISOString(), size: duBytes(final.tree), summary };
+    const path = commit(store, dir, info);
+    ok = true;
+    return { path, info, warnings: [...loaded.warnings, ...final.warnings] };
+  } finally {
+    if (!ok) {
+      if (req.keepFailed && fs.existsSync(dir)) log?.(`kept the failed build in ${dir}`);
+      else removeTree(dir);
+    }
+  }
+}
+
+function duBytes(tree: Parameters<typeof sizeSummary>[0]): number {
+  let n = 0;
+  const seen = new Set<object>();
+  const stack = [tree.root as import('../tree/node.js').FsNode];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    n += node.kind === 'file' ? Math.max(4096, Math.ceil(node.size / 4096) * 4096) : node.kind === 'dir' ? 4096 : 0;
+    if (node.kind === 'dir') stack.push(...node.entries.values());
+  }
+  return n;
+}
+
+/** Writes a store entry to `out`: a directory (a cooked directory) or a .tar / .tar.gz. */
+async function writeOut(entry: string, out: string): Promise<void> {
+  const abs = nodePath.resolve(out);
+  const parent = nodePath.dirname(abs);
+  if (!fs.existsSync(parent)) throw new InvalidOptionError('-o', `${parent}: no such directory`);
+  const tmp = fs.mkdtempSync(nodePath.join(parent, `.${nodePath.basename(abs)}.cake-tmp-`));
+  try {
+    const loaded = await loadCookedDir(entry);
+    const isTar = /\.(tar|tar\.gz|tgz)$/.test(abs);
+    try {
+      if (isTar) {
+        const file = nodePath.join(tmp, 'out');
+        const fd = fs.openSync(file, 'w', 0o644);
+        try {
+          if (/\.(tar\.gz|tgz)$/.test(abs)) await gzipTo(fd, (sink) => writeTar(loaded.tree, loaded.content, sink));
+          else await writeTar(loaded.tree, loaded.content, (chunk) => void fs.writeSync(fd, chunk));
+        } finally {
+          fs.closeSync(fd);
+        }
+        fs.renameSync(file, abs);
+      } else {
+        if (/\.(tar\.(xz|zst|bz2)|txz)$/.test(abs)) throw new InvalidOptionError('-o', `${out}: cook writes .tar and .tar.gz; use a directory or one of those`);
+        const dir = nodePath.join(tmp, 'out');
+        fs.mkdirSync(dir);
+        await materialise(loaded, dir);
+        fs.copyFileSync(nodePath.join(entry, INFO_NAME), nodePath.join(dir, INFO_NAME));
+        if (fs.existsSync(abs)) {
+          const { isCookedDir } = await import('../cook/cooked-dir.js');
+          const empty = fs.statSync(abs).isDirectory() && fs.readdirSync(abs).length === 0;
+          if (!empty && !isCookedDir(abs)) throw new InvalidOptionError('-o', `${out} exists and is not a cooked directory; refusing to replace it`);
+          fs.renameSync(abs, nodePath.join(tmp, 'old'));
+        }
+        fs.renameSync(dir, abs);
+      }
+    } finally {
+      await loaded.content.close();
+    }
+  } finally {
+    removeTree(tmp);
+  }
+}
+
+async function gzipTo(fd: number, produce: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
+  const gz = createGzip({ level: 6 });
+  const done = new Promise<void>((resolve, reject) => {
+    gz.on('data', (d: Buffer) => fs.writeSync(fd, d));
+    gz.on('end', resolve);
+    gz.on('error', reject);
+  });
+  await produce(async (chunk) => {
+    if (!gz.write(Buffer.from(chunk))) await new Promise((r) => gz.once('drain', r));
+  });
+  gz.end();
+  await done;
+}
+
+export async function cook(req: CookRequest): Promise<CookResult> {
+  if (!req.src) throw new InvalidOptionError('--src', 'a source is required');
+  if (req.sha256) normalizeHash(req.sha256);
+  const name = storeName(req.name ?? defaultName(req.src));
+  const store = storeDir();
+  const inputs = await cookInputs(req, name);
+  const key = inputsKey(inputs);
+  const pinned = req.sha256 ? normalizeHash(req.sha256) : undefined;
+  let explanation: string | undefined;
+  let hit = req.rebuild ? null : lookup(store, key, name);
+  if (hit && pinned && hit.info.hash !== pinned) {
+    explanation = `${name}: the stored output's hash ${hit.info.hash} is not the pinned ${pinned}; cooking again`;
+    hit = null;
+  }
+  if (hit) {
+    if (req.explain) explanation = `${name}: cached in ${hit.path} (same inputs)`;
+    if (req.out) await writeOut(hit.path, req.out);
+    const summary = hit.info.summary ?? [];
+    return { name, storePath: hit.path, hash: hit.info.hash, cached: true, out: req.out, summary, explanation, warnings: [] };
+  }
+  if (req.explain && !explanation) explanation = req.rebuild ? `${name}: --rebuild` : explainMiss(name, inputs, listEntries(store));
+  const built = await build(req, name, key, inputs, store);
+  if (req.out) await writeOut(built.path, req.out);
+  const summary = built.info.summary ?? [];
+  return { name, storePath: built.path, hash: built.info.hash, cached: false, out: req.out, summary, explanation, warnings: built.warnings };
+}

@@ -1,0 +1,47 @@
+// `cake-img store ls|gc`
+import { Command } from 'commander';
+import { InvalidOptionError, formatBytes } from '../util/errors.js';
+
+/** "30d", "12h", "90m", "2w" → milliseconds. */
+export function parseAge(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(s.trim());
+  if (!m) throw new InvalidOptionError('--older-than', `expected a number and a unit (s, m, h, d, w), e.g. 30d, not ${JSON.stringify(s)}`);
+  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[m[2] as 's'];
+  return Number(m[1]) * unit;
+}
+
+export function registerStore(program: Command): void {
+  const store = program.command('store').description('list or clean the store of cooked trees ($XDG_CACHE_HOME/cake-img/store)');
+  store
+    .command('ls')
+    .description('list the cooked trees in the store, newest first')
+    .option('--json', 'one JSON object per line')
+    .action(async (o: { json?: boolean }) => {
+      const { listEntries, storeDir } = await import('../cook/store.js');
+      for (const e of listEntries(storeDir())) {
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify({ path: e.path, name: e.info.name, key: e.info.key, hash: e.info.hash, size: e.info.size, created: e.info.created, lastUsed: new Date(e.lastUsed).toISOString() })}\n`);
+        } else {
+          process.stdout.write(`${e.info.key}-${e.info.name}\t${e.info.hash}\t${formatBytes(e.info.size)}\t${e.info.created}\n`);
+        }
+      }
+    });
+  store
+    .command('gc')
+    .description('remove cooked trees: those not used for a while, or all but the ones named')
+    .option('--older-than <AGE>', 'remove entries not used for this long (e.g. 30d, 12h)')
+    .option('--keep <KEY_OR_HASH>', 'never remove this entry (its key or its sha256:…); repeatable', (v: string, p: string[]) => [...p, v], [])
+    .option('--all', 'remove every entry not kept')
+    .option('-n, --dry-run', 'only say what would go')
+    .addHelpText('after', `
+Examples:
+  cake-img store gc --older-than 30d
+  cake-img store gc --all --keep sha256:4f1c...   # keep only what a recipe pins`)
+    .action(async (o: { olderThan?: string; keep: string[]; all?: boolean; dryRun?: boolean }) => {
+      if (o.olderThan === undefined && !o.all && o.keep.length === 0) throw new InvalidOptionError('store gc', 'say what to remove: --older-than AGE, --all, or --keep ... (everything else)');
+      const { gc, storeDir } = await import('../cook/store.js');
+      const r = gc(storeDir(), { olderThanMs: o.olderThan ? parseAge(o.olderThan) : undefined, keep: new Set(o.keep), all: o.all, dryRun: o.dryRun });
+      for (const e of r.removed) process.stdout.write(`${o.dryRun ? 'would remove' : 'removed'} ${e.path}\n`);
+      process.stdout.write(`${r.removed.length} entries, ${formatBytes(r.freed)}${o.dryRun ? ' would be freed' : ' freed'}\n`);
+    });
+}

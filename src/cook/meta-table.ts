@@ -1,0 +1,137 @@
+// The metadata table of a cooked directory (`cake-meta.jsonl` beside `rootfs/`): what a
+// rootless user cannot put on the host — owners, setuid bits, device nodes, xattrs, exact
+// times — one JSON line per path, plus the host identity each entry had when the table was
+// written, so a later scan can tell which entries something else changed since.
+//
+// Line 1: {"format":"cake-img cooked tree","version":1}
+// Then, in pre-order: {"p":PATH,"k":KIND,"m":PERM,"u":UID,"g":GID,"t":[msec,mnsec,asec,ansec,csec,cnsec],
+//   "x":[[NAME,BASE64]...]?, "d":[MAJOR,MINOR]?, "l":TARGET?, "i":"INO:SIZE:MTIME_NS:HOSTPERM"}
+// PATH is the byte-string path relative to rootfs ("" for the root); KIND one of
+// f d l c b p s. Device nodes, fifos and sockets are empty regular files on the host.
+import * as fs from 'node:fs';
+import type { FsNode, Timestamp, Xattr } from '../tree/node.js';
+import { CorruptInputError } from '../util/errors.js';
+
+export const TABLE_NAME = 'cake-meta.jsonl';
+export const ROOTFS_NAME = 'rootfs';
+const HEADER = { format: 'cake-img cooked tree', version: 1 };
+
+export type KindCode = 'f' | 'd' | 'l' | 'c' | 'b' | 'p' | 's';
+export const KIND_CODE: Record<FsNode['kind'], KindCode> = { file: 'f', dir: 'd', symlink: 'l', chardev: 'c', blockdev: 'b', fifo: 'p', socket: 's' };
+
+export interface TableEntry {
+  kind: KindCode;
+  perm: number;
+  uid: number;
+  gid: number;
+  mtime: Timestamp;
+  atime: Timestamp;
+  ctime: Timestamp;
+  xattrs: Xattr[];
+  major?: number;
+  minor?: number;
+  /** The host entry when the table was written. */
+  identity: HostIdentity;
+}
+
+export interface HostIdentity {
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  /** Permission bits on the host (what a chmod inside the script would change). */
+  perm: number;
+}
+
+export function hostIdentity(st: fs.BigIntStats): HostIdentity {
+  return { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, perm: Number(st.mode & 0o7777n) };
+}
+
+function encodeIdentity(i: HostIdentity): string {
+  return `${i.ino}:${i.size}:${i.mtimeNs}:${i.perm}`;
+}
+
+function decodeIdentity(s: unknown, where: string): HostIdentity {
+  const m = typeof s === 'string' ? /^(\d+):(\d+):(-?\d+):(\d+)$/.exec(s) : null;
+  if (!m) throw new CorruptInputError(where, `bad host identity ${JSON.stringify(s)}`);
+  return { ino: BigInt(m[1]!), size: BigInt(m[2]!), mtimeNs: BigInt(m[3]!), perm: Number(m[4]) };
+}
+
+/** One table line for `node` at `path`. */
+export function encodeEntry(path: string, node: FsNode, identity: HostIdentity): string {
+  const o: Record<string, unknown> = {
+    p: path,
+    k: KIND_CODE[node.kind],
+    m: node.perm,
+    u: node.uid,
+    g: node.gid,
+    t: [node.mtime.sec, node.mtime.nsec, node.atime.sec, node.atime.nsec, node.ctime.sec, node.ctime.nsec],
+  };
+  if (node.xattrs.length) o.x = node.xattrs.map((x) => [x.name, Buffer.from(x.value).toString('base64')]);
+  if (node.kind === 'chardev' || node.kind === 'blockdev') o.d = [node.major, node.minor];
+  o.i = encodeIdentity(identity);
+  return JSON.stringify(o);
+}
+
+export function headerLine(): string {
+  return JSON.stringify(HEADER);
+}
+
+const KINDS = new Set(['f', 'd', 'l', 'c', 'b', 'p', 's']);
+
+function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+
+/** Reads a table into path → entry. Errors name the file and line. */
+export function readTable(file: string): Map<string, TableEntry> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CorruptInputError(file, `cannot read the metadata table: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const lines = text.split('\n');
+  let header: unknown;
+  try {
+    header = JSON.parse(lines[0] ?? '');
+  } catch {
+    header = null;
+  }
+  const h = header as { format?: unknown; version?: unknown } | null;
+  if (h?.format !== HEADER.format) throw new CorruptInputError(file, 'not a cake-img metadata table');
+  if (h.version !== HEADER.version) throw new CorruptInputError(file, `table version ${String(h.version)} is not supported (this cake-img reads version ${HEADER.version})`);
+  const out = new Map<string, TableEntry>();
+  for (let n = 1; n < lines.length; n++) {
+    const line = lines[n]!;
+    if (line === '') continue;
+    const where = `${file}:${n + 1}`;
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw new CorruptInputError(where, 'not JSON');
+    }
+    const t = o.t as unknown[];
+    if (typeof o.p !== 'string' || !KINDS.has(o.k as string) || !isInt(o.m) || !isInt(o.u) || !isInt(o.g) || !Array.isArray(t) || t.length !== 6 || !t.every(isInt)) {
+      throw new CorruptInputError(where, 'entry lacks a path, kind, mode, owner or times');
+    }
+    const times = t as number[];
+    const e: TableEntry = {
+      kind: o.k as KindCode,
+      perm: o.m & 0o7777,
+      uid: o.u,
+      gid: o.g,
+      mtime: { sec: times[0]!, nsec: times[1]! },
+      atime: { sec: times[2]!, nsec: times[3]! },
+      ctime: { sec: times[4]!, nsec: times[5]! },
+      xattrs: Array.isArray(o.x) ? (o.x as [string, string][]).map(([name, v]) => ({ name, value: new Uint8Array(Buffer.from(v, 'base64')) })) : [],
+      identity: decodeIdentity(o.i, where),
+    };
+    if (Array.isArray(o.d)) {
+      e.major = Number(o.d[0]);
+      e.minor = Number(o.d[1]);
+    }
+    out.set(o.p, e);
+  }
+  return out;
+}

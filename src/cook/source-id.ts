@@ -1,0 +1,61 @@
+// A source's identity for the store key: a digest that changes exactly when the tree it
+// yields can change, found as cheaply as that allows — the pinned digest of a registry
+// image and the apt lists' SHA256 of a package need no download; a cooked directory
+// carries its output hash; a file is hashed by its bytes; a plain directory by its tree.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { NodeSourceFs } from '../io/node-source-fs.js';
+import { loadDirectory } from '../sources/directory.js';
+import { hashTree } from '../tree/hash.js';
+import { CorruptInputError } from '../util/errors.js';
+import { isCookedDir } from './cooked-dir.js';
+import { INFO_NAME, readInfo } from './store.js';
+
+export function sha256File(path: string): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** The hash of a host directory's tree as cook sees it (content, modes, owners, links; no times). */
+export async function hashHostDir(dir: string): Promise<string> {
+  const loaded = await loadDirectory(new NodeSourceFs(dir), { label: dir });
+  try {
+    return await hashTree(loaded.tree, loaded.content, () => createHash('sha256'));
+  } finally {
+    await loaded.content.close();
+  }
+}
+
+/** A string naming exactly what `spec` (a cook --src) holds. */
+export async function sourceIdentity(spec: string, opts: { platform?: string } = {}): Promise<string> {
+  if (spec.startsWith('deb:') && !fs.existsSync(spec)) {
+    const { debRef } = await import('../api/debian.js');
+    const ref = await debRef(spec.slice(4));
+    return `deb:${ref.file}:sha256:${ref.sha256}`;
+  }
+  const registry = await import('../sources/registry.js');
+  if (registry.isImageRef(spec)) {
+    const r = registry.parseImageRef(spec);
+    return `image:${r.registry}/${r.repository}@${r.digest}:${opts.platform ?? 'linux/amd64'}`;
+  }
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(spec);
+  } catch (e) {
+    throw new CorruptInputError(spec, `cannot read source: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (st.isDirectory()) {
+    const info = isCookedDir(spec) && fs.existsSync(nodePath.join(spec, INFO_NAME)) ? readInfo(spec) : null;
+    if (info) return `cooked:${info.hash}`;
+    return `dir:${await hashHostDir(spec)}`;
+  }
+  return `file:${sha256File(spec)}:${opts.platform ?? ''}`;
+}

@@ -1,0 +1,182 @@
+// The content-addressed store of cooked trees: `$XDG_CACHE_HOME/cake-img/store/<key>-<name>`,
+// where the key is a hash over every input of the cook (see cook-key.ts). An entry is a
+// cooked directory (`rootfs/`, `cake-meta.jsonl`) plus `cake-info.json` (name, inputs,
+// output hash, when it was made). Entries are built in `store/.build/` and renamed into
+// place whole, so a crashed or failed cook never leaves a half entry, and two cooks of
+// the same thing at once both end with one good entry.
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { cacheDir } from '../api/cache.js';
+import { CakeError } from '../util/errors.js';
+
+export const INFO_NAME = 'cake-info.json';
+const BUILD = '.build';
+
+export interface CookInputs {
+  [key: string]: unknown;
+}
+
+export interface StoreInfo {
+  name: string;
+  key: string;
+  /** sha256:… of the output tree (tree/hash.ts). */
+  hash: string;
+  inputs: CookInputs;
+  /** ISO time the entry was made. */
+  created: string;
+  /** Disk usage of the rootfs in bytes (4 KiB blocks). */
+  size: number;
+  /** The size summary printed when it was cooked. */
+  summary?: string[];
+}
+
+export interface StoreEntry {
+  path: string;
+  info: StoreInfo;
+  /** Last time a cook or a build used it (ms since the epoch). */
+  lastUsed: number;
+}
+
+export function storeDir(): string {
+  return cacheDir('store');
+}
+
+/** Names in the store: what a user would type, nothing that could be a path. */
+export function storeName(name: string): string {
+  const n = name.replace(/[^A-Za-z0-9._+-]+/g, '-').replace(/^[-.]+/, '').slice(0, 100);
+  return n || 'rootfs';
+}
+
+export function entryPath(store: string, key: string, name: string): string {
+  return nodePath.join(store, `${key}-${storeName(name)}`);
+}
+
+export function readInfo(dir: string): StoreInfo | null {
+  try {
+    const info = JSON.parse(fs.readFileSync(nodePath.join(dir, INFO_NAME), 'utf8')) as StoreInfo;
+    return typeof info.hash === 'string' && typeof info.key === 'string' ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The entry for `key`, if present and complete; marks it used. */
+export function lookup(store: string, key: string, name: string): StoreEntry | null {
+  const path = entryPath(store, key, name);
+  const info = readInfo(path);
+  if (!info || info.key !== key) return null;
+  const now = new Date();
+  try {
+    fs.utimesSync(nodePath.join(path, INFO_NAME), now, fs.statSync(nodePath.join(path, INFO_NAME)).mtime);
+  } catch {
+    /* read-only store: fine */
+  }
+  return { path, info, lastUsed: now.getTime() };
+}
+
+/** A fresh build directory inside the store (same filesystem, so the final rename is atomic). */
+export function newBuildDir(store: string, name: string): string {
+  const dir = nodePath.join(store, BUILD);
+  fs.mkdirSync(dir, { recursive: true });
+  return fs.mkdtempSync(nodePath.join(dir, `${storeName(name)}-`));
+}
+
+/** Moves a finished build directory into place (writing its info); returns the entry path. */
+export function commit(store: string, build: string, info: StoreInfo): string {
+  fs.writeFileSync(nodePath.join(build, INFO_NAME), `${JSON.stringify(info, null, 2)}\n`);
+  const path = entryPath(store, info.key, info.name);
+  try {
+    fs.renameSync(build, path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if ((code === 'ENOTEMPTY' || code === 'EEXIST') && readInfo(path)?.key === info.key) {
+      removeTree(build); // another cook of the same inputs finished first: keep theirs
+      return path;
+    }
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+      // A broken leftover (no info): replace it.
+      const stale = `${build}.stale`;
+      fs.renameSync(path, stale);
+      fs.renameSync(build, path);
+      removeTree(stale);
+      return path;
+    }
+    throw new CakeError('EWRITE', 'write', `${path}: cannot store the cooked tree: ${code ?? String(e)}`);
+  }
+  return path;
+}
+
+/** rm -rf that also gets through directories a script left without write permission. */
+export function removeTree(path: string): void {
+  try {
+    fs.rmSync(path, { recursive: true, force: true });
+  } catch {
+    const fix = (p: string): void => {
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(p);
+      } catch {
+        return;
+      }
+      if (!st.isDirectory()) return;
+      try {
+        fs.chmodSync(p, 0o700);
+      } catch {
+        return;
+      }
+      for (const n of fs.readdirSync(p)) fix(nodePath.join(p, n));
+    };
+    fix(path);
+    fs.rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** Every complete entry, newest first. */
+export function listEntries(store: string): StoreEntry[] {
+  const out: StoreEntry[] = [];
+  for (const name of fs.existsSync(store) ? fs.readdirSync(store) : []) {
+    if (name.startsWith('.')) continue;
+    const path = nodePath.join(store, name);
+    const info = readInfo(path);
+    if (!info) continue;
+    const lastUsed = fs.statSync(nodePath.join(path, INFO_NAME)).atimeMs;
+    out.push({ path, info, lastUsed: Math.max(lastUsed, Date.parse(info.created) || 0) });
+  }
+  return out.sort((a, b) => b.info.created.localeCompare(a.info.created));
+}
+
+export interface GcOptions {
+  /** Remove entries not used for this long (ms). */
+  olderThanMs?: number;
+  /** Keys or output hashes to keep whatever their age (the pins of a recipe). */
+  keep?: Set<string>;
+  /** Remove everything not kept (when no age is given). */
+  all?: boolean;
+  dryRun?: boolean;
+  now?: number;
+}
+
+/** Removes entries by age or reference, plus build directories left by crashed cooks. */
+export function gc(store: string, opts: GcOptions): { removed: StoreEntry[]; freed: number } {
+  const now = opts.now ?? Date.now();
+  const keep = opts.keep ?? new Set<string>();
+  const removed: StoreEntry[] = [];
+  let freed = 0;
+  for (const e of listEntries(store)) {
+    if (keep.has(e.info.key) || keep.has(e.info.hash)) continue;
+    const old = opts.olderThanMs !== undefined && now - e.lastUsed > opts.olderThanMs;
+    const unreferenced = opts.olderThanMs === undefined && (opts.all || keep.size > 0);
+    if (!old && !unreferenced) continue;
+    removed.push(e);
+    freed += e.info.size;
+    if (!opts.dryRun) removeTree(e.path);
+  }
+  const build = nodePath.join(store, BUILD);
+  if (!opts.dryRun && fs.existsSync(build)) {
+    for (const n of fs.readdirSync(build)) {
+      const p = nodePath.join(build, n);
+      if (now - fs.statSync(p).mtimeMs > 24 * 3600 * 1000) removeTree(p);
+    }
+  }
+  return { removed, freed };
+}

@@ -1,0 +1,60 @@
+// Streaming xz/bzip2 on Node through the host's own decompressors (`xz -dc`, `bzip2 -dc`):
+// neither format has a well-kept streaming decoder for JS, and a whole-buffer one would
+// hold a rootfs tarball or a .deb's data.tar in memory. Input is piped with back-pressure,
+// output streamed; a failed or missing tool is a one-line error naming the archive.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { type StreamDecoder, registerDecoder } from '../sources/decompress.js';
+import { CakeError, CorruptInputError } from '../util/errors.js';
+
+const PACKAGE: Record<string, string> = { xz: 'xz-utils', bzip2: 'bzip2', lz4: 'lz4' };
+
+function hostDecoder(tool: string): StreamDecoder {
+  return (input, label) =>
+    (async function* () {
+      const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let spawnError: NodeJS.ErrnoException | null = null;
+      child.on('error', (e) => (spawnError = e));
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
+      const exited = once(child, 'close').catch(() => [null]);
+      child.stdin.on('error', () => {}); // EPIPE when the tool stops early: its exit status tells why
+      const feed = (async () => {
+        try {
+          for await (const chunk of input) {
+            if (!child.stdin.write(chunk)) await Promise.race([once(child.stdin, 'drain'), once(child.stdin, 'close')]);
+            if (spawnError || child.exitCode !== null) break;
+          }
+        } finally {
+          child.stdin.end();
+        }
+      })();
+      let finished = false;
+      try {
+        for await (const chunk of child.stdout) yield chunk as Uint8Array;
+        await feed;
+        const [code] = (await exited) as [number | null];
+        finished = true;
+        if (spawnError) {
+          const e = spawnError as NodeJS.ErrnoException;
+          if (e.code === 'ENOENT') throw new CakeError('ENOTOOL', 'source', `${label}: ${tool}-compressed, and ${tool} is not installed (Debian package ${PACKAGE[tool]})`);
+          throw new CorruptInputError(label, `${tool}: ${e.message}`);
+        }
+        if (code !== 0) throw new CorruptInputError(label, `corrupt ${tool} data: ${stderr.trim().split('\n').pop() ?? `exit ${code}`}`);
+      } finally {
+        if (!finished) child.kill();
+        await feed.catch(() => {});
+      }
+    })();
+}
+
+let registered = false;
+
+/** Lets every archive reader decode xz and bzip2 (idempotent). */
+export function registerHostDecoders(): void {
+  if (registered) return;
+  registered = true;
+  registerDecoder('xz', hostDecoder('xz'));
+  registerDecoder('bzip2', hostDecoder('bzip2'));
+  registerDecoder('lz4', hostDecoder('lz4'));
+}
