@@ -10,7 +10,7 @@ export function registerBake(program: Command): void {
     .description('bake a rootfs and a kernel into a bootable disk image: MBR, ext4, initramfs, extlinux (no root)')
     .requiredOption('--rootfs <SRC>', 'the root filesystem: a directory, .tar/.tar.gz/.tar.zst, a docker save archive or an OCI layout')
     .option('--platform <OS/ARCH>', 'container image rootfs: the platform to take from an index', 'linux/amd64')
-    .option('--lenient', 'container image rootfs: skip hostile entries with a warning')
+    .option('--lenient', 'archive or container image rootfs: skip hostile entries with a warning')
     .requiredOption('--kernel <K>', 'a bzImage/vmlinuz file, a directory with boot/vmlinuz-* and lib/modules/*, or a linux-image .deb')
     .option('--kernel-modules <DIR>', "the kernel's lib/modules/<version> (with a bare kernel file)")
     .option('--modules <LIST>', 'modules the initramfs loads, comma-separated; dependencies come along', '')

@@ -29,7 +29,7 @@ export function registerCook(program: Command): void {
     .option('--explain', 'say why the cook is (or is not) taken from the store')
     .option('--keep-failed', 'keep the build directory of a failed cook, and print where')
     .option('--platform <OS/ARCH>', 'container images: platform to pick from an index (default linux/amd64)')
-    .option('--lenient', 'container images: skip hostile entries with a warning instead of failing')
+    .option('--lenient', 'archives and container images: skip hostile entries (escapes, links out of the root) with a warning instead of failing')
     .option('-q, --quiet', 'no progress lines or size summary')
     .option('-o, --output <OUT>', 'also write the result here: a directory, or a .tar / .tar.gz')
     .addHelpText('after', `

@@ -11,7 +11,7 @@ export function registerInitramfs(program: Command): void {
     .requiredOption('-o, --output <FILE>', 'archive to write; a name ending in .gz is gzip-compressed')
     .option('--owner <UID:GID>', 'give every file this owner')
     .option('--platform <OS/ARCH>', 'container image source: the platform to take from an index', 'linux/amd64')
-    .option('--lenient', 'container image source: skip hostile entries with a warning')
+    .option('--lenient', 'archive or container image source: skip hostile entries with a warning')
     .option('--gzip', 'compress with gzip whatever the name')
     .option('--no-gzip', 'never compress')
     .option('--gzip-level <N>', 'gzip level 1..9', (v: string) => {

@@ -26,7 +26,7 @@ export function registerMkfs(program: Command): void {
     .option('--features <LIST>', 'feature toggles, e.g. 64bit or ^dir_index')
     .option('--no-xattrs', 'do not read extended attributes from a directory source')
     .option('--platform <OS/ARCH>', 'container image source: the platform to take from an index', 'linux/amd64')
-    .option('--lenient', 'container image source: skip hostile entries (escapes, links out of the root) with a warning')
+    .option('--lenient', 'archive or container image source: skip hostile entries (escapes, links out of the root) with a warning')
     .option('-v, --verbose', 'also print how long reading, planning and writing took')
     .addHelpText('after', `
 Times are clamped to SOURCE_DATE_EPOCH when it is set; the superblock times are

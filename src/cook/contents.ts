@@ -84,8 +84,15 @@ export function copyContents(src: string, rootfs: string): CopyStats {
   if (!fs.existsSync(abs)) throw new InvalidOptionError('--contents', `${src}: no such file or directory`);
   const stats = { files: 0, bytes: 0 };
   if (abs === '/') throw new InvalidOptionError('--contents', 'copying the whole host root is not supported');
-  const parent = resolveInRoot(rootfs, nodePath.dirname(abs), { createDirs: true, followLast: true });
-  const dest = Buffer.concat([parent, Buffer.from(`/${nodePath.basename(abs)}`)]);
-  copyEntry(Buffer.from(abs), dest, new Set(), stats);
+  try {
+    const parent = resolveInRoot(rootfs, nodePath.dirname(abs), { createDirs: true, followLast: true });
+    if (!fs.existsSync(parent)) fs.mkdirSync(parent, { mode: 0o755 }); // resolved: no symlink there
+    const dest = Buffer.concat([parent, Buffer.from(`/${nodePath.basename(abs)}`)]);
+    copyEntry(Buffer.from(abs), dest, new Set(), stats);
+  } catch (e) {
+    if (e instanceof CakeError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    throw new CakeError('EWRITE', 'write', `--contents ${src}: ${err.code ?? ''} ${err.path ?? err.message}`.trim());
+  }
   return stats;
 }

@@ -2,7 +2,7 @@
 // gives the entries and their bytes, the table gives what the host could not hold. The
 // same merge is the rescan after a bootstrap script, so its rules are the cook rules:
 //
-// - an entry whose host inode is the one the table recorded keeps the table's owner,
+// - an entry whose host inode is the one the table recorded (number and birth time) keeps the table's owner,
 //   xattrs and (for devices, fifos, sockets left as their placeholder) its kind;
 //   its times too, unless its content changed (then the host's mtime counts);
 // - its permission bits are the table's unless the host's differ from what was put
@@ -18,7 +18,7 @@ import { NodeSourceFs } from '../io/node-source-fs.js';
 import { type LoadedTree, loadDirectory } from '../sources/directory.js';
 import type { DirNode, FsNode } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
-import { KIND_CODE, ROOTFS_NAME, TABLE_NAME, type TableEntry, readTable } from './meta-table.js';
+import { KIND_CODE, ROOTFS_NAME, TABLE_NAME, type TableEntry, readTable, sameInode } from './meta-table.js';
 
 /** True when `dir` looks like a cooked directory. */
 export function isCookedDir(dir: string): boolean {
@@ -34,9 +34,10 @@ function isPlaceholder(e: TableEntry): boolean {
 }
 
 /** Applies the table to a freshly scanned node (see the header); returns the node to use. */
-function merge(node: FsNode, e: TableEntry | undefined, ino: bigint, size: bigint, mtimeNs: bigint): FsNode {
+function merge(node: FsNode, e: TableEntry | undefined, st: fs.BigIntStats): FsNode {
+  const { size, mtimeNs } = st;
   const hostBits = node.perm;
-  const same = e !== undefined && e.identity.ino === ino && (KIND_CODE[node.kind] === e.kind || (isPlaceholder(e) && node.kind === 'file' && size === 0n));
+  const same = e !== undefined && sameInode(e.identity, st) && (KIND_CODE[node.kind] === e.kind || (isPlaceholder(e) && node.kind === 'file' && size === 0n));
   if (!same) {
     node.uid = 0;
     node.gid = 0;
@@ -68,7 +69,7 @@ export async function loadCookedDir(dir: string, opts: { xattrs?: boolean } = {}
     } catch (e) {
       throw new CorruptInputError(`${rootfs}/${path}`, `vanished while reading: ${(e as NodeJS.ErrnoException).code}`);
     }
-    const out = merge(node, table.get(path), st.ino, st.size, st.mtimeNs);
+    const out = merge(node, table.get(path), st);
     merged.set(node, out);
     return out;
   };

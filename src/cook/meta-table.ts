@@ -5,7 +5,7 @@
 //
 // Line 1: {"format":"cake-img cooked tree","version":1}
 // Then, in pre-order: {"p":PATH,"k":KIND,"m":PERM,"u":UID,"g":GID,"t":[msec,mnsec,asec,ansec,csec,cnsec],
-//   "x":[[NAME,BASE64]...]?, "d":[MAJOR,MINOR]?, "l":TARGET?, "i":"INO:SIZE:MTIME_NS:HOSTPERM"}
+//   "x":[[NAME,BASE64]...]?, "d":[MAJOR,MINOR]?, "i":"INO:SIZE:MTIME_NS:HOSTPERM:BTIME_NS"}
 // PATH is the byte-string path relative to rootfs ("" for the root); KIND one of
 // f d l c b p s. Device nodes, fifos and sockets are empty regular files on the host.
 import * as fs from 'node:fs';
@@ -40,20 +40,29 @@ export interface HostIdentity {
   mtimeNs: bigint;
   /** Permission bits on the host (what a chmod inside the script would change). */
   perm: number;
+  /** Birth time (0 where the filesystem has none): tells a file deleted and re-created under the same inode number from the original. */
+  btimeNs: bigint;
 }
 
 export function hostIdentity(st: fs.BigIntStats): HostIdentity {
-  return { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, perm: Number(st.mode & 0o7777n) };
+  return { ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, perm: Number(st.mode & 0o7777n), btimeNs: st.birthtimeNs > 0n ? st.birthtimeNs : 0n };
 }
 
 function encodeIdentity(i: HostIdentity): string {
-  return `${i.ino}:${i.size}:${i.mtimeNs}:${i.perm}`;
+  return `${i.ino}:${i.size}:${i.mtimeNs}:${i.perm}:${i.btimeNs}`;
 }
 
 function decodeIdentity(s: unknown, where: string): HostIdentity {
-  const m = typeof s === 'string' ? /^(\d+):(\d+):(-?\d+):(\d+)$/.exec(s) : null;
+  const m = typeof s === 'string' ? /^(\d+):(\d+):(-?\d+):(\d+):(\d+)$/.exec(s) : null;
   if (!m) throw new CorruptInputError(where, `bad host identity ${JSON.stringify(s)}`);
-  return { ino: BigInt(m[1]!), size: BigInt(m[2]!), mtimeNs: BigInt(m[3]!), perm: Number(m[4]) };
+  return { ino: BigInt(m[1]!), size: BigInt(m[2]!), mtimeNs: BigInt(m[3]!), perm: Number(m[4]), btimeNs: BigInt(m[5]!) };
+}
+
+/** Whether a host entry is still the one the table saw (the same inode, not a new one that got its number). */
+export function sameInode(recorded: HostIdentity, st: fs.BigIntStats): boolean {
+  if (recorded.ino !== st.ino) return false;
+  const btime = st.birthtimeNs > 0n ? st.birthtimeNs : 0n;
+  return recorded.btimeNs === 0n || btime === 0n || recorded.btimeNs === btime;
 }
 
 /** One table line for `node` at `path`. */

@@ -2,7 +2,9 @@
 // device nodes, hard links, nanosecond mtimes and xattrs (SCHILY.xattr.*, values as raw
 // bytes) all kept, so every later stage reads back exactly the tree that was cooked.
 // Entries in pre-order, children sorted by name bytes, `./`-relative names; the same
-// tree always gives the same bytes. Sparse files are written whole (holes as zeros).
+// tree always gives the same bytes. Sparse files are written whole (holes as zeros);
+// sockets are left out, as GNU tar does (they are only meaningful to a running process),
+// and so are xattrs with an empty value, which pax cannot express (an empty value unsets a keyword).
 import type { ChunkSink, ContentSource } from '../io/content-source.js';
 import { byteStringToBytes } from '../tree/names.js';
 import { type FileNode, type FsNode, type FsTree, dataLength } from '../tree/node.js';
@@ -11,7 +13,7 @@ import { walkTree } from '../tree/walk.js';
 const BLOCK = 512;
 const ZEROS = new Uint8Array(1 << 16);
 const ascii = new TextEncoder();
-const TYPE: Record<FsNode['kind'], string> = { file: '0', dir: '5', symlink: '2', chardev: '3', blockdev: '4', fifo: '6', socket: '0' };
+const TYPE: Record<Exclude<FsNode['kind'], 'socket'>, string> = { file: '0', dir: '5', symlink: '2', chardev: '3', blockdev: '4', fifo: '6' };
 
 function octal(buf: Uint8Array, off: number, width: number, value: number): boolean {
   const s = value.toString(8);
@@ -63,6 +65,7 @@ export async function writeTar(tree: FsTree, content: ContentSource, sink: Chunk
   const first = new Map<FsNode, string>();
   for (const e of walkTree(tree.root)) {
     const n = e.node;
+    if (n.kind === 'socket') continue;
     const path = e.path.length ? `./${e.path.join('/')}${n.kind === 'dir' ? '/' : ''}` : './';
     const prior = first.get(n);
     if (!prior && n.kind !== 'dir') first.set(n, `./${e.path.join('/')}`);
@@ -81,7 +84,7 @@ export async function writeTar(tree: FsTree, content: ContentSource, sink: Chunk
       const t = n.mtime.sec < 0 && n.mtime.nsec ? `-${-n.mtime.sec - 1}.${String(1e9 - n.mtime.nsec).padStart(9, '0')}` : `${n.mtime.sec}.${String(n.mtime.nsec).padStart(9, '0')}`;
       pax.push(paxRecord('mtime', ascii.encode(t)));
     }
-    for (const x of n.xattrs) pax.push(paxRecord(`SCHILY.xattr.${x.name}`, x.value));
+    for (const x of n.xattrs) if (x.value.length) pax.push(paxRecord(`SCHILY.xattr.${x.name}`, x.value));
     if (pax.length) {
       const body = concat(pax);
       await sink(header(ascii.encode('./PaxHeaders/entry'), 'x', 0o644, 0, 0, body.length, 0, new Uint8Array(0)));

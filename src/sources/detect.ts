@@ -12,7 +12,7 @@ export interface LoadOptions {
   xattrs?: boolean;
   /** Container images: the platform to pick from an index (default linux/amd64). */
   platform?: string;
-  /** Container images: skip hostile entries with a warning instead of failing. */
+  /** Archives and container images: skip hostile entries with a warning instead of failing. */
   lenient?: boolean;
 }
 
@@ -40,7 +40,7 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
     const { downloadDeb } = await import('../api/debian.js');
     const { cacheDir } = await import('../api/cache.js');
     const { path: deb } = await downloadDeb(path.slice(4), cacheDir('debs'));
-    return loadDeb(deb);
+    return loadDeb(deb, opts);
   }
   const registry = await import('./registry.js');
   if (registry.isImageRef(path)) {
@@ -61,13 +61,13 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   const head = sniff(path);
   const isGzip = head[0] === 0x1f && head[1] === 0x8b;
   const isZstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
-  if (isDeb(head)) return loadDeb(path);
+  if (isDeb(head)) return loadDeb(path, opts);
   const isXz = head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a;
   const isBzip2 = head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68;
   const isTar = head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
   if (isGzip || isZstd || isXz || isBzip2 || isTar) {
     const { loadTarFile } = await import('./tar.js');
-    return loadTarFile(path);
+    return loadTarFile(path, { lenient: opts.lenient });
   }
   if (head.length === 0) throw new CorruptInputError(path, 'source file is empty');
   throw new CorruptInputError(path, 'not a directory, container image, .deb, or tar archive (plain, gzip, xz, zstd or bzip2)');

@@ -21,6 +21,8 @@ export interface TarSourceOptions {
   spill?: () => SpillStore;
   /** Bytes of such entries held in memory before the spill store is used (default 256 MiB). */
   spillAbove?: number;
+  /** Entries with hostile names (absolute, `..`, through a symlink, a hard link to nowhere) are skipped with a warning instead of failing. */
+  lenient?: boolean;
 }
 
 /** Extended headers (pax, GNU long names) bigger than this are refused rather than buffered. */
@@ -157,7 +159,17 @@ export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts:
         throw new CorruptInputError(where, msg);
       };
 
-      let node: FsNode;
+      // Placing an entry: a hostile name is an error, or (lenient) a warning and a skip.
+      const hostile = <T>(place: () => T): T | undefined => {
+        try {
+          return place();
+        } catch (e) {
+          if (!opts.lenient || !(e instanceof CorruptInputError)) throw e;
+          warnings.push(`skipped: ${e.message}`);
+          return undefined;
+        }
+      };
+      let node: FsNode | undefined;
       let type = h.type;
       if ((type === '0' || type === '\0') && path.endsWith('/')) type = '5'; // pre-POSIX directory
       switch (type) {
@@ -233,9 +245,13 @@ export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts:
           break;
         }
         case '1': {
-          const target = builder.get(splitArchivePath(linkname, where));
-          if (!target) fail(`hard link to ${JSON.stringify(displayName(linkname))}, which is not in the archive before it`);
-          if (target.kind === 'dir') fail(`hard link to ${JSON.stringify(displayName(linkname))}, which is a directory`);
+          const target = hostile(() => {
+            const t = builder.get(splitArchivePath(linkname, where));
+            if (!t) fail(`hard link to ${JSON.stringify(displayName(linkname))}, which is not in the archive before it`);
+            if (t.kind === 'dir') fail(`hard link to ${JSON.stringify(displayName(linkname))}, which is a directory`);
+            return t;
+          });
+          if (!target) break;
           node = target;
           break;
         }
@@ -264,7 +280,7 @@ export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts:
           fail(`unknown entry type ${typeName(type)}`);
       }
 
-      builder.set(splitArchivePath(path, where), node, where);
+      if (node) hostile(() => builder.set(splitArchivePath(path, where), node!, where));
 
       const rest = size - consumed + pad(size);
       if ((await reader.skip(rest)) < rest) fail('archive is truncated');
@@ -424,9 +440,9 @@ export class TarContent implements ContentSource {
 }
 
 /** Node convenience: loads a tar (or .tar.gz) file from disk. */
-export async function loadTarFile(path: string): Promise<LoadedTree> {
+export async function loadTarFile(path: string, opts: { lenient?: boolean } = {}): Promise<LoadedTree> {
   const { createReadStream } = await import('node:fs');
   const open = (): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: 1 << 20 });
   const { tempFileSpill } = await import('../io/temp-spill.js');
-  return loadTar(open, { label: path, spill: tempFileSpill });
+  return loadTar(open, { label: path, spill: tempFileSpill, lenient: opts.lenient });
 }
