@@ -115,7 +115,7 @@ describe.skipIf(!hasTool('e2fsck') || !hasTool('debugfs'))('cake-img mkfs', () =
       const f = path.join(work, 'junk.bin');
       fs.writeFileSync(f, 'this is not a tarball at all');
       return ['mkfs', f, img];
-    }, /junk\.bin: not a directory, tar or tar\.gz archive/);
+    }, /junk\.bin: not a directory, container image, \.deb, or tar archive/);
     bad('truncated gzip', (img) => {
       const f = path.join(work, 'cut.tar.gz');
       const whole = fs.readFileSync(tar);

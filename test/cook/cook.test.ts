@@ -2,15 +2,15 @@
 // busybox image (docker save and OCI layout) cooked with a script that edits /etc, adds a
 // user and deletes a file; the result judged by GNU tar (owners, modes, devices, links)
 // and by e2fsck after mkfs. Then the store: hits, --explain, --sha256, failures.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxDockerArchive, busyboxLayers, busyboxOciLayout } from '../helpers/busybox-image.js';
-import { cakeImg, canRunAsNobody } from '../helpers/cli.js';
+import { CLI, cakeImg, canRunAsNobody } from '../helpers/cli.js';
 import { expectFsckClean } from '../oracles/e2fsck.js';
-import { hasTool } from '../oracles/tools.js';
+import { TOOL_PATH, hasTool } from '../oracles/tools.js';
 import { pushBlob, pushManifest, startRegistry } from '../helpers/registry.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cake-cook-'));
@@ -168,6 +168,17 @@ describe.skipIf(!hasTool('proot'))('the store', () => {
     const where = /kept the failed build in (\S+)/.exec(kept.stderr)?.[1];
     expect(where, kept.stderr).toBeTruthy();
     expect(fs.existsSync(path.join(where!, 'rootfs/etc/passwd'))).toBe(true);
+  });
+
+  it('ptrace denied (a seccomp filter, as in hardened containers) is found by the probe and said plainly', () => {
+    // A real denial: libseccomp's Python binding makes ptrace fail with EPERM, then execs the CLI.
+    const deny = 'import seccomp, errno, os, sys\nf = seccomp.SyscallFilter(defaction=seccomp.ALLOW)\nf.add_rule(seccomp.ERRNO(errno.EPERM), "ptrace")\nf.load()\nos.execv(sys.argv[1], sys.argv[1:])\n';
+    const cmd = [...(asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : []), '/usr/bin/python3', '-c', deny, process.execPath, CLI, 'cook', '--src', oci, '--script', script, '--name', 'bb-noptrace', '-q'];
+    const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env: { ...process.env, PATH: TOOL_PATH, ...env } });
+    expect(r.stderr).not.toMatch(/No module named/);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/proot cannot trace processes here \(ptrace denied/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('a missing proot says how to install it', () => {
