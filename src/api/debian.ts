@@ -2,11 +2,11 @@
 // lists) into the cache, unpacked with `dpkg-deb -x` into a temporary directory and
 // renamed into place, so a half-unpacked tree is never used and two runs can race.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { CakeError, ToolError } from '../util/errors.js';
+import { sha256File } from '../util/sha256-file.js';
 
 const execFileP = promisify(execFile);
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
@@ -102,23 +102,11 @@ export async function debRef(name: string): Promise<DebRef> {
   return { file: m[1]!, sha256: m[2]! };
 }
 
-function sha256File(p: string): string {
-  const h = createHash('sha256');
-  const fd = fs.openSync(p, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
 /** The .deb file for package NAME in `cache` (downloaded rootless once, checked against the apt lists' SHA256). */
 export async function downloadDeb(name: string, cache: string): Promise<{ path: string; ref: DebRef }> {
   const ref = await debRef(name);
   const dest = path.join(cache, ref.file);
-  if (isFile(dest) && sha256File(dest) === ref.sha256) return { path: dest, ref };
+  if (isFile(dest) && sha256File(dest) === `sha256:${ref.sha256}`) return { path: dest, ref };
   fs.mkdirSync(cache, { recursive: true });
   const dl = fs.mkdtempSync(path.join(cache, '.download-'));
   try {
@@ -126,7 +114,7 @@ export async function downloadDeb(name: string, cache: string): Promise<{ path: 
     const got = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
     if (!got) throw new CakeError('ENOPKG', 'tool', `apt-get download ${name} gave no package`);
     const actual = sha256File(path.join(dl, got));
-    if (actual !== ref.sha256) throw new CakeError('ECORRUPT', 'source', `deb:${name}: downloaded ${got} has sha256 ${actual}, the apt lists say ${ref.sha256}`);
+    if (actual !== `sha256:${ref.sha256}`) throw new CakeError('ECORRUPT', 'source', `deb:${name}: downloaded ${got} has ${actual}, the apt lists say sha256:${ref.sha256}`);
     fs.renameSync(path.join(dl, got), dest);
     return { path: dest, ref };
   } finally {

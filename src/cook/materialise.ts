@@ -8,6 +8,7 @@
 // dropped (a setuid-root binary must not become a setuid-user one); device nodes, fifos
 // and sockets are empty regular files. The table keeps the truth for all of these.
 import * as fs from 'node:fs';
+import { readLogical } from '../io/logical-read.js';
 import type { LoadedTree } from '../sources/directory.js';
 import { type FileNode, type FsNode, type FsTree, type Timestamp, dataLength } from '../tree/node.js';
 import { walkTree } from '../tree/walk.js';
@@ -43,25 +44,7 @@ async function writeFile(loaded: LoadedTree, node: FileNode, dest: Buffer): Prom
     fail(dest, 'create file', e);
   }
   try {
-    if (node.content && dataLength(node) > 0) {
-      const runs = node.dataRuns ?? [{ offset: 0, length: node.size }];
-      let run = 0;
-      let inRun = 0;
-      await loaded.content.read(node.content, (chunk) => {
-        let off = 0;
-        while (off < chunk.length) {
-          const r = runs[run]!;
-          const take = Math.min(r.length - inRun, chunk.length - off);
-          fs.writeSync(fd, chunk, off, take, r.offset + inRun);
-          off += take;
-          inRun += take;
-          if (inRun === r.length) {
-            run++;
-            inRun = 0;
-          }
-        }
-      });
-    }
+    await readLogical(node, loaded.content, { data: (chunk, offset) => void fs.writeSync(fd, chunk, 0, chunk.length, offset) });
     fs.ftruncateSync(fd, node.size); // the holes after the last run
   } finally {
     fs.closeSync(fd);

@@ -9,20 +9,9 @@ import { NodeSourceFs } from '../io/node-source-fs.js';
 import { loadDirectory } from '../sources/directory.js';
 import { hashTree } from '../tree/hash.js';
 import { CorruptInputError } from '../util/errors.js';
+import { sha256File } from '../util/sha256-file.js';
 import { isCookedDir } from './cooked-dir.js';
 import { INFO_NAME, readInfo } from './store.js';
-
-export function sha256File(path: string): string {
-  const h = createHash('sha256');
-  const fd = fs.openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return `sha256:${h.digest('hex')}`;
-}
 
 /** The hash of a host directory's tree as cook sees it (content, modes, owners, links; no times). */
 export async function hashHostDir(dir: string): Promise<string> {

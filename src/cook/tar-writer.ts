@@ -6,8 +6,9 @@
 // sockets are left out, as GNU tar does (they are only meaningful to a running process),
 // and so are xattrs with an empty value, which pax cannot express (an empty value unsets a keyword).
 import type { ChunkSink, ContentSource } from '../io/content-source.js';
+import { readLogical } from '../io/logical-read.js';
 import { byteStringToBytes } from '../tree/names.js';
-import { type FileNode, type FsNode, type FsTree, dataLength } from '../tree/node.js';
+import type { FileNode, FsNode, FsTree } from '../tree/node.js';
 import { walkTree } from '../tree/walk.js';
 
 const BLOCK = 512;
@@ -98,36 +99,10 @@ export async function writeTar(tree: FsTree, content: ContentSource, sink: Chunk
 }
 
 async function writeFileData(n: FileNode, content: ContentSource, sink: ChunkSink): Promise<void> {
-  const runs = n.dataRuns ?? [{ offset: 0, length: n.size }];
-  let pos = 0;
-  let run = 0;
-  let inRun = 0;
   const zeros = async (count: number): Promise<void> => {
     for (let left = count; left > 0; left -= Math.min(left, ZEROS.length)) await sink(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
   };
-  if (n.content && dataLength(n) > 0) {
-    await content.read(n.content, async (chunk) => {
-      // Runs are streamed back to back; the holes between them are written as zeros.
-      let off = 0;
-      while (off < chunk.length) {
-        const r = runs[run]!;
-        if (inRun === 0 && pos < r.offset) {
-          await zeros(r.offset - pos);
-          pos = r.offset;
-        }
-        const take = Math.min(r.length - inRun, chunk.length - off);
-        await sink(chunk.subarray(off, off + take));
-        off += take;
-        inRun += take;
-        pos += take;
-        if (inRun === r.length) {
-          run++;
-          inRun = 0;
-        }
-      }
-    });
-  }
-  await zeros(n.size - pos);
+  await readLogical(n, content, { data: (chunk) => sink(chunk), hole: (_, length) => zeros(length) });
   await zeros((BLOCK - (n.size % BLOCK)) % BLOCK);
 }
 

@@ -17,6 +17,7 @@
 // A hard link's later names carry TYPE h and the same PERM/UID/GID and xattrs.
 // The hash is written "sha256:" + 64 lowercase hex digits.
 import type { ContentSource } from '../io/content-source.js';
+import { readLogical } from '../io/logical-read.js';
 import { byteStringToBytes } from './names.js';
 import { type FileNode, type FsNode, type FsTree, dataLength } from './node.js';
 import { walkTree } from './walk.js';
@@ -36,42 +37,12 @@ const ZEROS = new Uint8Array(1 << 16);
 /** SHA-256 of a file's logical bytes: its data runs, with the holes between them as zeros. */
 async function fileDigest(node: FileNode, content: ContentSource, newHash: HashFactory): Promise<string> {
   const h = newHash();
-  if (node.content && dataLength(node) > 0) {
-    const runs = node.dataRuns;
-    if (!runs) {
-      await content.read(node.content, (chunk) => void h.update(chunk));
-    } else {
-      // The source streams run data back to back; put each run at its offset.
-      let pos = 0; // logical offset reached
-      let run = 0;
-      let inRun = 0;
-      const zeros = (n: number): void => {
-        for (; n > 0; n -= Math.min(n, ZEROS.length)) h.update(ZEROS.subarray(0, Math.min(n, ZEROS.length)));
-      };
-      await content.read(node.content, (chunk) => {
-        let off = 0;
-        while (off < chunk.length) {
-          const r = runs[run]!;
-          if (inRun === 0 && pos < r.offset) {
-            zeros(r.offset - pos);
-            pos = r.offset;
-          }
-          const take = Math.min(r.length - inRun, chunk.length - off);
-          h.update(chunk.subarray(off, off + take));
-          off += take;
-          inRun += take;
-          pos += take;
-          if (inRun === r.length) {
-            run++;
-            inRun = 0;
-          }
-        }
-      });
-      zeros(node.size - pos);
-    }
-  } else if (node.size > 0) {
-    for (let n = node.size; n > 0; n -= Math.min(n, ZEROS.length)) h.update(ZEROS.subarray(0, Math.min(n, ZEROS.length)));
-  }
+  await readLogical(node, content, {
+    data: (chunk) => void h.update(chunk),
+    hole: (_, n) => {
+      for (; n > 0; n -= Math.min(n, ZEROS.length)) h.update(ZEROS.subarray(0, Math.min(n, ZEROS.length)));
+    },
+  });
   return h.digest('hex');
 }
 

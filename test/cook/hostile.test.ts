@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxOciLayout } from '../helpers/busybox-image.js';
 import { cakeImg, canRunAsNobody } from '../helpers/cli.js';
 import { hasTool } from '../oracles/tools.js';
+import { packTar, type TarEntry } from '../helpers/tar-pack.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cake-hostile-'));
 const outside = path.join(work, 'outside');
@@ -20,32 +20,14 @@ const env = { XDG_CACHE_HOME: cache, SOURCE_DATE_EPOCH: '1700000000' };
 const run = (args: string[]) => cakeImg(args, { asNobody: canRunAsNobody, env });
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-interface E {
-  name: string;
-  type?: 'file' | 'directory' | 'symlink' | 'link';
-  linkname?: string;
-  body?: string;
-}
-
-async function tarball(file: string, entries: E[]): Promise<string> {
-  const p = tarStream.pack();
-  for (const e of entries) {
-    const type = e.type ?? (e.body !== undefined ? 'file' : 'directory');
-    const h: tarStream.Headers = { name: e.name, type, mode: type === 'directory' ? 0o755 : 0o644, linkname: e.linkname, mtime: new Date(1_700_000_000_000) };
-    if (type === 'file') p.entry(h, e.body ?? '');
-    else p.entry(h);
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  fs.writeFileSync(file, Buffer.concat(chunks));
-  fs.chmodSync(file, 0o644);
+async function tarball(file: string, entries: TarEntry[]): Promise<string> {
+  fs.writeFileSync(file, await packTar(entries), { mode: 0o644 });
   return file;
 }
 
-const BASE: E[] = [{ name: 'etc/' }, { name: 'etc/ok', body: 'fine\n' }];
+const BASE: TarEntry[] = [{ name: 'etc/' }, { name: 'etc/ok', body: 'fine\n' }];
 
-const CASES: [string, E[], string][] = [
+const CASES: [string, TarEntry[], string][] = [
   ['dotdot', [{ name: '../escape-dotdot', body: 'x' }], '../escape-dotdot'],
   ['absolute', [{ name: `${outside}/escape-abs`, body: 'x' }], 'escape-abs'],
   ['dot-slash-dotdot', [{ name: './../escape-dot', body: 'x' }], 'escape-dot'],

@@ -8,41 +8,14 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { testPackage } from './debian.js';
+import { packTar, type TarEntry } from './tar-pack.js';
 
-interface E {
-  name: string;
-  type?: tarStream.Headers['type'];
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-  body?: string | Buffer;
-}
-
-async function pack(entries: E[]): Promise<Buffer> {
-  const p = tarStream.pack();
-  for (const e of entries) {
-    const type = e.type ?? (e.body !== undefined ? 'file' : 'directory');
-    const header: tarStream.Headers = {
-      name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0,
-      linkname: e.linkname, devmajor: e.devmajor, devminor: e.devminor, mtime: new Date(1_700_000_000_000),
-    };
-    if (type === 'file') p.entry(header, e.body ?? '');
-    else p.entry(header);
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const APPLETS = ['sh', 'ls', 'cat', 'echo', 'rm', 'sed', 'mkdir', 'chmod', 'id', 'grep', 'touch', 'chown', 'ln', 'mv', 'cp', 'true', 'false', 'printf', 'test', 'stat'];
 
 export async function busyboxLayers(): Promise<Buffer[]> {
   const busybox = fs.readFileSync(path.join(await testPackage('busybox-static'), 'bin/busybox'));
-  const layer1: E[] = [
+  const layer1: TarEntry[] = [
     { name: 'bin/' },
     { name: 'bin/busybox', body: busybox, mode: 0o755 },
     ...APPLETS.map((a) => ({ name: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
@@ -66,7 +39,7 @@ export async function busyboxLayers(): Promise<Buffer[]> {
     { name: 'tmp/', mode: 0o1777 },
     { name: 'root/', mode: 0o700 },
   ];
-  const layer2: E[] = [
+  const layer2: TarEntry[] = [
     { name: 'etc/' },
     { name: 'etc/.wh.obsolete', body: '' },
     { name: 'opt/' },
@@ -79,14 +52,14 @@ export async function busyboxLayers(): Promise<Buffer[]> {
     { name: 'usr/bin/su', type: 'link', linkname: 'bin/busybox' },
     { name: 'usr/bin/delete-me', body: 'the script deletes this\n' },
   ];
-  const layer3: E[] = [
+  const layer3: TarEntry[] = [
     { name: 'etc/' },
     { name: 'etc/hostname', body: 'busybox\n' },
     { name: 'usr/' },
     { name: 'usr/bin/' },
     { name: 'usr/bin/suid-tool', body: '#!/bin/sh\necho setuid\n', mode: 0o4755 },
   ];
-  return [gzipSync(await pack(layer1)), await pack(layer2), gzipSync(await pack(layer3))];
+  return [gzipSync(await packTar(layer1)), await packTar(layer2), gzipSync(await packTar(layer3))];
 }
 
 const sha = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');

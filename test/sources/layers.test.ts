@@ -9,6 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
+import { packTar, type TarEntry } from '../helpers/tar-pack.js';
+import { pathsOf } from '../helpers/tree-paths.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSource } from '../../src/sources/detect.js';
 import type { LoadedTree } from '../../src/sources/directory.js';
@@ -26,34 +28,6 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-interface E {
-  name: string;
-  type?: tarStream.Headers['type'];
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  linkname?: string;
-  devmajor?: number;
-  devminor?: number;
-  body?: string;
-}
-
-async function pack(entries: E[]): Promise<Buffer> {
-  const p = tarStream.pack();
-  for (const e of entries) {
-    const type = e.type ?? (e.body !== undefined ? 'file' : 'directory');
-    const header: tarStream.Headers = {
-      name: e.name, type, mode: e.mode ?? (type === 'directory' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0,
-      linkname: e.linkname, devmajor: e.devmajor, devminor: e.devminor, mtime: new Date(1700000000000),
-    };
-    if (type === 'file') p.entry(header, e.body ?? '');
-    else p.entry(header);
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const streamOf = (buf: Uint8Array, chunk = 4096) =>
   async function* (): AsyncGenerator<Uint8Array> {
@@ -62,7 +36,7 @@ const streamOf = (buf: Uint8Array, chunk = 4096) =>
 
 // --- the test image: three layers (gzip, plain, zstd) -----------------------------------
 
-const LAYER1: E[] = [
+const LAYER1: TarEntry[] = [
   { name: 'etc/' },
   { name: 'etc/passwd', body: 'root:x:0:0::/root:/bin/sh\n' },
   { name: 'etc/shadow-me', body: 'secret\n' },
@@ -82,7 +56,7 @@ const LAYER1: E[] = [
   { name: 'home/user/notes', body: 'mine\n', uid: 1000, gid: 1000, mode: 0o600 },
   { name: 'thing', body: 'was a file\n' },
 ];
-const LAYER2: E[] = [
+const LAYER2: TarEntry[] = [
   { name: 'etc/' },
   { name: 'etc/.wh.shadow-me', body: '' },
   { name: 'etc/passwd', body: 'root:x:0:0::/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n' },
@@ -94,7 +68,7 @@ const LAYER2: E[] = [
   { name: 'dev/' },
   { name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0, mode: 0o660 },
 ];
-const LAYER3: E[] = [
+const LAYER3: TarEntry[] = [
   { name: 'thing/' },
   { name: 'thing/inside', body: 'inside\n' },
   { name: 'etc/motd', body: 'welcome\n' },
@@ -103,9 +77,9 @@ const LAYER3: E[] = [
 let layerBlobs: Buffer[] | null = null;
 async function layers(): Promise<Buffer[]> {
   if (!layerBlobs) {
-    const l1 = gzipSync(await pack(LAYER1));
-    const l2 = await pack(LAYER2);
-    const l3 = execFileSync('zstd', ['-c', '-q'], { input: await pack(LAYER3) });
+    const l1 = gzipSync(await packTar(LAYER1));
+    const l2 = await packTar(LAYER2);
+    const l3 = execFileSync('zstd', ['-c', '-q'], { input: await packTar(LAYER3) });
     layerBlobs = [l1, l2, l3];
   }
   return layerBlobs;
@@ -193,18 +167,7 @@ const ociTar = async (): Promise<string> => writeTar(path.join(work, 'oci.tar'),
 
 // --- tree inspection ---------------------------------------------------------------------
 
-function entries(root: DirNode): Map<string, FsNode> {
-  const out = new Map<string, FsNode>();
-  const walk = (dir: DirNode, prefix: string): void => {
-    for (const [name, node] of dir.entries) {
-      const p = prefix ? `${prefix}/${name}` : name;
-      out.set(p, node);
-      if (node.kind === 'dir') walk(node, p);
-    }
-  };
-  walk(root, '');
-  return out;
-}
+const entries = (root: DirNode): Map<string, FsNode> => pathsOf(root);
 
 /** Every file's text, read through the ContentSource in ascending order. */
 async function texts(l: LoadedTree): Promise<Map<FileNode, string>> {
@@ -295,7 +258,7 @@ describe('container images', () => {
     await expectImage(await loadSource(await ociDir()));
     await expectImage(await loadSource(await ociTar()));
     const plain = path.join(work, 'plain.tar');
-    fs.writeFileSync(plain, await pack(LAYER1));
+    fs.writeFileSync(plain, await packTar(LAYER1));
     const l = await loadSource(plain);
     expect(entries(l.tree.root).has('etc/shadow-me')).toBe(true);
     await l.content.close();
@@ -354,13 +317,13 @@ describe('container images', () => {
 
 // --- hostile layers ----------------------------------------------------------------------
 
-async function layerSet(...ls: E[][]): Promise<LayerInput[]> {
+async function layerSet(...ls: TarEntry[][]): Promise<LayerInput[]> {
   const out: LayerInput[] = [];
-  for (const [i, l] of ls.entries()) out.push({ label: `img: layer ${i + 1}`, open: streamOf(await pack(l)) });
+  for (const [i, l] of ls.entries()) out.push({ label: `img: layer ${i + 1}`, open: streamOf(await packTar(l)) });
   return out;
 }
 
-const HOSTILE: [string, E[][], RegExp][] = [
+const HOSTILE: [string, TarEntry[][], RegExp][] = [
   ['../x', [[{ name: '../x', body: 'x' }]], /layer 1: \.\.\/x: .*"\.\."/],
   ['/abs', [[{ name: '/abs', body: 'x' }]], /layer 1: \/abs: absolute/],
   ['a/../../x', [[{ name: 'a/../../x', body: 'x' }]], /layer 1: a\/\.\.\/\.\.\/x:/],
@@ -450,7 +413,7 @@ describe('cake-img mkfs from a layered image', () => {
   });
 
   it.skipIf(!fs.existsSync(path.resolve('dist/cli/main.js')))('a hostile image fails in one line with no image; --lenient skips the entry and warns', async () => {
-    const layer = await pack([{ name: 'ok', body: 'fine' }, { name: '../escape', body: 'x' }]);
+    const layer = await packTar([{ name: 'ok', body: 'fine' }, { name: '../escape', body: 'x' }]);
     const config = JSON.stringify({ architecture: 'amd64', os: 'linux' });
     const archive = await writeTar(path.join(work, 'hostile.tar'), [
       [`blobs/sha256/${sha(layer)}`, layer],

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import tarStream from 'tar-stream';
+import { packTar, type TarEntry } from '../helpers/tar-pack.js';
+import { pathsOf } from '../helpers/tree-paths.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedTree } from '../../src/sources/directory.js';
 import { type PullOptions, isImageRef, parseImageRef, pullImage } from '../../src/sources/registry.js';
@@ -31,43 +32,21 @@ const MT = {
   dockerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
 };
 
-interface E {
-  name: string;
-  body?: string;
-  uid?: number;
-  mode?: number;
-}
-
-async function pack(entries: E[]): Promise<Buffer> {
-  const p = tarStream.pack();
-  for (const e of entries) {
-    const file = e.body !== undefined;
-    const header: tarStream.Headers = {
-      name: e.name, type: file ? 'file' : 'directory', mode: e.mode ?? (file ? 0o644 : 0o755), uid: e.uid ?? 0, gid: e.uid ?? 0, mtime: new Date(1700000000000),
-    };
-    if (file) p.entry(header, e.body);
-    else p.entry(header);
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const config = (arch: string): string => JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
 const manifest = (cfg: Pushed, layers: Pushed[], mediaType = MT.ociManifest): object => ({ schemaVersion: 2, mediaType, config: cfg, layers });
 
 // --- the images ---------------------------------------------------------------------------
 
-const LAYER1: E[] = [
+const LAYER1: TarEntry[] = [
   { name: 'etc/' },
   { name: 'etc/hostname', body: 'cake\n' },
   { name: 'x', body: 'deleted by layer 2\n' },
   { name: 'home/' },
-  { name: 'home/user/', uid: 1000, mode: 0o700 },
-  { name: 'home/user/notes', body: 'mine\n', uid: 1000, mode: 0o600 },
+  { name: 'home/user/', uid: 1000, gid: 1000, mode: 0o700 },
+  { name: 'home/user/notes', body: 'mine\n', uid: 1000, gid: 1000, mode: 0o600 },
 ];
-const LAYER2: E[] = [{ name: '.wh.x', body: '' }, { name: 'etc/' }, { name: 'etc/motd', body: 'welcome\n' }];
+const LAYER2: TarEntry[] = [{ name: '.wh.x', body: '' }, { name: 'etc/' }, { name: 'etc/motd', body: 'welcome\n' }];
 
 const img: Record<string, { ref: string; digest: string; layers: Pushed[]; config: Pushed }> = {};
 const refVia = (host: string, repo: string, digest: string): string => `${host}/${repo}@${digest}`;
@@ -78,8 +57,8 @@ beforeAll(async () => {
 
   // Two layers: gzip, then plain with a whiteout.
   const repo = 'test/two-layer';
-  const l1 = await pushBlob(reg, repo, gzipSync(await pack(LAYER1)), MT.ociGzip);
-  const l2 = await pushBlob(reg, repo, await pack(LAYER2), MT.ociTar);
+  const l1 = await pushBlob(reg, repo, gzipSync(await packTar(LAYER1)), MT.ociGzip);
+  const l2 = await pushBlob(reg, repo, await packTar(LAYER2), MT.ociTar);
   const cfg = await pushBlob(reg, repo, config('amd64'), MT.ociConfig);
   const m = await pushManifest(reg, repo, 'v1', manifest(cfg, [l1, l2]), MT.ociManifest);
   img.two = { ref: repo, digest: m.digest, layers: [l1, l2], config: cfg };
@@ -87,8 +66,8 @@ beforeAll(async () => {
   // Two platforms, as an OCI index and as a docker manifest list: amd64 is a docker v2
   // manifest with a gzip layer, arm64 an OCI manifest with a plain one.
   const multi = 'test/multi';
-  const amdLayer = await pushBlob(reg, multi, gzipSync(await pack([{ name: 'arch', body: 'amd64\n' }])), MT.dockerGzip);
-  const armLayer = await pushBlob(reg, multi, await pack([{ name: 'arch', body: 'arm64\n' }]), MT.ociTar);
+  const amdLayer = await pushBlob(reg, multi, gzipSync(await packTar([{ name: 'arch', body: 'amd64\n' }])), MT.dockerGzip);
+  const armLayer = await pushBlob(reg, multi, await packTar([{ name: 'arch', body: 'arm64\n' }]), MT.ociTar);
   const amdCfg = await pushBlob(reg, multi, config('amd64'), MT.dockerConfig);
   const armCfg = await pushBlob(reg, multi, config('arm64'), MT.ociConfig);
   const amd = await pushManifest(reg, multi, 'amd64', manifest(amdCfg, [amdLayer], MT.dockerManifest), MT.dockerManifest);
@@ -129,18 +108,7 @@ function reset(mode: TestProxy['mode'] = 'open'): void {
 }
 const blobGets = (): number => proxy.log.filter((r) => r.method === 'GET' && r.path.includes('/blobs/') && r.via === 'front').length;
 
-function entries(root: DirNode): Map<string, FsNode> {
-  const out = new Map<string, FsNode>();
-  const walk = (dir: DirNode, prefix: string): void => {
-    for (const [name, node] of dir.entries) {
-      const p = prefix ? `${prefix}/${name}` : name;
-      out.set(p, node);
-      if (node.kind === 'dir') walk(node, p);
-    }
-  };
-  walk(root, '');
-  return out;
-}
+const entries = (root: DirNode): Map<string, FsNode> => pathsOf(root);
 
 /** Every file's text by path, read through the ContentSource in ascending order. */
 async function texts(l: LoadedTree): Promise<Map<string, string>> {

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import tarStream from 'tar-stream';
+import { pathsOf } from '../helpers/tree-paths.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedTree } from '../../src/sources/directory.js';
 import { loadTar, loadTarFile } from '../../src/sources/tar.js';
@@ -30,18 +31,7 @@ function streamOf(buf: Uint8Array, chunk = 65536): () => AsyncIterable<Uint8Arra
 const load = (buf: Uint8Array, chunk?: number): Promise<LoadedTree> => loadTar(streamOf(buf, chunk), { label: 'test.tar' });
 
 /** Every path (byte string, '' = root) → node. */
-function entries(root: DirNode): Map<string, FsNode> {
-  const out = new Map<string, FsNode>([['', root]]);
-  const walk = (dir: DirNode, prefix: string): void => {
-    for (const [name, node] of dir.entries) {
-      const p = prefix ? `${prefix}/${name}` : name;
-      out.set(p, node);
-      if (node.kind === 'dir') walk(node, p);
-    }
-  };
-  walk(root, '');
-  return out;
-}
+const entries = (root: DirNode): Map<string, FsNode> => pathsOf(root, true);
 
 /** Streams every file's data in ascending ref order; returns sha256 per node. */
 async function contents(l: LoadedTree): Promise<Map<FileNode, string>> {
