@@ -32,6 +32,8 @@ export interface BakeRequest {
   /** Container image rootfs. */
   platform?: string;
   lenient?: boolean;
+  /** Which step is running (and bytes written while writing the disk). */
+  onPhase?: (phase: string, bytes?: number) => void;
 }
 
 export interface BakeResult {
@@ -54,11 +56,14 @@ function newestTime(root: DirNode): number {
 
 export async function bake(req: BakeRequest): Promise<BakeResult> {
   const cache = () => cacheDir();
+  const phase = req.onPhase ?? (() => {});
+  phase('kernel and boot loader');
   const kernel = await resolveKernel(req.kernel, req.kernelModules, cache);
   if (req.modules.length && !kernel.modules) {
     throw new InvalidOptionError('--kernel-modules', `--modules needs the kernel's lib/modules/<version> (the kernel ${req.kernel} came without one)`);
   }
   const syslinux = await findSyslinux({ path: req.syslinux, cacheDir: cacheDir() });
+  phase('reading the rootfs');
   const loaded = await loadSource(req.rootfs, { platform: req.platform, lenient: req.lenient });
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
@@ -69,6 +74,7 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     // The files bake adds are dated SOURCE_DATE_EPOCH, else the rootfs's newest time:
     // as reproducible as 0, and it does not show /boot as made in 1970.
     const stamp = req.sourceDateEpoch ?? newestTime(loaded.tree.root);
+    phase('initramfs');
     const ird = await initrdBytes({
       busybox: req.busybox, kernelModules: kernel.modules, modules: req.modules, rootUuid: uuid, debug: req.debug,
       sourceDateEpoch: stamp,
@@ -81,7 +87,17 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     await writeAtomically(req.output, async (tmp) => {
       const dev = NodeFileBlockDevice.create(tmp, plan.diskBytes);
       try {
-        await writeDisk(plan, dev, { assumeZeroed: true });
+        phase('writing the disk', 0);
+        let shown = 0;
+        await writeDisk(plan, dev, {
+          assumeZeroed: true,
+          onProgress: (written) => {
+            if (written - shown >= 4 << 20) {
+              shown = written;
+              phase('writing the disk', written);
+            }
+          },
+        });
       } finally {
         dev.close();
       }

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Accel, detectAccel } from '../run/accel.js';
 import { type QemuResult, runQemu } from '../run/qemu.js';
+import { hostTool } from './host-tools.js';
 import { CorruptInputError, InvalidOptionError } from '../util/errors.js';
 
 export interface BootRequest {
@@ -29,7 +30,9 @@ export async function boot(req: BootRequest): Promise<QemuResult & { accelReason
   const sercon = path.join(dir, 'sercon-port');
   fs.writeFileSync(sercon, Buffer.from([0xf8, 0x03]));
   try {
+    const qemu = await hostTool('qemu-system-x86_64', (line) => process.stderr.write(`cake-img: ${line}\n`));
     const r = await runQemu({
+      qemu,
       disk: req.image, memory: req.memory ?? '512M', accel, expect: req.expect, timeoutSec: req.timeoutSec,
       extraArgs: ['-fw_cfg', `name=etc/sercon-port,file=${sercon}`, ...(req.extraArgs ?? [])], onOutput: req.onOutput,
       // SeaBIOS only reads etc/sercon-port, so QEMU's advice to use an opt/ name does not apply.

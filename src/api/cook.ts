@@ -13,7 +13,7 @@ import { explainMiss } from '../cook/explain.js';
 import { resolveInRoot } from '../cook/in-root.js';
 import { materialise, writeTable } from '../cook/materialise.js';
 import { ROOTFS_NAME } from '../cook/meta-table.js';
-import { probeProot, runScript } from '../cook/proot.js';
+import { probeProot, prootTool, runScript } from '../cook/proot.js';
 import { sizeSummary } from '../cook/size-summary.js';
 import { hashHostDir, sourceIdentity } from '../cook/source-id.js';
 import { sha256File } from '../util/sha256-file.js';
@@ -48,6 +48,8 @@ export interface CookRequest {
   lenient?: boolean;
   /** Progress lines (script output, steps). */
   log?: (line: string) => void;
+  /** Which step is running, with file and byte counts where there are any. */
+  onProgress?: (phase: string, files?: number, bytes?: number) => void;
 }
 
 export interface CookResult {
@@ -150,31 +152,40 @@ async function build(req: CookRequest, name: string, key: string, inputs: CookIn
   const rootfs = nodePath.join(dir, ROOTFS_NAME);
   let ok = false;
   try {
-    if (req.script) probeProot(); // before any work: a missing proot should cost nothing
+    // Before any work: a missing proot or a ptrace ban should cost nothing.
+    const proot = req.script ? await prootTool(log) : null;
+    if (proot) probeProot(proot);
+    const phase = req.onProgress ?? (() => {});
     log?.(`unpacking ${req.src}`);
+    phase('reading the source');
     const loaded = await loadSource(req.src, { platform: req.platform, lenient: req.lenient });
     try {
-      await materialise(loaded, dir);
+      await materialise(loaded, dir, (files, bytes) => phase('unpacking', files, bytes));
     } finally {
       await loaded.content.close();
     }
     if (req.prepare) {
       log?.('running prepare');
+      phase('prepare');
       await hostShell('prepare', req.prepare, dir, log);
     }
     if (req.script) {
       log?.('running the script under proot');
-      await runScript(rootfs, req.script, { onLine: log });
+      phase('running the script');
+      await runScript(rootfs, req.script, proot!, { onLine: log });
     }
     if (req.path?.length) appendPath(rootfs, req.path);
+    if (req.contents?.length) phase('adding contents');
     for (const c of req.contents ?? []) {
       const st = copyContents(c, rootfs);
       log?.(`added ${c} (${st.files} files)`);
     }
     if (req.cleanup) {
       log?.('running cleanup');
+      phase('cleanup');
       await hostShell('cleanup', req.cleanup, dir, log);
     }
+    phase('scanning and hashing');
     const final = await loadCookedDir(dir);
     let hash: string;
     try {

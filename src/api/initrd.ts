@@ -11,6 +11,9 @@ import { encodeCpio } from '../bake/cpio/encoder.js';
 import { VERSION } from '../version.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
 import { deflatePool } from '../io/deflate-pool.js';
+import { isStaticElf } from '../bake/initrd/busybox.js';
+import { cacheDir } from './cache.js';
+import { debianPackage } from './debian.js';
 
 export interface InitrdApiRequest {
   busybox?: string;
@@ -33,14 +36,31 @@ export interface InitrdApiResult {
 /** Where a static busybox usually is on Debian-family hosts (busybox-static). */
 export const HOST_BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'];
 
-export function findBusybox(given?: string): string {
+/**
+ * The busybox for the initramfs: the one given; else the host's if it is static (Debian's
+ * `busybox` package is dynamic, `busybox-static` is not); else busybox-static fetched
+ * rootless from the package sources into the cache.
+ */
+export async function findBusybox(given?: string): Promise<string> {
   if (given) {
     if (!fs.existsSync(given)) throw new CorruptInputError(given, 'no such file (the busybox to put in the initramfs)');
     return given;
   }
-  const found = HOST_BUSYBOX.find((p) => fs.existsSync(p));
-  if (!found) throw new InvalidOptionError('--busybox', 'no busybox given and none on this host: pass --busybox FILE, or install busybox-static');
-  return found;
+  const isStatic = (p: string): boolean => {
+    try {
+      return isStaticElf(new Uint8Array(fs.readFileSync(p)), p);
+    } catch {
+      return false;
+    }
+  };
+  const found = HOST_BUSYBOX.find((p) => fs.existsSync(p) && isStatic(p));
+  if (found && process.env.CAKE_IMG_FETCH_TOOLS !== '1') return found;
+  try {
+    const root = await debianPackage('busybox-static', cacheDir('debian'));
+    return path.join(root, 'bin/busybox');
+  } catch (e) {
+    throw new InvalidOptionError('--busybox', `no static busybox on this host and fetching busybox-static failed (${(e as Error).message}): pass --busybox FILE, or install busybox-static`);
+  }
 }
 
 let xz: ((b: Uint8Array) => Uint8Array) | undefined;
@@ -58,7 +78,7 @@ function xzDecoder(): ((b: Uint8Array) => Uint8Array) | undefined {
 
 /** Builds the initrd tree for a request (shared by `initrd` and `bake`). */
 export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
-  const busyboxPath = findBusybox(req.busybox);
+  const busyboxPath = await findBusybox(req.busybox);
   let modules: { fs: NodeSourceFs; label: string; version: string } | undefined;
   if (req.kernelModules) {
     const dir = path.resolve(req.kernelModules);

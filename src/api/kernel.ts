@@ -79,3 +79,27 @@ export async function resolveKernel(kernel: string, kernelModules: string | unde
   if (kernelModules && !fs.existsSync(kernelModules)) throw new InvalidOptionError('--kernel-modules', `${kernelModules} does not exist`);
   return { image: kernel, modules: kernelModules, version: kernelModules ? path.basename(kernelModules) : undefined };
 }
+
+/**
+ * A kernel from Debian's packages, rootless: a meta package (linux-image-amd64) resolves to
+ * the kernel it depends on; the package is fetched with apt-get download, unpacked into the
+ * cache and given a modules.dep. Returns the unpacked root (boot/ and lib/modules/) and an
+ * identity naming the exact package file.
+ */
+export async function debianKernel(name: string, cache: string): Promise<{ root: string; identity: string }> {
+  const { debRef, debianPackage, resolveDependency } = await import('./debian.js');
+  let pkg = name;
+  try {
+    pkg = await resolveDependency(name, 'linux-image-');
+  } catch {
+    /* not a meta package: the kernel package itself */
+  }
+  const ref = await debRef(pkg);
+  // Cached by the exact package file, so a kernel update in the apt lists is a new entry.
+  const dir = await debianPackage(pkg, path.join(cache, ref.file.replace(/\.deb$/, '')), (tree) => {
+    const versions = fs.readdirSync(path.join(tree, 'lib/modules'));
+    if (versions.length !== 1) throw new CorruptInputError(pkg, `expected one lib/modules/<version>, found ${versions.join(', ') || 'none'}`);
+    depmod(tree, versions[0]!, pkg);
+  });
+  return { root: dir, identity: `deb:${ref.file}:sha256:${ref.sha256}` };
+}

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { CakeError } from '../util/errors.js';
 import { registerBake } from './bake.js';
+import { registerBuild } from './build.js';
 import { registerCook } from './cook.js';
 import { registerInitramfs } from './initramfs.js';
 import { registerInitrd } from './initrd.js';
@@ -18,6 +19,7 @@ program
   .showHelpAfterError()
   .exitOverride();
 
+registerBuild(program);
 registerCook(program);
 registerMkfs(program);
 registerInitramfs(program);

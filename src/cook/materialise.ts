@@ -55,7 +55,7 @@ async function writeFile(loaded: LoadedTree, node: FileNode, dest: Buffer): Prom
  * Creates `dir/rootfs` (which must not exist) from the tree and writes `dir/cake-meta.jsonl`.
  * File contents are read in the content source's order.
  */
-export async function materialise(loaded: LoadedTree, dir: string): Promise<void> {
+export async function materialise(loaded: LoadedTree, dir: string, progress?: (files: number, bytes: number) => void): Promise<void> {
   const rootfs = `${dir}/${ROOTFS_NAME}`;
   try {
     fs.mkdirSync(rootfs, { mode: 0o700 });
@@ -93,7 +93,14 @@ export async function materialise(loaded: LoadedTree, dir: string): Promise<void
   }
   files.sort((a, b) => (a.node.content?.order ?? -1) - (b.node.content?.order ?? -1));
   loaded.content.plan?.(files.flatMap((f) => (f.node.content && dataLength(f.node) > 0 ? [f.node.content] : [])));
-  for (const f of files) await writeFile(loaded, f.node, f.dest);
+  let done = 0;
+  let bytes = 0;
+  for (const f of files) {
+    await writeFile(loaded, f.node, f.dest);
+    bytes += f.node.size;
+    if (++done % 256 === 0) progress?.(done, bytes);
+  }
+  progress?.(done, bytes);
   for (const [from, to] of links) {
     try {
       fs.linkSync(from, to);

@@ -5,6 +5,7 @@
 // and says so instead of letting the script fail in a confusing way.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { type HostTool, hostTool } from '../api/host-tools.js';
 import { CakeError } from '../util/errors.js';
 import { resolveInRoot } from './in-root.js';
 
@@ -16,14 +17,16 @@ export interface ScriptResult {
   tail: string[];
 }
 
-/** The proot binary to use: PROOT from the environment, else `proot` on PATH. */
-export function prootCommand(): string {
-  return process.env.CAKE_IMG_PROOT || 'proot';
+/** proot as given by CAKE_IMG_PROOT, else the host's, else fetched rootless (host-tools.ts). */
+export async function prootTool(log?: (line: string) => void): Promise<HostTool> {
+  const given = process.env.CAKE_IMG_PROOT;
+  if (given) return { command: given, env: {}, args: [], from: 'CAKE_IMG_PROOT' };
+  return hostTool('proot', log);
 }
 
 /** Checks proot exists and can trace; throws a one-line error with what to do. */
-export function probeProot(proot = prootCommand()): void {
-  const r = spawnSync(proot, ['--root-id', '/bin/true'], { encoding: 'utf8', timeout: 30_000 });
+export function probeProot(proot: HostTool): void {
+  const r = spawnSync(proot.command, ['--root-id', '/bin/true'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...proot.env } });
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new CakeError('ENOTOOL', 'tool', `proot not found: a cook script runs under proot; install it (Debian/Ubuntu: apt-get install proot) or set CAKE_IMG_PROOT to its path`);
@@ -52,7 +55,7 @@ export function bootstrapText(script: string): string {
 }
 
 /** Runs `script` inside `rootfs`; resolves when it succeeds, throws with its exit code and output tail when it fails. */
-export async function runScript(rootfs: string, script: string, opts: { proot?: string; onLine?: (line: string) => void } = {}): Promise<ScriptResult> {
+export async function runScript(rootfs: string, script: string, proot: HostTool, opts: { onLine?: (line: string) => void } = {}): Promise<ScriptResult> {
   for (const need of ['/bin/sh', '/usr/bin/env']) {
     const p = resolveInRoot(rootfs, need, { followLast: true });
     if (!fs.existsSync(p)) throw new CakeError('ESCRIPT', 'tool', `the tree has no ${need}, which running the script needs (proot ... /usr/bin/env - /bin/sh)`);
@@ -64,7 +67,6 @@ export async function runScript(rootfs: string, script: string, opts: { proot?: 
     /* not there */
   }
   fs.writeFileSync(bootstrap, bootstrapText(script), { mode: 0o755, flag: 'wx' });
-  const proot = opts.proot ?? prootCommand();
   const args = ['--cwd=/', '--root-id', `--rootfs=${rootfs}`, '/usr/bin/env', '-', '/bin/sh', '-euc', `. /etc/profile && ${BOOTSTRAP}`];
   const tail: string[] = [];
   let partial = '';
@@ -78,7 +80,7 @@ export async function runScript(rootfs: string, script: string, opts: { proot?: 
     }
   };
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(proot, args, { stdio: ['ignore', 'pipe', 'pipe'], env: prootEnv() });
+    const child = spawn(proot.command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...prootEnv(), ...proot.env } });
     child.stdout.on('data', take);
     child.stderr.on('data', take);
     child.on('error', reject);

@@ -21,7 +21,8 @@ export interface QemuRequest {
   onOutput?: (text: string) => void;
   /** Output to leave out (a known-harmless QEMU warning). */
   dropOutput?: RegExp;
-  qemu?: string;
+  /** The QEMU to run (default qemu-system-x86_64 on PATH): a fetched one brings its libraries and data directories. */
+  qemu?: { command: string; env?: Record<string, string>; args?: string[] };
 }
 
 export interface QemuResult {
@@ -46,10 +47,10 @@ export function lastLines(text: string, n = 40): string {
 
 export async function runQemu(r: QemuRequest): Promise<QemuResult> {
   const accel = !r.accel || r.accel === 'auto' ? detectAccel().accel : r.accel;
-  const bin = r.qemu ?? 'qemu-system-x86_64';
-  const args = qemuArgs(r, accel);
+  const bin = r.qemu?.command ?? 'qemu-system-x86_64';
+  const args = [...(r.qemu?.args ?? []), ...qemuArgs(r, accel)];
   const interactive = r.expect === undefined;
-  const child = spawn(bin, args, { stdio: interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, args, { stdio: interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...r.qemu?.env } });
   let output = '';
   let matched = false;
   return new Promise<QemuResult>((resolve, reject) => {
