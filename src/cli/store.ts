@@ -11,11 +11,20 @@ export function parseAge(s: string): number {
 }
 
 export function registerStore(program: Command): void {
-  const store = program.command('store').description('list or clean the store of cooked trees ($XDG_CACHE_HOME/cake-img/store)');
+  const store = program
+    .command('store')
+    .description('list or clean the store of cooked trees ($XDG_CACHE_HOME/cake-img/store)')
+    .addHelpText('after', `
+Examples:
+  cake-img store ls
+  cake-img store gc --older-than 30d`);
   store
     .command('ls')
     .description('list the cooked trees in the store, newest first')
     .option('--json', 'one JSON object per line')
+    .addHelpText('after', `
+Example:
+  cake-img store ls --json | jq -r .path`)
     .action(async (o: { json?: boolean }) => {
       const { listEntries, storeDir } = await import('../cook/store.js');
       for (const e of listEntries(storeDir())) {
