@@ -114,7 +114,7 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
       wrap(name, 'cook', async () => {
         const src = o.src.kind === 'cook' ? await srcOf() : { path: srcRef(o.src) };
         const r = await cookTree({
-          src: src.path, name, script: o.script, prepare: o.prepare, cleanup: o.cleanup,
+          src: src.path, name: o.name ?? name, script: o.script, prepare: o.prepare, cleanup: o.cleanup,
           contents: o.contents?.map(rel), path: o.path ? [...o.path] : undefined, sha256: o.sha256,
           rebuild: opts.rebuild, explain: opts.explain, platform: o.platform, lenient: o.lenient,
           log: (line) => reporter.emit({ type: 'log', output: name, line }),
