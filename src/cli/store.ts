@@ -40,14 +40,24 @@ Example:
     .description('remove cooked trees: those not used for a while, or all but the ones named')
     .option('--older-than <AGE>', 'remove entries not used for this long (e.g. 30d, 12h)')
     .option('--keep <KEY_OR_HASH>', 'never remove this entry (its key or its sha256:…); repeatable', (v: string, p: string[]) => [...p, v], [])
+    .option('--recipe <FILE>', 'keep what this recipe pins (its cooks\' sha256), remove the rest; repeatable', (v: string, p: string[]) => [...p, v], [])
     .option('--all', 'remove every entry not kept')
     .option('-n, --dry-run', 'only say what would go')
     .addHelpText('after', `
 Examples:
   cake-img store gc --older-than 30d
-  cake-img store gc --all --keep sha256:4f1c...   # keep only what a recipe pins`)
-    .action(async (o: { olderThan?: string; keep: string[]; all?: boolean; dryRun?: boolean }) => {
-      if (o.olderThan === undefined && !o.all && o.keep.length === 0) throw new InvalidOptionError('store gc', 'say what to remove: --older-than AGE, --all, or --keep ... (everything else)');
+  cake-img store gc --recipe cake.config.ts       # keep only what the recipe pins
+  cake-img store gc --all --keep sha256:4f1c...`)
+    .action(async (o: { olderThan?: string; keep: string[]; recipe: string[]; all?: boolean; dryRun?: boolean }) => {
+      if (o.olderThan === undefined && !o.all && o.keep.length === 0 && o.recipe.length === 0) {
+        throw new InvalidOptionError('store gc', 'say what to remove: --older-than AGE, --recipe FILE, --all, or --keep ... (everything else)');
+      }
+      if (o.recipe.length) {
+        const { findRecipe, loadRecipe } = await import('../recipe/load.js');
+        const { pinnedHashes } = await import('../recipe/graph.js');
+        for (const r of o.recipe) for (const h of pinnedHashes(await loadRecipe(findRecipe(r)))) o.keep.push(h);
+        if (o.olderThan === undefined) o.all = true;
+      }
       const { gc, storeDir } = await import('../cook/store.js');
       const r = gc(storeDir(), { olderThanMs: o.olderThan ? parseAge(o.olderThan) : undefined, keep: new Set(o.keep), all: o.all, dryRun: o.dryRun });
       for (const e of r.removed) process.stdout.write(`${o.dryRun ? 'would remove' : 'removed'} ${e.path}\n`);

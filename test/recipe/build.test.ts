@@ -136,4 +136,20 @@ describe.skipIf(!canBuild())('cake-img build', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`${json.replace(/[.]/g, '\\.')}: output "a": .*missing-output-or-path`));
   });
+
+  it('store gc --recipe keeps what the recipe pins and removes the rest', () => {
+    const rows = events(run(['build', tsDir, '--out', path.join(work, 'out-ts'), '--json']).stdout).at(-1)!.rows!;
+    const base = rows.find((x) => x.output === 'base')!.sha256;
+    const tuned = rows.find((x) => x.output === 'tuned')!.sha256;
+    const pin = path.join(work, 'pin.json');
+    fs.writeFileSync(pin, JSON.stringify({ base: { cook: { src: './ts/tree', sha256: base } } }));
+    const listed = () => run(['store', 'ls', '--json']).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { hash: string }).hash);
+    expect(listed()).toContain(tuned);
+    const dry = run(['store', 'gc', '--recipe', pin, '--dry-run']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/would remove .*-tuned$/m);
+    expect(dry.stdout).not.toMatch(/would remove .*-base$/m);
+    expect(run(['store', 'gc', '--recipe', pin]).status).toBe(0);
+    expect(new Set(listed())).toEqual(new Set([base]));
+  });
 });
