@@ -152,4 +152,25 @@ describe.skipIf(!canBuild())('cake-img build', () => {
     expect(run(['store', 'gc', '--recipe', pin]).status).toBe(0);
     expect(new Set(listed())).toEqual(new Set([base]));
   });
+
+  it('--jobs: independent cooks run side by side with 2, one after the other with 1', () => {
+    const dir = path.join(work, 'jobs');
+    fs.mkdirSync(dir, { mode: 0o777 });
+    fs.chmodSync(dir, 0o777);
+    const tree = JSON.stringify(path.join(tsDir, 'tree'));
+    fs.writeFileSync(path.join(dir, 'cake.config.mjs'), `import { cook, directory } from 'cake-img';
+export default {
+  a: cook({ src: directory(${tree}), script: '/bin/busybox sleep 1; echo a > /a' }),
+  b: cook({ src: directory(${tree}), script: '/bin/busybox sleep 1; echo b > /b' }),
+};
+`);
+    const order = (jobs: string) => {
+      const r = run(['build', dir, '--json', '--rebuild', '--jobs', jobs, '--out', path.join(work, 'out-jobs')]);
+      expect(r.status, r.stderr).toBe(0);
+      return events(r.stdout).filter((e) => e.type === 'start' || e.type === 'end').map((e) => e.type);
+    };
+    expect(order('2')).toEqual(['start', 'start', 'end', 'end']);
+    expect(order('1')).toEqual(['start', 'end', 'start', 'end']);
+    expect(run(['build', dir, '--jobs', '0']).stderr).toMatch(/--jobs: must be a whole number >= 1/);
+  });
 });
