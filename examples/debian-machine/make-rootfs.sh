@@ -6,7 +6,7 @@
 #
 # mmdebstrap picks how to get root-owned files: as root it just does; as a user it uses
 # unshare mode (user namespaces and /etc/subuid entries) or fakechroot mode (apt-get
-# install fakechroot fakeroot). MODE=unshare|fakechroot|root forces one; SUITE and MIRROR
+# install fakechroot fakeroot). MMDEBSTRAP_MODE=unshare|fakechroot|root forces one; DEBIAN_SUITE and DEBIAN_MIRROR
 # override Debian bookworm from deb.debian.org.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,8 +15,8 @@ command -v mmdebstrap >/dev/null || { echo "make-rootfs.sh: needs mmdebstrap (ap
 # mmdebstrap chooses the output format from the name, so the partial file ends in .tar too.
 part="$(dirname "$out")/.partial-$(basename "$out" .tar).tar"
 trap 'rm -f "$part"' EXIT
-mmdebstrap --mode="${MODE:-auto}" --variant=minbase --include=systemd-sysv,udev \
-  "${SUITE:-bookworm}" "$part" ${MIRROR:+"$MIRROR"}
+mmdebstrap --mode="${MMDEBSTRAP_MODE:-auto}" --variant=minbase --include=systemd-sysv,udev \
+  "${DEBIAN_SUITE:-bookworm}" "$part" ${DEBIAN_MIRROR:+"$DEBIAN_MIRROR"}
 mv "$part" "$out"
 trap - EXIT
 echo "$out"
