@@ -38,6 +38,7 @@ function toTime(ns: bigint): Timestamp {
 }
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const ASCII = /^[\x00-\x7f]*$/;
 
 // Finds the data ranges of files with holes via lseek(SEEK_DATA/SEEK_HOLE). Node has no
 // lseek, so a short perl (perl-base is Essential on Debian-family hosts) does it, for all
@@ -80,6 +81,15 @@ export class NodeSourceFs implements SourceFs {
     return Buffer.concat([root, Buffer.from('/'), Buffer.from(path, 'latin1')]);
   }
 
+  /**
+   * The path to hand to fs calls: a plain string when the name is ASCII (nearly always;
+   * it saves a Buffer per call on a walk of millions), else the exact bytes.
+   */
+  private arg(path: string): string | Buffer {
+    if (path === '') return this.rootPath;
+    return ASCII.test(path) ? `${this.rootPath}/${path}` : this.host(path);
+  }
+
   private fail(path: string, e: unknown): never {
     const err = e as NodeJS.ErrnoException;
     const shown = path === '' ? this.rootPath : `${this.rootPath}/${displayName(path)}`;
@@ -89,7 +99,7 @@ export class NodeSourceFs implements SourceFs {
   lstat(path: string): SourceStat {
     let st: fs.BigIntStats;
     try {
-      st = fs.lstatSync(this.host(path), { bigint: true });
+      st = fs.lstatSync(this.arg(path), { bigint: true });
     } catch (e) {
       this.fail(path, e);
     }
@@ -100,7 +110,8 @@ export class NodeSourceFs implements SourceFs {
       gid: Number(st.gid),
       size: Number(st.size),
       blocks: Number(st.blocks),
-      inodeKey: `${st.dev}:${st.ino}`,
+      // Only hard-link candidates need a key (a string per entry is measurable on big walks).
+      inodeKey: st.nlink > 1n ? `${st.dev}:${st.ino}` : '',
       nlink: Number(st.nlink),
       // glibc's gnu_dev_major/minor encoding.
       rdevMajor: ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff),
@@ -113,7 +124,7 @@ export class NodeSourceFs implements SourceFs {
 
   readdir(path: string): string[] {
     try {
-      return fs.readdirSync(this.host(path), { encoding: 'latin1' });
+      return fs.readdirSync(this.arg(path), { encoding: 'latin1' });
     } catch (e) {
       this.fail(path, e);
     }
@@ -121,7 +132,7 @@ export class NodeSourceFs implements SourceFs {
 
   readlink(path: string): string {
     try {
-      return fs.readlinkSync(this.host(path), { encoding: 'latin1' });
+      return fs.readlinkSync(this.arg(path), { encoding: 'latin1' });
     } catch (e) {
       this.fail(path, e);
     }
@@ -133,7 +144,8 @@ export class NodeSourceFs implements SourceFs {
     if (!mod) return [];
     let p: string;
     try {
-      p = utf8Strict.decode(this.host(path));
+      const a = this.arg(path);
+      p = typeof a === 'string' ? a : utf8Strict.decode(a);
     } catch {
       this.warnings.push(`${displayName(path)}: extended attributes not read (name is not UTF-8)`);
       return [];
@@ -200,7 +212,7 @@ export class NodeSourceFs implements SourceFs {
     try {
       if (this.openPath !== path) {
         this.closeFile();
-        this.openFd = fs.openSync(this.host(path), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        this.openFd = fs.openSync(this.arg(path), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
         this.openPath = path;
       }
       return fs.readSync(this.openFd, buf, offset, length, position);

@@ -11,7 +11,7 @@ export interface SourceStat {
   size: number;
   /** Allocated 512-byte blocks, when the backend knows them (a hint for hole detection). */
   blocks?: number;
-  /** Identity for hard-link detection: equal for two names of one inode. */
+  /** Identity for hard-link detection: equal for two names of one inode (may be empty when nlink is 1). */
   inodeKey: string;
   nlink: number;
   rdevMajor: number;
