@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import type { DataRun, Timestamp, Xattr } from '../tree/node.js';
 import { CakeError, CorruptInputError } from '../util/errors.js';
 import { displayName } from '../tree/names.js';
+import { type Prefetcher, startPrefetch } from './prefetch.js';
 import { startReadAhead } from './read-ahead.js';
 import type { SourceFs, SourceStat } from './source-fs.js';
 
@@ -202,6 +203,17 @@ export class NodeSourceFs implements SourceFs {
     // A file perl could not open or seek is written in full (correct, just not sparse).
     asked.forEach((f, k) => (out[f.i] = ended.has(k) ? runs[k] : undefined));
     return out;
+  }
+
+  private prefetcher: Prefetcher | null | undefined;
+
+  prefetch(path: string, size: number): void {
+    if (this.prefetcher === undefined) this.prefetcher = startPrefetch();
+    this.prefetcher?.add(this.arg(path), size);
+  }
+
+  prefetchEnd(): void {
+    this.prefetcher?.end();
   }
 
   readAhead(files: readonly { path: string; size: number }[]) {

@@ -45,6 +45,12 @@ export interface SourceFs {
    * the reader; it gets told as each file is finished (`done(index)`).
    */
   readAhead?(files: readonly { path: string; size: number }[]): { done(index: number): void; stop(): void } | null;
+  /**
+   * Hint, during the walk: this file's data will be read later. A backend may start
+   * fetching it (a cold host tree). `prefetchEnd` says the walk is over.
+   */
+  prefetch?(path: string, size: number): void;
+  prefetchEnd?(): void;
   /** The entry's path on the host, for copiers that bypass `read` (host backends only). */
   hostPathOf?(path: string): Uint8Array;
   /** Reads `length` bytes at `position` into `buf` at `offset`; returns bytes read. */

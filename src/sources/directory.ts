@@ -105,6 +105,7 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
         if (runs instanceof Promise) runs = await runs;
         const handle: Handle = { path, runs, size: st.size };
         const content = st.size > 0 ? { order: order++, handle } : null;
+        if (content) fs.prefetch?.(path, st.size);
         const node: FileNode = { kind, perm, uid, gid, mtime, atime, ctime, xattrs, size: st.size, dataRuns: runs, content };
         // Only candidates are kept (with their stat) until the batch question at the end.
         if (batch && st.size > 0 && (fs.mayHaveHoles?.(st) ?? true)) holeChecks.push({ path, stat: st, node, handle });
@@ -154,6 +155,7 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
   }
 
+  fs.prefetchEnd?.();
   if (holeChecks.length && fs.dataRunsMany) {
     const found = await fs.dataRunsMany(holeChecks);
     holeChecks.forEach((h, i) => {
