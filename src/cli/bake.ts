@@ -2,7 +2,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { parseEpoch } from '../util/epoch.js';
 import { CakeError, formatBytes } from '../util/errors.js';
-import { lastLines } from '../run/qemu.js';
 
 export function registerBake(program: Command): void {
   program
@@ -73,7 +72,7 @@ Examples:
       });
       if (expect !== undefined) {
         if (r.matched) process.stderr.write(`\ncake-img: saw ${JSON.stringify(expect)} (${r.accel}: ${r.accelReason})\n`);
-        else throw new CakeError('ETIMEOUT', 'tool', `${JSON.stringify(expect)} did not appear within ${o.timeout} s (${r.accel}); last console lines:\n${lastLines(r.output)}`);
+        else throw new CakeError('ETIMEOUT', 'tool', `${JSON.stringify(expect)} did not appear within ${o.timeout} s (${r.accel}); last console lines:\n${(await import('../run/qemu.js')).lastLines(r.output)}`);
       }
     });
 }

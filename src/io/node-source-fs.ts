@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import type { DataRun, Timestamp, Xattr } from '../tree/node.js';
 import { CakeError, CorruptInputError } from '../util/errors.js';
 import { displayName } from '../tree/names.js';
-import { type Prefetcher, startPrefetch } from './prefetch.js';
+import { prefetchTree } from './prefetch.js';
 import { startReadAhead } from './read-ahead.js';
 import type { SourceFs, SourceStat } from './source-fs.js';
 
@@ -205,15 +205,12 @@ export class NodeSourceFs implements SourceFs {
     return out;
   }
 
-  private prefetcher: Prefetcher | null | undefined;
+  private warming = false;
 
-  prefetch(path: string, size: number): void {
-    if (this.prefetcher === undefined) this.prefetcher = startPrefetch();
-    this.prefetcher?.add(this.arg(path), size);
-  }
-
-  prefetchEnd(): void {
-    this.prefetcher?.end();
+  warm(): void {
+    if (this.warming) return;
+    this.warming = true;
+    prefetchTree(this.rootPath);
   }
 
   readAhead(files: readonly { path: string; size: number }[]) {

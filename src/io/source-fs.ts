@@ -46,11 +46,10 @@ export interface SourceFs {
    */
   readAhead?(files: readonly { path: string; size: number }[]): { done(index: number): void; stop(): void } | null;
   /**
-   * Hint, during the walk: this file's data will be read later. A backend may start
-   * fetching it (a cold host tree). `prefetchEnd` says the walk is over.
+   * Hint, as a walk starts: the whole tree and its file data will be read. A backend may
+   * start fetching it (a cold host tree) while the walk runs.
    */
-  prefetch?(path: string, size: number): void;
-  prefetchEnd?(): void;
+  warm?(): void;
   /** The entry's path on the host, for copiers that bypass `read` (host backends only). */
   hostPathOf?(path: string): Uint8Array;
   /** Reads `length` bytes at `position` into `buf` at `offset`; returns bytes read. */

@@ -2,10 +2,17 @@
 import * as fs from 'node:fs';
 import { NodeSourceFs } from '../io/node-source-fs.js';
 import { CorruptInputError } from '../util/errors.js';
+import * as nodePath from 'node:path';
 import { isCookedDir, loadCookedDir } from '../cook/cooked-dir.js';
-import { registerHostDecoders } from '../io/host-decoders.js';
-import { isDeb, loadDeb } from './deb.js';
 import { type LoadedTree, loadDirectory } from './directory.js';
+
+// Readers load on use: a directory source should not pay (on a cold disk, every module file
+// is a read) for the tar, container-image and registry code it does not need.
+async function archiveReaders() {
+  const [{ registerHostDecoders }, deb, tar] = await Promise.all([import('../io/host-decoders.js'), import('./deb.js'), import('./tar.js')]);
+  registerHostDecoders();
+  return { loadDeb: deb.loadDeb, isDeb: deb.isDeb, loadTarFile: tar.loadTarFile };
+}
 
 export interface LoadOptions {
   /** Read xattrs from a directory source (default true). */
@@ -35,17 +42,18 @@ function sniff(path: string): Uint8Array {
  *   directory, a docker save / OCI archive, a .deb, or a rootfs tarball (.tar, .gz, .xz, .zst, .bz2).
  */
 export async function loadSource(path: string, opts: LoadOptions = {}): Promise<LoadedTree> {
-  registerHostDecoders();
   if (path.startsWith('deb:') && !fs.existsSync(path)) {
     const { downloadDeb } = await import('../api/debian.js');
     const { cacheDir } = await import('../api/cache.js');
     const { path: deb } = await downloadDeb(path.slice(4), cacheDir('debs'));
-    return loadDeb(deb, opts);
+    return (await archiveReaders()).loadDeb(deb, opts);
   }
-  const registry = await import('./registry.js');
-  if (registry.isImageRef(path)) {
-    const { cacheDir } = await import('../api/cache.js');
-    return registry.pullImage(path, { platform: opts.platform, lenient: opts.lenient, blobCache: cacheDir('blobs') });
+  if (path.includes('@sha256:')) {
+    const registry = await import('./registry.js');
+    if (registry.isImageRef(path)) {
+      const { cacheDir } = await import('../api/cache.js');
+      return registry.pullImage(path, { platform: opts.platform, lenient: opts.lenient, blobCache: cacheDir('blobs') });
+    }
   }
   let st: fs.Stats;
   try {
@@ -53,21 +61,27 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   } catch (e) {
     throw new CorruptInputError(path, `cannot read source: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
+  if (st.isDirectory()) {
+    if (fs.existsSync(nodePath.join(path, 'oci-layout'))) {
+      const image = await (await import('./oci.js')).loadContainerImage(path, st, opts);
+      if (image) return image;
+    }
+    if (isCookedDir(path)) return loadCookedDir(path, { xattrs: opts.xattrs });
+    return loadDirectory(new NodeSourceFs(path, { xattrs: opts.xattrs }), { label: path });
+  }
   const image = await (await import('./oci.js')).loadContainerImage(path, st, opts);
   if (image) return image;
-  if (st.isDirectory() && isCookedDir(path)) return loadCookedDir(path, { xattrs: opts.xattrs });
-  if (st.isDirectory()) return loadDirectory(new NodeSourceFs(path, { xattrs: opts.xattrs }), { label: path });
   if (!st.isFile()) throw new CorruptInputError(path, 'source is neither a directory nor a file');
   const head = sniff(path);
   const isGzip = head[0] === 0x1f && head[1] === 0x8b;
   const isZstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
-  if (isDeb(head)) return loadDeb(path, opts);
+  const readers = await archiveReaders();
+  if (readers.isDeb(head)) return readers.loadDeb(path, opts);
   const isXz = head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a;
   const isBzip2 = head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68;
   const isTar = head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
   if (isGzip || isZstd || isXz || isBzip2 || isTar) {
-    const { loadTarFile } = await import('./tar.js');
-    return loadTarFile(path, { lenient: opts.lenient });
+    return readers.loadTarFile(path, { lenient: opts.lenient });
   }
   if (head.length === 0) throw new CorruptInputError(path, 'source file is empty');
   throw new CorruptInputError(path, 'not a directory, container image, .deb, or tar archive (plain, gzip, xz, zstd or bzip2)');

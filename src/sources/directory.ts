@@ -105,7 +105,6 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
         if (runs instanceof Promise) runs = await runs;
         const handle: Handle = { path, runs, size: st.size };
         const content = st.size > 0 ? { order: order++, handle } : null;
-        if (content) fs.prefetch?.(path, st.size);
         const node: FileNode = { kind, perm, uid, gid, mtime, atime, ctime, xattrs, size: st.size, dataRuns: runs, content };
         // Only candidates are kept (with their stat) until the batch question at the end.
         if (batch && st.size > 0 && (fs.mayHaveHoles?.(st) ?? true)) holeChecks.push({ path, stat: st, node, handle });
@@ -126,6 +125,7 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
 
   // Hole detection is asked for all files at once when the backend can batch it.
   const holeChecks: { path: string; stat: SourceStat; node: FileNode; handle: Handle }[] = [];
+  fs.warm?.();
   const rootStat = await fs.lstat('');
   const root = await makeNode('', rootStat);
   if (root.kind !== 'dir') throw new CorruptInputError(label, 'is not a directory');
@@ -155,7 +155,6 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
   }
 
-  fs.prefetchEnd?.();
   if (holeChecks.length && fs.dataRunsMany) {
     const found = await fs.dataRunsMany(holeChecks);
     holeChecks.forEach((h, i) => {

@@ -1,0 +1,28 @@
+// Which host directory a command line will read as its source tree, guessed from argv
+// alone (before commander is loaded), for the early prefetch. A wrong guess only costs a
+// wasted hint, so this is deliberately simple: mkfs/initramfs SRC, bake --rootfs SRC,
+// cook --src SRC; only an existing directory counts.
+import * as fs from 'node:fs';
+
+function optionValue(args: string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === name) return args[i + 1];
+    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+export function earlySourceDir(args: string[]): string | undefined {
+  const [command, ...rest] = args;
+  let src: string | undefined;
+  if (command === 'mkfs' || command === 'initramfs') src = rest.find((a) => !a.startsWith('-'));
+  else if (command === 'bake') src = optionValue(rest, '--rootfs');
+  else if (command === 'cook') src = optionValue(rest, '--src');
+  if (!src) return undefined;
+  try {
+    return fs.statSync(src).isDirectory() ? src : undefined;
+  } catch {
+    return undefined;
+  }
+}
