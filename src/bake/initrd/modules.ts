@@ -15,8 +15,8 @@ export interface ModuleIndex {
   builtin: Set<string>;
   softPre: Map<string, string[]>;
   softPost: Map<string, string[]>;
-  /** Alias → module names, in file order. */
-  aliases: Map<string, string[]>;
+  /** The module names an alias stands for, in file order (modules.alias is big: searched, not parsed whole). */
+  aliasesOf(alias: string): string[];
 }
 
 /** Module names treat '-' and '_' alike. */
@@ -33,7 +33,19 @@ export async function loadModuleIndex(fs: SourceFs, label: string): Promise<Modu
   if (!(await exists(fs, 'modules.dep'))) {
     throw new CorruptInputError(label, 'has no modules.dep (an unpacked kernel package has none: run `depmod -b ROOT VERSION` on it)');
   }
-  const idx: ModuleIndex = { dir: label, paths: new Map(), deps: new Map(), builtin: new Set(), softPre: new Map(), softPost: new Map(), aliases: new Map() };
+  const aliasText = (await exists(fs, 'modules.alias')) ? `\n${await readText(fs, 'modules.alias')}` : '';
+  const found = new Map<string, string[]>();
+  const idx: ModuleIndex = {
+    dir: label, paths: new Map(), deps: new Map(), builtin: new Set(), softPre: new Map(), softPost: new Map(),
+    aliasesOf(alias) {
+      let list = found.get(alias);
+      if (!list) {
+        list = findAliases(aliasText, alias);
+        found.set(alias, list);
+      }
+      return list;
+    },
+  };
   for (const line of (await readText(fs, 'modules.dep')).split('\n')) {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
@@ -59,13 +71,20 @@ export async function loadModuleIndex(fs: SourceFs, label: string): Promise<Modu
       }
     }
   }
-  if (await exists(fs, 'modules.alias')) {
-    for (const line of (await readText(fs, 'modules.alias')).split('\n')) {
-      const m = /^alias\s+(\S+)\s+(\S+)$/.exec(line.trim());
-      if (m) idx.aliases.set(m[1]!, [...(idx.aliases.get(m[1]!) ?? []), canonical(m[2]!)]);
-    }
-  }
   return idx;
+}
+
+/** The modules of "alias ALIAS MODULE" lines in modules.alias text (which starts with a newline). */
+function findAliases(text: string, alias: string): string[] {
+  const out: string[] = [];
+  const needle = `\nalias ${alias} `;
+  for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+    const start = at + needle.length;
+    const end = text.indexOf('\n', start);
+    const mod = text.slice(start, end < 0 ? undefined : end).trim();
+    if (mod && !/\s/.test(mod)) out.push(canonical(mod));
+  }
+  return out;
 }
 
 /** Levenshtein distance, for "did you mean". */
@@ -115,7 +134,8 @@ export function resolveModules(idx: ModuleIndex, wanted: string[]): ModulePlan {
   const resolveSoft = (name: string): string[] => {
     const c = canonical(name);
     if (idx.paths.has(c) || idx.builtin.has(c)) return [c];
-    return (idx.aliases.get(name) ?? idx.aliases.get(c) ?? []).filter((m) => idx.paths.has(m) || idx.builtin.has(m));
+    const byName = idx.aliasesOf(name);
+    return (byName.length ? byName : idx.aliasesOf(c)).filter((m) => idx.paths.has(m) || idx.builtin.has(m));
   };
 
   const visitPath = (path: string) => {
