@@ -143,6 +143,7 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
     return run(() =>
       wrap(name, 'bake', async () => {
         const image = await imageOf();
+        reporter.emit({ type: 'progress', output: name, phase: o.kernel.debian ? `finding ${o.kernel.debian} in the package lists` : 'reading the kernel' });
         const kernel = await kernelOf(o.kernel);
         const inputs = {
           cakeImg: VERSION, image: image.id, kernel: kernel.id, size: o.size ?? '1G', uuid: o.uuid ?? null, debug: !!o.debug,
