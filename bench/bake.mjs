@@ -1,5 +1,5 @@
 // Benchmark `bake`: `cake-img bake` (rootfs + kernel → bootable disk, no root) against the
-import { renderFooter } from './results.mjs';
+import { renderFooter, renderNotes } from './results.mjs';
 // recipe it replaces, bench/bake-loop.sh: (a) a loop device, mkfs.ext4, mount, rsync,
 // extlinux --install, and (b) the same disk with the filesystem written by mkfs.ext4 -d
 // (the loop mount used only for extlinux). Both references need root; without it they are
@@ -10,9 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TREES, TREE_NAMES, prepareTree } from './trees.mjs';
 import {
-  BENCH_DIR, CHILD_ENV, REPO_DIR, WORK_DIR, debVersions, distBuilt, dropCaches, ensureTool, fmtBytes, fmtInt,
-  fmtSec, getCachePolicy, isRoot, log, othersCpuNote, parseTreeArgs, run, runOrThrow, summarizeRuns,
-  timeCommand, timeFsync, which,
+  BENCH_DIR, CHILD_ENV, debVersions, distBuilt, dropCaches, ensureTool, finishRun, fmtBytes, fmtInt, fmtSec, getCachePolicy, isRoot, log, othersCpuNote, parseTreeArgs, REPO_DIR, run, runOrThrow, summarizeRuns, timeCommand, timeFsync, which, WORK_DIR,
 } from './timing.mjs';
 
 export const name = 'bake';
@@ -371,12 +369,7 @@ export async function main(argv) {
   const started = Date.now();
   const results = [];
   for (const t of o.trees) results.push(await benchTree(t, o.runs, policy, kernel, refSkip));
-  const builtAfter = distBuilt();
-  for (const r of results) {
-    Object.assign(r, { runs: o.runs, policy, tools, distBuilt: built, kernel: { pkg: kernel.pkg, deb: kernel.deb, how: kernel.how } });
-    if (builtAfter !== built) r.notes?.push(`dist/ was rebuilt during the benchmark (${built} → ${builtAfter}): the runs may mix two builds`);
-  }
-  return { items: Object.fromEntries(results.map((r) => [r.name, r])), seconds: (Date.now() - started) / 1000 };
+  return finishRun(results, { runs: o.runs, policy, tools, kernel: { pkg: kernel.pkg, deb: kernel.deb, how: kernel.how } }, built, started);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -452,11 +445,6 @@ export function render(data) {
     }
     if (r.skippedLater) notes.push(`${r.name}: the latest attempt (${r.skippedLater.date}) was skipped: ${r.skippedLater.reason}; the row is from the earlier run.`);
   }
-  if (notes.length) {
-    L.push('');
-    L.push('Notes:');
-    L.push('');
-    for (const n of notes) L.push(`- ${n}`);
-  }
+  renderNotes(L, notes);
   return L.join('\n');
 }

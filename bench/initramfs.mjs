@@ -1,5 +1,5 @@
 // Benchmark `initramfs`: `cake-img initramfs TREE -o OUT.cpio.gz` against
-import { renderFooter } from './results.mjs';
+import { renderFooter, renderNotes } from './results.mjs';
 // `cd TREE && find . | cpio -o -H newc | gzip -9` on the same trees. Every output is
 // checked (gzip -t, and its cpio entry count against the tree's) before its time counts.
 import { createHash } from 'node:crypto';
@@ -7,8 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TREES, TREE_NAMES, prepareTree } from './trees.mjs';
 import {
-  REPO_DIR, WORK_DIR, debVersions, distBuilt, dropCaches, fmtBytes, fmtInt, fmtSec, getCachePolicy, log,
-  othersCpuNote, parseTreeArgs, run, summarizeRuns, timeCommand,
+  debVersions, distBuilt, dropCaches, finishRun, fmtBytes, fmtInt, fmtSec, getCachePolicy, log, othersCpuNote, parseTreeArgs, REPO_DIR, run, summarizeRuns, timeCommand, WORK_DIR,
 } from './timing.mjs';
 
 export const name = 'initramfs';
@@ -139,12 +138,7 @@ export async function main(argv) {
   const started = Date.now();
   const results = [];
   for (const t of o.trees) results.push(await benchTree(t, o.runs, policy));
-  const builtAfter = distBuilt();
-  for (const r of results) {
-    Object.assign(r, { runs: o.runs, policy, tools, distBuilt: built });
-    if (builtAfter !== built) r.notes?.push(`dist/ was rebuilt during the benchmark (${built} → ${builtAfter}): the runs may mix two builds`);
-  }
-  return { items: Object.fromEntries(results.map((r) => [r.name, r])), seconds: (Date.now() - started) / 1000 };
+  return finishRun(results, { runs: o.runs, policy, tools }, built, started);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -209,11 +203,6 @@ export function render(data) {
     }
     if (r.skippedLater) notes.push(`${r.name}: the latest attempt (${r.skippedLater.date}) was skipped: ${r.skippedLater.reason}; the row is from the earlier run.`);
   }
-  if (notes.length) {
-    L.push('');
-    L.push('Notes:');
-    L.push('');
-    for (const n of notes) L.push(`- ${n}`);
-  }
+  renderNotes(L, notes);
   return L.join('\n');
 }

@@ -1,12 +1,11 @@
 // Benchmark `mkfs`: `cake-img mkfs TREE IMG` against `mkfs.ext4 -d TREE IMG` on the same
-import { renderFooter } from './results.mjs';
+import { renderFooter, renderNotes } from './results.mjs';
 // trees and the same image size. Every cake-img image is checked with `e2fsck -fn`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TREES, TREE_NAMES, prepareTree } from './trees.mjs';
 import {
-  REPO_DIR, WORK_DIR, dropCaches, fmtBytes, fmtInt, fmtSec, getCachePolicy, log, median, run,
-  parseTreeArgs, runOrThrow, timeCommand, timeFsync,
+  distBuilt, dropCaches, finishRun, fmtBytes, fmtInt, fmtSec, getCachePolicy, log, median, parseTreeArgs, REPO_DIR, run, runOrThrow, timeCommand, timeFsync, WORK_DIR,
 } from './timing.mjs';
 
 export const name = 'mkfs';
@@ -187,11 +186,11 @@ export async function main(argv) {
   log(policy === 'cold'
     ? 'cache: cold, the page cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every timed run'
     : 'cache: warm, cannot drop the page cache (not root); each tool runs once untimed before the timed runs');
+  const built = distBuilt();
   const started = Date.now();
   const results = [];
   for (const t of o.trees) results.push(await benchTree(t, o.runs, policy));
-  for (const r of results) Object.assign(r, { runs: o.runs, policy });
-  return { items: Object.fromEntries(results.map((r) => [r.name, r])), seconds: (Date.now() - started) / 1000 };
+  return finishRun(results, { runs: o.runs, policy }, built, started);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -283,11 +282,6 @@ export function render(data) {
     }
     if (r.skippedLater) notes.push(`${r.name}: the latest attempt (${r.skippedLater.date}) was skipped: ${r.skippedLater.reason}; the row is from the earlier run.`);
   }
-  if (notes.length) {
-    L.push('');
-    L.push('Notes:');
-    L.push('');
-    for (const n of notes) L.push(`- ${n}`);
-  }
+  renderNotes(L, notes);
   return L.join('\n');
 }

@@ -81,6 +81,15 @@ export function writeSection(name, markdown, data) {
   fs.writeFileSync(RESULTS_FILE, text.endsWith('\n') ? text : `${text}\n`);
 }
 
+/** Appends a "Notes:" list to a section, when there are notes. */
+export function renderNotes(L, notes) {
+  if (!notes.length) return;
+  L.push('');
+  L.push('Notes:');
+  L.push('');
+  for (const n of notes) L.push(`- ${n}`);
+}
+
 /**
  * The lines every benchmark section ends its table with: the targets and whether they are
  * met, the machines the rows were measured on (with tool versions), and the commits.

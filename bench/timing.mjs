@@ -275,6 +275,19 @@ export function distBuilt() {
   }
 }
 
+/**
+ * A benchmark's result: the items of its trees, each stamped with how they were measured,
+ * and a note on each when dist/ was rebuilt while it ran (`built` was taken at the start).
+ */
+export function finishRun(results, stamp, built, started) {
+  const builtAfter = distBuilt();
+  for (const r of results) {
+    Object.assign(r, stamp, { distBuilt: built });
+    if (builtAfter !== built) r.notes?.push(`dist/ was rebuilt during the benchmark (${built} → ${builtAfter}): the runs may mix two builds`);
+  }
+  return { items: Object.fromEntries(results.map((r) => [r.name, r])), seconds: (Date.now() - started) / 1000 };
+}
+
 /** Summary of a list of timed runs ({ wall, rssKiB, user, sys, ... }). */
 export function summarizeRuns(xs) {
   return {

@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { createGzip } from 'node:zlib';
 import { copyContents } from '../cook/contents.js';
-import { loadCookedDir } from '../cook/cooked-dir.js';
+import { isCookedDir, loadCookedDir } from '../cook/cooked-dir.js';
 import { explainMiss } from '../cook/explain.js';
 import { resolveInRoot } from '../cook/in-root.js';
 import { materialise, writeTable } from '../cook/materialise.js';
 import { ROOTFS_NAME } from '../cook/meta-table.js';
 import { probeProot, prootTool, runScript } from '../cook/proot.js';
-import { sizeSummary } from '../cook/size-summary.js';
+import { diskUsage, sizeSummary } from '../cook/size-summary.js';
 import { hashHostDir, sourceIdentity } from '../cook/source-id.js';
 import { sha256File } from '../util/sha256-file.js';
 import { type CookInputs, INFO_NAME, type StoreInfo, commit, listEntries, lookup, newBuildDir, removeTree, storeDir, storeName } from '../cook/store.js';
@@ -57,6 +57,8 @@ export interface CookResult {
   storePath: string;
   hash: string;
   cached: boolean;
+  /** Disk usage of the cooked tree (4 KiB blocks). */
+  size: number;
   out?: string;
   summary: string[];
   /** Why it was (re)built, or that it was cached (with --explain). */
@@ -126,7 +128,7 @@ async function hostShell(what: string, cmd: string, cwd: string, log?: (l: strin
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
-    child.on('error', reject);
+    child.on('error', (e) => reject(new CakeError('ETOOL', 'tool', `the ${what} command could not start: ${e.message}`)));
     child.on('close', (c) => resolve(c));
   });
   if (code !== 0) throw new CakeError('ESCRIPT', 'tool', `the ${what} command failed (exit ${code ?? 'signal'}): ${tail.slice(-3).join(' | ') || 'no output'}`, { exitCode: code, tail });
@@ -198,7 +200,7 @@ async function build(req: CookRequest, name: string, key: string, inputs: CookIn
     }
     writeTable(final.tree, dir);
     const summary = sizeSummary(final.tree);
-    const info: StoreInfo = { name, key, hash, inputs, created: new Date().toISOString(), size: duBytes(final.tree), summary };
+    const info: StoreInfo = { name, key, hash, inputs, created: new Date().toISOString(), size: diskUsage(final.tree), summary };
     const path = commit(store, dir, info);
     ok = true;
     return { path, info, warnings: [...loaded.warnings, ...final.warnings] };
@@ -208,20 +210,6 @@ async function build(req: CookRequest, name: string, key: string, inputs: CookIn
       else removeTree(dir);
     }
   }
-}
-
-function duBytes(tree: Parameters<typeof sizeSummary>[0]): number {
-  let n = 0;
-  const seen = new Set<object>();
-  const stack = [tree.root as import('../tree/node.js').FsNode];
-  while (stack.length) {
-    const node = stack.pop()!;
-    if (seen.has(node)) continue;
-    seen.add(node);
-    n += node.kind === 'file' ? Math.max(4096, Math.ceil(node.size / 4096) * 4096) : node.kind === 'dir' ? 4096 : 0;
-    if (node.kind === 'dir') stack.push(...node.entries.values());
-  }
-  return n;
 }
 
 /** Writes a store entry to `out`: a directory (a cooked directory) or a .tar / .tar.gz. */
@@ -251,7 +239,6 @@ async function writeOut(entry: string, out: string): Promise<void> {
         await materialise(loaded, dir);
         fs.copyFileSync(nodePath.join(entry, INFO_NAME), nodePath.join(dir, INFO_NAME));
         if (fs.existsSync(abs)) {
-          const { isCookedDir } = await import('../cook/cooked-dir.js');
           const empty = fs.statSync(abs).isDirectory() && fs.readdirSync(abs).length === 0;
           if (!empty && !isCookedDir(abs)) throw new InvalidOptionError('-o', `${out} exists and is not a cooked directory; refusing to replace it`);
           fs.renameSync(abs, nodePath.join(tmp, 'old'));
@@ -298,11 +285,11 @@ export async function cook(req: CookRequest): Promise<CookResult> {
     if (req.explain) explanation = `${name}: cached in ${hit.path} (same inputs)`;
     if (req.out) await writeOut(hit.path, req.out);
     const summary = hit.info.summary ?? [];
-    return { name, storePath: hit.path, hash: hit.info.hash, cached: true, out: req.out, summary, explanation, warnings: [] };
+    return { name, storePath: hit.path, hash: hit.info.hash, cached: true, size: hit.info.size, out: req.out, summary, explanation, warnings: [] };
   }
   if (req.explain && !explanation) explanation = req.rebuild ? `${name}: --rebuild` : explainMiss(name, inputs, listEntries(store));
   const built = await build(req, name, key, inputs, store);
   if (req.out) await writeOut(built.path, req.out);
   const summary = built.info.summary ?? [];
-  return { name, storePath: built.path, hash: built.info.hash, cached: false, out: req.out, summary, explanation, warnings: built.warnings };
+  return { name, storePath: built.path, hash: built.info.hash, cached: false, size: built.info.size, out: req.out, summary, explanation, warnings: built.warnings };
 }

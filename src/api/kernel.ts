@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError, CorruptInputError, InvalidOptionError } from '../util/errors.js';
+import { isDeb } from '../sources/deb.js';
 import { unpackDeb } from './debian.js';
 
 export interface KernelInput {
@@ -16,27 +17,20 @@ export interface KernelInput {
   version?: string;
 }
 
-/** Linux x86 boot images carry "HdrS" at 0x202. */
-export function isBzImage(file: string): boolean {
+/** `n` bytes of `file` at `offset` (fewer at its end). */
+function readAt(file: string, offset: number, n: number): Uint8Array {
   const fd = fs.openSync(file, 'r');
   try {
-    const b = Buffer.alloc(4);
-    fs.readSync(fd, b, 0, 4, 0x202);
-    return b.toString('latin1') === 'HdrS';
+    const b = new Uint8Array(n);
+    return b.subarray(0, fs.readSync(fd, b, 0, n, offset));
   } finally {
     fs.closeSync(fd);
   }
 }
 
-function isDeb(file: string): boolean {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const b = Buffer.alloc(8);
-    fs.readSync(fd, b, 0, 8, 0);
-    return b.toString('latin1') === '!<arch>\n';
-  } finally {
-    fs.closeSync(fd);
-  }
+/** Linux x86 boot images carry "HdrS" at 0x202. */
+export function isBzImage(file: string): boolean {
+  return Buffer.from(readAt(file, 0x202, 4)).toString('latin1') === 'HdrS';
 }
 
 function fromDirectory(dir: string, label: string): KernelInput {
@@ -69,7 +63,7 @@ export async function resolveKernel(kernel: string, kernelModules: string | unde
     const k = fromDirectory(kernel, kernel);
     return kernelModules ? { ...k, modules: kernelModules } : k;
   }
-  if (isDeb(kernel)) {
+  if (isDeb(readAt(kernel, 0, 8))) {
     const digest = createHash('sha256').update(fs.readFileSync(kernel)).digest('hex').slice(0, 16);
     const dest = await unpackDeb(kernel, path.join(cache(), 'kernels', `${path.basename(kernel, '.deb')}-${digest}`));
     const k = fromDirectory(dest, kernel);

@@ -15,9 +15,9 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { NodeSourceFs } from '../io/node-source-fs.js';
+import type { SourceStat } from '../io/source-fs.js';
 import { type LoadedTree, loadDirectory } from '../sources/directory.js';
 import type { DirNode, FsNode } from '../tree/node.js';
-import { CorruptInputError } from '../util/errors.js';
 import { KIND_CODE, ROOTFS_NAME, TABLE_NAME, type TableEntry, readTable, sameInode } from './meta-table.js';
 
 /** True when `dir` looks like a cooked directory. */
@@ -34,10 +34,11 @@ function isPlaceholder(e: TableEntry): boolean {
 }
 
 /** Applies the table to a freshly scanned node (see the header); returns the node to use. */
-function merge(node: FsNode, e: TableEntry | undefined, st: fs.BigIntStats): FsNode {
-  const { size, mtimeNs } = st;
+function merge(node: FsNode, e: TableEntry | undefined, st: SourceStat): FsNode {
+  const size = BigInt(st.size);
+  const mtimeNs = BigInt(st.mtime.sec) * 1_000_000_000n + BigInt(st.mtime.nsec);
   const hostBits = node.perm;
-  const same = e !== undefined && sameInode(e.identity, st) && (KIND_CODE[node.kind] === e.kind || (isPlaceholder(e) && node.kind === 'file' && size === 0n));
+  const same = e !== undefined && sameInode(e.identity, { ino: st.ino ?? -1n, btimeNs: st.btimeNs ?? 0n }) && (KIND_CODE[node.kind] === e.kind || (isPlaceholder(e) && node.kind === 'file' && size === 0n));
   if (!same) {
     node.uid = 0;
     node.gid = 0;
@@ -58,18 +59,14 @@ function merge(node: FsNode, e: TableEntry | undefined, st: fs.BigIntStats): FsN
 export async function loadCookedDir(dir: string, opts: { xattrs?: boolean } = {}): Promise<LoadedTree> {
   const rootfs = nodePath.join(dir, ROOTFS_NAME);
   const table = readTable(nodePath.join(dir, TABLE_NAME));
-  const loaded = await loadDirectory(new NodeSourceFs(rootfs, opts), { label: rootfs });
+  // The walk's own lstat of each entry is what the merge compares with the table.
+  const stats = new Map<string, SourceStat>();
+  const loaded = await loadDirectory(new NodeSourceFs(rootfs, opts), { label: rootfs, onEntry: (p, st) => stats.set(p, st) });
   const merged = new Map<FsNode, FsNode>(); // hard links: one merge per inode
   const visit = (path: string, node: FsNode): FsNode => {
     const done = merged.get(node);
     if (done) return done;
-    let st: fs.BigIntStats;
-    try {
-      st = fs.lstatSync(path === '' ? rootfs : Buffer.concat([Buffer.from(rootfs), Buffer.from('/'), Buffer.from(path, 'latin1')]), { bigint: true });
-    } catch (e) {
-      throw new CorruptInputError(`${rootfs}/${path}`, `vanished while reading: ${(e as NodeJS.ErrnoException).code}`);
-    }
-    const out = merge(node, table.get(path), st);
+    const out = merge(node, table.get(path), stats.get(path)!);
     merged.set(node, out);
     return out;
   };

@@ -59,10 +59,9 @@ function decodeIdentity(s: unknown, where: string): HostIdentity {
 }
 
 /** Whether a host entry is still the one the table saw (the same inode, not a new one that got its number). */
-export function sameInode(recorded: HostIdentity, st: fs.BigIntStats): boolean {
-  if (recorded.ino !== st.ino) return false;
-  const btime = st.birthtimeNs > 0n ? st.birthtimeNs : 0n;
-  return recorded.btimeNs === 0n || btime === 0n || recorded.btimeNs === btime;
+export function sameInode(recorded: HostIdentity, now: { ino: bigint; btimeNs: bigint }): boolean {
+  if (recorded.ino !== now.ino) return false;
+  return recorded.btimeNs === 0n || now.btimeNs === 0n || recorded.btimeNs === now.btimeNs;
 }
 
 /** One table line for `node` at `path`. */

@@ -17,6 +17,11 @@ function usage(node: FsNode, seen: Set<FsNode>): number {
   return n;
 }
 
+/** Disk usage of the whole tree in bytes (4 KiB blocks, hard links once), as the summary's last line. */
+export function diskUsage(tree: FsTree): number {
+  return usage(tree.root, new Set());
+}
+
 /** du -h style: 4.0K, 12M, 1.1G. */
 export function humanSize(bytes: number): string {
   const units = ['', 'K', 'M', 'G', 'T'];

@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { NodeSourceFs } from '../io/node-source-fs.js';
+import { sourceKind } from '../sources/detect.js';
 import { loadDirectory } from '../sources/directory.js';
 import { hashTree } from '../tree/hash.js';
-import { CorruptInputError } from '../util/errors.js';
 import { sha256File } from '../util/sha256-file.js';
 import { isCookedDir } from './cooked-dir.js';
 import { INFO_NAME, readInfo } from './store.js';
@@ -25,22 +25,17 @@ export async function hashHostDir(dir: string): Promise<string> {
 
 /** A string naming exactly what `spec` (a cook --src) holds. */
 export async function sourceIdentity(spec: string, opts: { platform?: string } = {}): Promise<string> {
-  if (spec.startsWith('deb:') && !fs.existsSync(spec)) {
+  const what = await sourceKind(spec);
+  if (what.kind === 'deb') {
     const { debRef } = await import('../api/debian.js');
-    const ref = await debRef(spec.slice(4));
+    const ref = await debRef(what.name);
     return `deb:${ref.file}:sha256:${ref.sha256}`;
   }
-  const registry = await import('../sources/registry.js');
-  if (registry.isImageRef(spec)) {
-    const r = registry.parseImageRef(spec);
+  if (what.kind === 'image') {
+    const r = (await import('../sources/registry.js')).parseImageRef(spec);
     return `image:${r.registry}/${r.repository}@${r.digest}:${opts.platform ?? 'linux/amd64'}`;
   }
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(spec);
-  } catch (e) {
-    throw new CorruptInputError(spec, `cannot read source: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  const { st } = what;
   if (st.isDirectory()) {
     const info = isCookedDir(spec) && fs.existsSync(nodePath.join(spec, INFO_NAME)) ? readInfo(spec) : null;
     if (info) return `cooked:${info.hash}`;

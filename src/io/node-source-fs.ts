@@ -120,6 +120,8 @@ export class NodeSourceFs implements SourceFs {
       mtime: toTime(st.mtimeNs),
       atime: toTime(st.atimeNs),
       ctime: toTime(st.ctimeNs),
+      ino: st.ino,
+      btimeNs: st.birthtimeNs > 0n ? st.birthtimeNs : 0n,
     };
   }
 
@@ -205,11 +207,8 @@ export class NodeSourceFs implements SourceFs {
     return out;
   }
 
-  private warming = false;
-
+  /** Starts the kernel fetching the tree (once per process and root: prefetch.ts keeps count). */
   warm(): void {
-    if (this.warming) return;
-    this.warming = true;
     prefetchTree(this.rootPath);
   }
 

@@ -19,6 +19,9 @@ export interface SourceStat {
   mtime: Timestamp;
   atime: Timestamp;
   ctime: Timestamp;
+  /** Host backends: the inode number and birth time (0n where the filesystem has none). */
+  ino?: bigint;
+  btimeNs?: bigint;
 }
 
 type MaybePromise<T> = T | Promise<T>;

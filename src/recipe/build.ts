@@ -123,7 +123,7 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
         if (r.explanation) reporter.emit({ type: 'log', output: name, line: r.explanation });
         for (const w of r.warnings) reporter.emit({ type: 'log', output: name, line: `warning: ${w}` });
         if (!r.cached && !o.sha256) reporter.emit({ type: 'log', output: name, line: `pin it with sha256: '${r.hash}'` });
-        return { path: r.storePath, sha256: r.hash, size: sizeOf(r.storePath), cached: r.cached };
+        return { path: r.storePath, sha256: r.hash, size: r.size, cached: r.cached };
       }),
     );
   };
@@ -180,14 +180,6 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
   const order = new Map([...names.values()].map((n, i) => [n, i]));
   rows.sort((a, b) => (order.get(a.output) ?? 0) - (order.get(b.output) ?? 0));
   return rows;
-}
-
-function sizeOf(storePath: string): number {
-  try {
-    return (JSON.parse(fs.readFileSync(nodePath.join(storePath, 'cake-info.json'), 'utf8')) as { size: number }).size;
-  } catch {
-    return 0;
-  }
 }
 
 interface Stamp {

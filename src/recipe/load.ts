@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CakeError } from '../util/errors.js';
-import { type BakeSpec, type CookSpec, type Output, type SourceSpec, bake, cook, helpers, kernelFile, kernelFromDebian, source } from './spec.js';
+import { type CookSpec, type Output, type SourceSpec, bake, cook, helpers, kernelFile, kernelFromDebian, source } from './spec.js';
 
 export const RECIPE_NAMES = ['cake.config.ts', 'cake.config.mts', 'cake.config.js', 'cake.config.mjs', 'cake.config.json'];
 
@@ -131,4 +131,3 @@ export async function loadRecipe(file: string): Promise<Recipe> {
   return { file, dir, outputs };
 }
 
-export type { BakeSpec, CookSpec };

@@ -5,16 +5,11 @@ import * as zlibInflate from 'pako/lib/zlib/inflate.js';
 import ZStreamCtor, { type ZStream } from 'pako/lib/zlib/zstream.js';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { CorruptInputError } from '../util/errors.js';
+import { compressionOf } from './compression.js';
 
 /** Inflated output comes in chunks of this size; the inflater stops when one is full, so memory stays bounded. */
 const INFLATE_CHUNK = 256 * 1024;
 
-const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
-const OTHER_FORMATS: [string, number[]][] = [
-  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
-  ['bzip2', [0x42, 0x5a, 0x68]],
-  ['lz4', [0x04, 0x22, 0x4d, 0x18]],
-];
 
 /** A streaming decoder for a format this module does not decode itself. */
 export type StreamDecoder = (input: AsyncIterable<Uint8Array>, label: string) => AsyncIterable<Uint8Array>;
@@ -27,11 +22,6 @@ export function registerDecoder(format: 'xz' | 'bzip2' | 'lz4', decoder: StreamD
   extraDecoders.set(format, decoder);
 }
 
-function startsWith(buf: Uint8Array, magic: number[]): boolean {
-  if (buf.length < magic.length) return false;
-  for (let i = 0; i < magic.length; i++) if (buf[i] !== magic[i]) return false;
-  return true;
-}
 
 /**
  * The bytes of `input`, gunzipped when they start with the gzip magic (1f 8b). Other
@@ -54,23 +44,22 @@ export async function* maybeDecompress(input: AsyncIterable<Uint8Array>, label: 
       headLen += r.value.length;
     }
     const first = concat(head, headLen);
-    if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
+    const kind = compressionOf(first);
+    if (kind === 'gzip') {
       yield* gunzip(first, ended ? null : it, label);
       return;
     }
-    if (startsWith(first, ZSTD_MAGIC)) {
+    if (kind === 'zstd') {
       yield* unzstd(first, ended ? null : it, label);
       return;
     }
-    for (const [name, magic] of OTHER_FORMATS) {
-      if (startsWith(first, magic)) {
-        const decoder = extraDecoders.get(name);
-        if (decoder) {
-          yield* decoder(prepend(first, ended ? null : it), label);
-          return;
-        }
-        throw new CorruptInputError(label, `${name}-compressed archives are not supported; decompress it first or use gzip`);
+    if (kind) {
+      const decoder = extraDecoders.get(kind);
+      if (decoder) {
+        yield* decoder(prepend(first, ended ? null : it), label);
+        return;
       }
+      throw new CorruptInputError(label, `${kind}-compressed archives are not supported; decompress it first or use gzip`);
     }
     if (first.length) yield first;
     if (ended) return;

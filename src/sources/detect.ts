@@ -4,6 +4,7 @@ import { NodeSourceFs } from '../io/node-source-fs.js';
 import { CorruptInputError } from '../util/errors.js';
 import * as nodePath from 'node:path';
 import { isCookedDir, loadCookedDir } from '../cook/cooked-dir.js';
+import { compressionOf } from './compression.js';
 import { type LoadedTree, loadDirectory } from './directory.js';
 
 // Readers load on use: a directory source should not pay (on a cold disk, every module file
@@ -41,26 +42,33 @@ function sniff(path: string): Uint8Array {
  * - a path: a cooked directory (rootfs/ + cake-meta.jsonl), an OCI layout, a plain
  *   directory, a docker save / OCI archive, a .deb, or a rootfs tarball (.tar, .gz, .xz, .zst, .bz2).
  */
+export type SourceKind = { kind: 'deb'; name: string } | { kind: 'image' } | { kind: 'path'; st: fs.Stats };
+
+/** What a SRC names, decided before anything is read (an existing path always wins). */
+export async function sourceKind(spec: string): Promise<SourceKind> {
+  if (spec.startsWith('deb:') && !fs.existsSync(spec)) return { kind: 'deb', name: spec.slice(4) };
+  if (spec.includes('@sha256:') && (await import('./registry.js')).isImageRef(spec)) return { kind: 'image' };
+  try {
+    return { kind: 'path', st: fs.statSync(spec) };
+  } catch (e) {
+    throw new CorruptInputError(spec, `cannot read source: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+}
+
 export async function loadSource(path: string, opts: LoadOptions = {}): Promise<LoadedTree> {
-  if (path.startsWith('deb:') && !fs.existsSync(path)) {
+  const what = await sourceKind(path);
+  if (what.kind === 'deb') {
     const { downloadDeb } = await import('../api/debian.js');
     const { cacheDir } = await import('../api/cache.js');
-    const { path: deb } = await downloadDeb(path.slice(4), cacheDir('debs'));
+    const { path: deb } = await downloadDeb(what.name, cacheDir('debs'));
     return (await archiveReaders()).loadDeb(deb, opts);
   }
-  if (path.includes('@sha256:')) {
-    const registry = await import('./registry.js');
-    if (registry.isImageRef(path)) {
-      const { cacheDir } = await import('../api/cache.js');
-      return registry.pullImage(path, { platform: opts.platform, lenient: opts.lenient, blobCache: cacheDir('blobs') });
-    }
+  if (what.kind === 'image') {
+    const { pullImage } = await import('./registry.js');
+    const { cacheDir } = await import('../api/cache.js');
+    return pullImage(path, { platform: opts.platform, lenient: opts.lenient, blobCache: cacheDir('blobs') });
   }
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(path);
-  } catch (e) {
-    throw new CorruptInputError(path, `cannot read source: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+  const { st } = what;
   if (st.isDirectory()) {
     if (fs.existsSync(nodePath.join(path, 'oci-layout'))) {
       const image = await (await import('./oci.js')).loadContainerImage(path, st, opts);
@@ -73,14 +81,10 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   if (image) return image;
   if (!st.isFile()) throw new CorruptInputError(path, 'source is neither a directory nor a file');
   const head = sniff(path);
-  const isGzip = head[0] === 0x1f && head[1] === 0x8b;
-  const isZstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
   const readers = await archiveReaders();
   if (readers.isDeb(head)) return readers.loadDeb(path, opts);
-  const isXz = head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a;
-  const isBzip2 = head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68;
   const isTar = head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
-  if (isGzip || isZstd || isXz || isBzip2 || isTar) {
+  if (compressionOf(head) || isTar) {
     return readers.loadTarFile(path, { lenient: opts.lenient });
   }
   if (head.length === 0) throw new CorruptInputError(path, 'source file is empty');

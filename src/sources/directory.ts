@@ -14,6 +14,8 @@ export interface DirectorySourceOptions {
    * source and ctime by copying it, so keeping them would make images irreproducible.
    */
   keepAtimeCtime?: boolean;
+  /** Called with every entry's stat as the walk makes it (root: path ''), for callers that need more than the tree keeps. */
+  onEntry?: (path: string, stat: SourceStat) => void;
 }
 
 export interface LoadedTree {
@@ -127,6 +129,7 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
   const holeChecks: { path: string; stat: SourceStat; node: FileNode; handle: Handle }[] = [];
   fs.warm?.();
   const rootStat = await fs.lstat('');
+  opts.onEntry?.('', rootStat);
   const root = await makeNode('', rootStat);
   if (root.kind !== 'dir') throw new CorruptInputError(label, 'is not a directory');
 
@@ -142,6 +145,7 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
       const path = joinPath(dirPath, name);
       let st = fs.lstat(path);
       if (st instanceof Promise) st = await st;
+      opts.onEntry?.(path, st);
       let node: FsNode | undefined;
       const isDir = (st.mode & 0o170000) === 0o040000;
       if (!isDir && st.nlink > 1) node = byInode.get(st.inodeKey);
