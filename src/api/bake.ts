@@ -1,18 +1,20 @@
 // `cake-img bake`: a rootfs and a kernel → a bootable raw disk image, without root.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { planDisk, writeDisk } from '../bake/disk.js';
-import { formatUuid } from '../bake/ext4/options.js';
+import { type DiskPlan, planDisk, writeDisk } from '../bake/disk.js';
+import { MAX_TIME } from '../bake/ext4/inode.js';
+import { formatUuid, parseSize, parseUuid } from '../bake/ext4/options.js';
+import { checkCmdline } from '../bake/kernel-cmdline.js';
+import { checkOutputPath, writeOutput } from '../host/output-file.js';
 import { NodeFileBlockDevice } from '../io/node-block-device.js';
-import { loadSource } from '../sources/detect.js';
-import { InvalidOptionError } from '../util/errors.js';
+import { loadSource, unreadable } from '../sources/detect.js';
+import { InvalidOptionError, inSource } from '../util/errors.js';
 import type { DirNode } from '../tree/node.js';
 import { forEachNode } from '../tree/transforms.js';
 import { cacheDir } from './cache.js';
 import { initrdBytes } from './initrd.js';
 import { resolveKernel } from './kernel.js';
-import { applyTreeOptions, resolveExt4Options } from './mkfs.js';
-import { writeAtomically } from './output-file.js';
+import { applyExt4Limits, applyTreeOptions, checkEpoch, resolveExt4Options } from './mkfs.js';
 import { findSyslinux } from './syslinux.js';
 
 export interface BakeRequest {
@@ -32,6 +34,8 @@ export interface BakeRequest {
   /** Container image rootfs. */
   platform?: string;
   lenient?: boolean;
+  /** Replace files the rootfs has where bake puts its own (/boot/vmlinux, /boot/initrd, /boot/syslinux.cfg, /boot/ldlinux.*). */
+  force?: boolean;
   /** Which step is running (and bytes written while writing the disk). */
   onPhase?: (phase: string, bytes?: number) => void;
 }
@@ -43,6 +47,7 @@ export interface BakeResult {
   modules: string[];
   syslinux: string;
   notes: string[];
+  warnings: string[];
 }
 
 /** The newest mtime in a tree (never before 1970). */
@@ -55,18 +60,25 @@ function newestTime(root: DirNode): number {
 }
 
 export async function bake(req: BakeRequest): Promise<BakeResult> {
-  const cache = () => cacheDir();
+  checkCmdline(req.options);
+  checkEpoch(req.sourceDateEpoch, MAX_TIME, 'ext4', '2446-05-10');
+  if (req.size !== undefined) parseSize(req.size);
+  if (req.uuid !== undefined) parseUuid(req.uuid);
+  const output = { option: '-o', inputs: [req.rootfs, req.kernel] };
+  checkOutputPath(req.output, output); // before any work
   const phase = req.onPhase ?? (() => {});
   phase('kernel and boot loader');
-  const kernel = await resolveKernel(req.kernel, req.kernelModules, cache);
+  const kernel = await resolveKernel(req.kernel, req.kernelModules, () => cacheDir());
   if (req.modules.length && !kernel.modules) {
     throw new InvalidOptionError('--kernel-modules', `--modules needs the kernel's lib/modules/<version> (the kernel ${req.kernel} came without one)`);
   }
   const syslinux = await findSyslinux({ path: req.syslinux, cacheDir: cacheDir() });
   phase('reading the rootfs');
-  const loaded = await loadSource(req.rootfs, { platform: req.platform, lenient: req.lenient });
+  const size = parseSize(req.size ?? 'auto');
+  const loaded = await loadSource(req.rootfs, { platform: req.platform, lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
+    applyExt4Limits(loaded, req.rootfs, req.lenient);
     // The bootable feature set: whatever the defaults say, never 64bit (syslinux 6.03).
     const ext4 = resolveExt4Options({ size: req.size, uuid: req.uuid, label: 'root' }, loaded, `bake\0${req.options}`);
     ext4.features = { ...ext4.features, bit64: false };
@@ -80,31 +92,41 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
       sourceDateEpoch: stamp,
     }, cacheDir('initrd'));
     const signature = createHash('sha256').update(ext4.uuid).update('mbr disk signature').digest().readUInt32LE(0);
-    const plan = planDisk({
-      rootfs: loaded.tree, rootContent: loaded.content, kernel: new Uint8Array(fs.readFileSync(kernel.image)), initrd: ird.bytes,
-      syslinux, append: req.options, ext4, diskSignature: signature, time: { sec: stamp, nsec: 0 },
-    });
-    await writeAtomically(req.output, async (tmp) => {
-      const dev = NodeFileBlockDevice.create(tmp, plan.diskBytes);
-      try {
-        phase('writing the disk', 0);
-        let shown = 0;
-        await writeDisk(plan, dev, {
-          assumeZeroed: true,
-          onProgress: (written) => {
-            if (written - shown >= 4 << 20) {
-              shown = written;
-              phase('writing the disk', written);
-            }
-          },
-        });
-      } finally {
-        dev.close();
-      }
+    let plan: DiskPlan;
+    try {
+      plan = planDisk({
+        rootfs: loaded.tree, rootContent: loaded.content, kernel: readKernel(kernel.image), initrd: ird.bytes,
+        syslinux, append: req.options, ext4, diskSignature: signature, time: { sec: stamp, nsec: 0 }, force: req.force,
+      });
+    } catch (e) {
+      throw inSource(req.rootfs, e);
+    }
+    await writeOutput(req.output, output, async (out) => {
+      const dev = NodeFileBlockDevice.fromFd(out.fd, plan.diskBytes);
+      phase('writing the disk', 0);
+      let shown = 0;
+      await writeDisk(plan, dev, {
+        assumeZeroed: true,
+        onProgress: (written) => {
+          if (written - shown >= 4 << 20) {
+            shown = written;
+            phase('writing the disk', written);
+          }
+        },
+      });
     });
     const names = ird.built.loadOrder.map((p) => p.slice(p.lastIndexOf('/') + 1).replace(/\.ko.*$/, ''));
-    return { diskBytes: plan.diskBytes, uuid, kernel: kernel.image, modules: names, syslinux: syslinux.source, notes: ird.built.notes };
+    const notes = [...ird.built.notes, ...plan.replaced.map((p) => `replaced the rootfs's ${p} (--force)`)];
+    return { diskBytes: plan.diskBytes, uuid, kernel: kernel.image, modules: names, syslinux: syslinux.source, notes, warnings: [...loaded.warnings, ...ird.warnings] };
   } finally {
     await loaded.content.close();
+  }
+}
+
+function readKernel(file: string): Uint8Array {
+  try {
+    return new Uint8Array(fs.readFileSync(file));
+  } catch (e) {
+    throw unreadable(file, e);
   }
 }

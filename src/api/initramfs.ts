@@ -8,8 +8,11 @@ import { loadSource } from '../sources/detect.js';
 import type { LoadedTree } from '../sources/directory.js';
 import type { FsTree } from '../tree/node.js';
 import type { ContentSource } from '../io/content-source.js';
-import { applyTreeOptions } from './mkfs.js';
-import { writeAtomically } from './output-file.js';
+import { applyTreeOptions, checkEpoch } from './mkfs.js';
+import { checkOutputPath, writeOutput } from '../host/output-file.js';
+import { CPIO_MAX_TIME, CPIO_TIME_RANGE } from '../bake/cpio/records.js';
+import { applyFormatLimits } from '../tree/limits.js';
+import { inSource } from '../util/errors.js';
 
 export interface InitramfsRequest {
   source: string;
@@ -32,28 +35,38 @@ export interface InitramfsResult {
 }
 
 /** Writes a tree as a (gzipped) newc archive to `path`, atomically. */
-export async function writeInitramfs(tree: FsTree, content: ContentSource, path: string, gzip: boolean, level = 9) {
-  return writeAtomically(path, async (tmp) => {
-    const file = new NodeFileSink(tmp);
+export async function writeInitramfs(tree: FsTree, content: ContentSource, path: string, gzip: boolean, level = 9, inputs: string[] = []) {
+  return writeOutput(path, { option: '-o', inputs }, async (out) => {
+    const file = new NodeFileSink(out.fd);
+    const pool = gzip ? deflatePool() : null;
     try {
       let sink: ChunkSink = file.write;
-      const gz = gzip ? gzipSink(file.write, level, deflatePool()) : null;
+      const gz = pool ? gzipSink(file.write, level, pool) : null;
       if (gz) sink = gz.sink;
       const stats = await encodeCpio(tree, content, sink);
       await gz?.finish();
+      file.close();
       return { ...stats, fileBytes: file.bytes };
     } finally {
-      file.close();
+      pool?.close?.();
     }
   });
 }
 
 export async function initramfs(req: InitramfsRequest): Promise<InitramfsResult> {
+  checkEpoch(req.sourceDateEpoch, CPIO_MAX_TIME, 'cpio newc', '2106-02-07');
+  checkOutputPath(req.output, { option: '-o', inputs: [req.source] }); // before any work
   const loaded: LoadedTree = await loadSource(req.source, { platform: req.platform, lenient: req.lenient });
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
+    loaded.warnings.push(...applyFormatLimits(loaded.tree, { label: req.source, format: 'cpio newc', lenient: req.lenient, timeRange: CPIO_TIME_RANGE }));
     const gzip = req.gzip ?? /\.gz$/i.test(req.output);
-    const r = await writeInitramfs(loaded.tree, loaded.content, req.output, gzip, req.gzipLevel ?? 9);
+    let r;
+    try {
+      r = await writeInitramfs(loaded.tree, loaded.content, req.output, gzip, req.gzipLevel ?? 9, [req.source]);
+    } catch (e) {
+      throw inSource(req.source, e);
+    }
     return { records: r.records, cpioBytes: r.bytes, fileBytes: r.fileBytes, warnings: loaded.warnings };
   } finally {
     await loaded.content.close();

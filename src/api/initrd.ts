@@ -14,6 +14,11 @@ import { deflatePool } from '../io/deflate-pool.js';
 import { isStaticElf } from '../bake/initrd/busybox.js';
 import { cacheDir } from './cache.js';
 import { debianPackage } from './debian.js';
+import { gunzipSync } from 'node:zlib';
+import { readCacheFile, writeCacheFile } from '../host/cache-file.js';
+import { checkOutputPath } from '../host/output-file.js';
+import { CPIO_MAX_TIME } from '../bake/cpio/records.js';
+import { checkEpoch } from './mkfs.js';
 
 export interface InitrdApiRequest {
   busybox?: string;
@@ -96,32 +101,47 @@ export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
  * The initrd as gzip'd bytes in memory (an initrd is a few MiB). With `cache`, the
  * compressed result is kept under the sha256 of the uncompressed archive (and the level
  * and version): level-9 gzip is most of a rebake's time, and any change to busybox, the
- * modules, /init, the UUID or the times changes the archive and so misses the cache.
+ * modules, /init, the UUID or the times changes the archive and so misses the cache. A
+ * cached entry is used only if it inflates back to exactly that archive; a cache that
+ * cannot be written is a warning.
  */
 export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>, cache?: string) {
   const built = await buildInitrd(req);
   const level = req.gzipLevel ?? 9;
   const cpio: Uint8Array[] = [];
   await encodeCpio(built.tree, built.content, (c) => void cpio.push(new Uint8Array(c)));
-  const key = createHash('sha256').update(`cake-img ${VERSION} initrd gzip ${level}\0`);
-  for (const c of cpio) key.update(c);
-  const file = cache ? path.join(cache, `${key.digest('hex')}.gz`) : null;
-  if (file && fs.existsSync(file)) return { bytes: new Uint8Array(fs.readFileSync(file)), built, cached: true };
+  const archive = createHash('sha256');
+  for (const c of cpio) archive.update(c);
+  const archiveHex = archive.digest('hex');
+  const key = createHash('sha256').update(`cake-img ${VERSION} initrd gzip ${level}\0${archiveHex}`).digest('hex');
+  const file = cache ? path.join(cache, `${key}.gz`) : null;
+  const warnings: string[] = [];
+  const hit = file ? readCacheFile(file) : null;
+  if (hit && inflatesTo(hit, archiveHex)) return { bytes: hit, built, cached: true, warnings };
   const parts: Uint8Array[] = [];
   const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), level, deflatePool());
   for (const c of cpio) await gz.sink(c);
   await gz.finish();
   const bytes = new Uint8Array(Buffer.concat(parts));
   if (file) {
-    fs.mkdirSync(cache!, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, file); // whole or absent, even with two bakes at once
+    const w = writeCacheFile(file, bytes);
+    if (w) warnings.push(w);
   }
-  return { bytes, built, cached: false };
+  return { bytes, built, cached: false, warnings };
+}
+
+/** Whether gzip `bytes` inflate to data with sha256 `hex` (a cache entry is checked before use). */
+function inflatesTo(bytes: Uint8Array, hex: string): boolean {
+  try {
+    return createHash('sha256').update(gunzipSync(bytes)).digest('hex') === hex;
+  } catch {
+    return false;
+  }
 }
 
 export async function initrd(req: InitrdApiRequest): Promise<InitrdApiResult> {
+  checkEpoch(req.sourceDateEpoch, CPIO_MAX_TIME, 'cpio newc', '2106-02-07');
+  checkOutputPath(req.output, { option: '-o' });
   const built = await buildInitrd(req);
   const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? 9);
   return { loadOrder: built.loadOrder, builtin: built.builtin, notes: built.notes, bytes: r.fileBytes };

@@ -6,14 +6,17 @@ import { NodeFileBlockDevice } from '../io/node-block-device.js';
 import { type Ext4Plan, planExt4 } from '../bake/ext4/planner.js';
 import { writeExt4 } from '../bake/ext4/writer.js';
 import { DEFAULT_FEATURES, type Ext4Options, formatUuid, parseFeatures, parseSize, parseUuid } from '../bake/ext4/options.js';
+import { MAX_TIME, MIN_TIME } from '../bake/ext4/inode.js';
 import { loadSource } from '../sources/detect.js';
 import type { LoadedTree } from '../sources/directory.js';
+import { applyFormatLimits } from '../tree/limits.js';
 import { clampTimes, overrideOwner, parseOwner } from '../tree/transforms.js';
-import { InvalidOptionError } from '../util/errors.js';
+import { InvalidOptionError, OutputError, inSource, quote } from '../util/errors.js';
 import { deriveIdentity } from './identity.js';
 import { type FileCopier, hostCopier } from '../io/host-copier.js';
 import type { ContentRef } from '../tree/node.js';
-import { writeAtomically } from './output-file.js';
+import { checkOutputPath, writeOutput } from '../host/output-file.js';
+import { copyRange } from '../host/sparse-copy.js';
 
 export interface MkfsRequest {
   source: string;
@@ -45,6 +48,16 @@ export interface MkfsResult {
   timings: { load: number; plan: number; write: number };
 }
 
+/** The times ext4 (256-byte inodes, extra time fields) can store: 1901-12-13 to 2446-05-10. */
+export const EXT4_TIME_RANGE = { min: MIN_TIME, max: MAX_TIME, describe: '1901-12-13 to 2446-05-10' };
+
+/** SOURCE_DATE_EPOCH must be a time the format can store, or every clamped time would be wrong. */
+export function checkEpoch(epoch: number | undefined, max: number, format: string, until: string): void {
+  if (epoch !== undefined && epoch > max) {
+    throw new InvalidOptionError('SOURCE_DATE_EPOCH', `${epoch} is after ${until}, the last time ${format} can store`);
+  }
+}
+
 /** Resolves ext4 options from a request and a loaded tree (pure apart from hashing). */
 export function resolveExt4Options(req: Omit<MkfsRequest, 'source' | 'image'>, loaded: LoadedTree, salt: string): Ext4Options {
   const features = parseFeatures(req.features, DEFAULT_FEATURES);
@@ -68,49 +81,81 @@ export function resolveExt4Options(req: Omit<MkfsRequest, 'source' | 'image'>, l
 export function applyTreeOptions(loaded: LoadedTree, owner: string | undefined, epoch: number | undefined): void {
   if (owner !== undefined) {
     const o = parseOwner(owner);
-    if (!o) throw new InvalidOptionError('--owner', `expected UID:GID with numbers, not ${JSON.stringify(owner)}`);
+    if (!o) throw new InvalidOptionError('--owner', `expected UID:GID, numbers up to 4294967294, not ${JSON.stringify(owner)}`);
     overrideOwner(loaded.tree.root, o.uid, o.gid);
   }
   if (epoch !== undefined) clampTimes(loaded.tree.root, epoch);
 }
 
+/** The ext4 limits over a loaded tree: owners it cannot store are errors (or 65534 under lenient), times clamped. */
+export function applyExt4Limits(loaded: LoadedTree, label: string, lenient: boolean | undefined): void {
+  loaded.warnings.push(...applyFormatLimits(loaded.tree, { label, format: 'ext4', lenient, timeRange: EXT4_TIME_RANGE }));
+}
+
 /** Direct host-to-image copies on two threads, when the source is a host directory. */
-function copierFor(loaded: LoadedTree, image: string, offset: number, zeroFill: boolean): FileCopier | undefined {
+function copierFor(loaded: LoadedTree, fd: number, offset: number): FileCopier | undefined {
   const c = loaded.content as { hostPath?: (ref: ContentRef) => Uint8Array | null };
-  return c.hostPath ? hostCopier(image, offset, (ref) => c.hostPath!(ref), zeroFill) : undefined;
+  return c.hostPath ? hostCopier(fd, offset, (ref) => c.hostPath!(ref), false) : undefined;
+}
+
+/** The existing file `--offset` writes into: a regular file the user may write. */
+function existingTarget(image: string): fs.Stats | null {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(image);
+  } catch {
+    return null;
+  }
+  if (!st.isFile()) return null; // checkOutputPath says what is wrong with it
+  try {
+    fs.accessSync(image, fs.constants.W_OK);
+  } catch {
+    throw new OutputError(quote(image), 'permission denied: --offset updates this file, and you cannot write it');
+  }
+  return st;
 }
 
 export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
   const offset = req.offset ?? 0;
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOptionError('--offset', `must be a byte count >= 0, not ${req.offset}`);
   if (offset % 512 !== 0) throw new InvalidOptionError('--offset', `must be a multiple of 512, not ${offset}`);
+  checkEpoch(req.sourceDateEpoch, MAX_TIME, 'ext4', '2446-05-10');
+  const output = { option: 'IMG', inputs: [req.source] };
+  checkOutputPath(req.image, output); // before any work
+  const existing = offset > 0 ? existingTarget(req.image) : null;
+  const size = parseSize(req.size ?? 'auto');
   const t0 = performance.now();
-  const loaded = await loadSource(req.source, { xattrs: req.xattrs, platform: req.platform, lenient: req.lenient });
+  const loaded = await loadSource(req.source, { xattrs: req.xattrs, platform: req.platform, lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
   const t1 = performance.now();
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
+    applyExt4Limits(loaded, req.source, req.lenient);
     const options = resolveExt4Options(req, loaded, 'mkfs');
-    const plan = planExt4(loaded.tree, options); // throws before any byte is written
+    let plan: Ext4Plan;
+    try {
+      plan = planExt4(loaded.tree, options); // throws before any byte is written
+    } catch (e) {
+      throw inSource(req.source, e);
+    }
     const t2 = performance.now();
     const fsBytes = plan.geo.blocksCount * plan.geo.blockSize;
-    const intoExisting = offset > 0 && fs.existsSync(req.image);
-    if (intoExisting) {
-      const dev = NodeFileBlockDevice.open(req.image, Math.max(fs.statSync(req.image).size, offset + fsBytes));
-      try {
-        await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: false, copier: copierFor(loaded, req.image, offset, true) });
-      } finally {
-        dev.close();
-      }
-    } else {
-      await writeAtomically(req.image, async (tmp) => {
-        const dev = NodeFileBlockDevice.create(tmp, offset + fsBytes);
+    // Into an existing file: the file is copied into the temp with the filesystem written
+    // over its range, then renamed over it — the update is whole or not at all.
+    await writeOutput(req.image, { ...output, mode: existing ? existing.mode & 0o7777 : undefined }, async (out) => {
+      const total = existing ? Math.max(existing.size, offset + fsBytes) : offset + fsBytes;
+      const dev = NodeFileBlockDevice.fromFd(out.fd, total);
+      if (existing) {
+        const src = fs.openSync(req.image, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
         try {
-          await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true, copier: copierFor(loaded, tmp, offset, false) });
+          copyRange(src, out.fd, 0, offset);
+          copyRange(src, out.fd, offset + fsBytes, existing.size);
         } finally {
-          dev.close();
+          fs.closeSync(src);
         }
-      });
-    }
+        fs.fchmodSync(out.fd, existing.mode & 0o7777);
+      }
+      await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true, copier: copierFor(loaded, out.fd, offset) });
+    });
     const timings = { load: t1 - t0, plan: t2 - t1, write: performance.now() - t2 };
     return { plan, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, warnings: loaded.warnings, timings };
   } finally {

@@ -5,11 +5,12 @@
 import { type ContentSource, OverlayContent } from '../io/content-source.js';
 import { type BlockDevice, subDevice } from '../io/block-device.js';
 import { type DirNode, type FileNode, type FsTree, type Timestamp, newDir } from '../tree/node.js';
-import { CorruptInputError } from '../util/errors.js';
+import { CorruptInputError, DoesNotFitError, suggestSize } from '../util/errors.js';
 import { type Ext4Plan, planExt4 } from './ext4/planner.js';
 import { writeExt4, type WriteOptions } from './ext4/writer.js';
 import type { Ext4Options } from './ext4/options.js';
 import { installExtlinux } from './extlinux/install.js';
+import { checkCmdline } from './kernel-cmdline.js';
 import { PARTITION_START, SECTOR, encodeMbr, planMbr } from './mbr/mbr.js';
 
 export interface SyslinuxPieces {
@@ -31,6 +32,8 @@ export interface DiskRequest {
   ext4: Ext4Options;
   diskSignature: number;
   time: Timestamp;
+  /** Replace files the rootfs already has where bake puts its own (/boot/vmlinux, ...); else that is an error. */
+  force?: boolean;
 }
 
 export interface DiskPlan {
@@ -39,13 +42,19 @@ export interface DiskPlan {
   vbr: Uint8Array;
   fs: Ext4Plan;
   content: ContentSource;
+  /** Entries of the rootfs's /boot that bake's own files replaced (with `force`). */
+  replaced: string[];
 }
+
+/** The files bake puts in /boot. */
+export const BOOT_FILES = ['vmlinux', 'initrd', 'syslinux.cfg', 'ldlinux.c32', 'ldlinux.sys'];
 
 const FS_OFFSET = PARTITION_START * SECTOR;
 const ADV_BYTES = 1024;
 
 /** syslinux.cfg: the original recipe's, plus a serial line when the kernel logs to ttyS*. */
 export function syslinuxConfig(append: string): string {
+  checkCmdline(append);
   const serial = /(?:^|\s)console=ttyS(\d+)(?:,(\d+))?/.exec(append);
   return [
     ...(serial ? [`SERIAL ${serial[1]} ${serial[2] ?? 115200}`] : []),
@@ -74,6 +83,10 @@ export function planDisk(r: DiskRequest): DiskPlan {
   const existing = root.entries.get('boot');
   if (existing && existing.kind !== 'dir') throw new CorruptInputError('/boot', 'exists in the rootfs but is not a directory');
   const bootDir: DirNode = existing ? { ...existing, entries: new Map(existing.entries) } : newDir(0o755, 0, 0, t);
+  const replaced = BOOT_FILES.filter((n) => bootDir.entries.has(n)).map((n) => `/boot/${n}`);
+  if (replaced.length && !r.force) {
+    throw new CorruptInputError(replaced.join(', '), `${replaced.length === 1 ? 'is' : 'are'} in the rootfs already, where bake puts its own boot files; remove ${replaced.length === 1 ? 'it' : 'them'} from the tree, or pass --force to replace ${replaced.length === 1 ? 'it' : 'them'}`);
+  }
   root.entries.set('boot', bootDir);
   bootDir.entries.set('vmlinux', file(r.kernel, 0o644));
   bootDir.entries.set('initrd', file(r.initrd, 0o644));
@@ -84,8 +97,18 @@ export function planDisk(r: DiskRequest): DiskPlan {
 
   // The filesystem fills the partition: the disk size less the 1 MiB before LBA 2048.
   const fsSize = r.ext4.size === 'auto' ? 'auto' : r.ext4.size - FS_OFFSET;
-  if (fsSize !== 'auto' && fsSize <= 0) throw new CorruptInputError('--size', `a disk of ${r.ext4.size} bytes has no room for a partition at 1 MiB`);
-  const fs = planExt4(tree, { ...r.ext4, size: fsSize });
+  let fs: Ext4Plan;
+  try {
+    if (fsSize !== 'auto' && fsSize < 64 * r.ext4.blockSize) throw new DoesNotFitError('the tree', 64 * r.ext4.blockSize, Math.max(0, fsSize));
+    fs = planExt4(tree, { ...r.ext4, size: fsSize });
+  } catch (e) {
+    // The partition starts at 1 MiB: what the disk needs, and the advice, count that too.
+    if (e instanceof DoesNotFitError && r.ext4.size !== 'auto') {
+      const need = e.neededBytes + FS_OFFSET;
+      throw new DoesNotFitError('the disk (1 MiB before the partition, the rootfs and /boot)', need, r.ext4.size, `use --size ${suggestSize(need)} or --size auto`);
+    }
+    throw e;
+  }
   const diskBytes = FS_OFFSET + fs.geo.blocksCount * fs.geo.blockSize;
   const mbr = encodeMbr(planMbr(diskBytes, r.syslinux.mbr, r.diskSignature));
 
@@ -100,7 +123,7 @@ export function planDisk(r: DiskRequest): DiskPlan {
     partitionStart: PARTITION_START, partitionSectors: diskBytes / SECTOR - PARTITION_START, directory: '/boot',
   });
   boot.replace(ldlinuxSys.content!, installed.file);
-  return { diskBytes, mbr, vbr: installed.vbr, fs, content };
+  return { diskBytes, mbr, vbr: installed.vbr, fs, content, replaced };
 }
 
 /** Writes a planned disk: MBR, the filesystem at 1 MiB, then the boot sector over its first 512 bytes. */

@@ -1,7 +1,7 @@
-// `cake-img bake` and `cake-img boot`
-import { Command, InvalidArgumentError } from 'commander';
+// `cake-img bake`
+import { Command } from 'commander';
 import { parseEpoch } from '../util/epoch.js';
-import { CakeError, formatBytes } from '../util/errors.js';
+import { formatBytes } from '../util/errors.js';
 
 export function registerBake(program: Command): void {
   program
@@ -19,6 +19,7 @@ export function registerBake(program: Command): void {
     .option('--debug', 'open a shell in the initramfs before switching root')
     .option('--busybox <FILE>', 'static busybox for the initramfs (default: the host\'s busybox-static)')
     .option('--syslinux <PATH>', 'syslinux pieces: a directory with ldlinux.bss/.sys/.c32 and mbr.bin, or an extlinux binary')
+    .option('--force', "replace files the rootfs already has where bake puts its own (/boot/vmlinux, /boot/initrd, /boot/syslinux.cfg, /boot/ldlinux.*)")
     .requiredOption('-o, --output <IMG>', 'disk image to write')
     .addHelpText('after', `
 The disk: an MBR (syslinux mbr.bin) with one active Linux partition from 1 MiB to the
@@ -37,42 +38,11 @@ Examples:
         modules: String(o.modules ?? '').split(',').map((s) => s.trim()).filter(Boolean), options: o.options as string,
         size: o.size as string, uuid: o.uuid as string | undefined, debug: Boolean(o.debug), busybox: o.busybox as string | undefined,
         syslinux: o.syslinux as string | undefined, output: o.output as string, sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
-        platform: o.platform as string, lenient: Boolean(o.lenient),
+        platform: o.platform as string, lenient: Boolean(o.lenient), force: Boolean(o.force),
       });
+      for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);
       for (const n of r.notes) process.stderr.write(`cake-img: note: ${n}\n`);
       process.stdout.write(`${o.output}: bootable disk, ${formatBytes(r.diskBytes)}, root UUID ${r.uuid}; kernel ${r.kernel}; ` +
         `modules: ${r.modules.join(' ') || '(none)'}; syslinux from ${r.syslinux}\n`);
-    });
-
-  program
-    .command('boot')
-    .argument('<IMG>', 'a raw disk image')
-    .argument('[QEMU_ARGS...]', 'extra qemu arguments, after --')
-    .description('boot an image in QEMU on the serial console (the image is never modified: snapshot mode)')
-    .option('--expect <TEXT>', 'exit 0 as soon as TEXT appears on the console; non-zero after the timeout')
-    .option('--timeout <S>', 'seconds to wait for --expect', (v: string) => {
-      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be whole seconds');
-      return Number(v);
-    }, 300)
-    .option('--memory <SIZE>', 'guest memory', '512M')
-    .option('--accel <A>', 'auto, kvm or tcg (auto: KVM only where guests can really run)', 'auto')
-    .addHelpText('after', `
-Without --expect the console is yours (quit QEMU with Ctrl-A X).
-
-Examples:
-  cake-img boot machine.img
-  cake-img boot machine.img --expect 'login:' --timeout 120 --accel tcg
-  cake-img boot machine.img -- -smp 2`)
-    .action(async (img: string, extra: string[], o: Record<string, unknown>) => {
-      const { boot } = await import('../api/boot.js');
-      const expect = o.expect as string | undefined;
-      const r = await boot({
-        image: img, expect, timeoutSec: o.timeout as number, memory: o.memory as string, accel: o.accel as 'auto',
-        extraArgs: extra, onOutput: expect === undefined ? undefined : (t) => process.stdout.write(t),
-      });
-      if (expect !== undefined) {
-        if (r.matched) process.stderr.write(`\ncake-img: saw ${JSON.stringify(expect)} (${r.accel}: ${r.accelReason})\n`);
-        else throw new CakeError('ETIMEOUT', 'tool', `${JSON.stringify(expect)} did not appear within ${o.timeout} s (${r.accel}); last console lines:\n${(await import('../run/qemu.js')).lastLines(r.output)}`);
-      }
     });
 }

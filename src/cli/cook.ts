@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { InvalidOptionError } from '../util/errors.js';
+import { parseEpoch } from '../util/epoch.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -40,6 +41,9 @@ record a chown); chmods made by the script are kept; deletions are kept.
 
 The output hash covers paths, types, modes, owners, contents, link targets, device
 numbers and xattrs (not times). Pin it with --sha256 once you are happy with a cook.
+Times are clamped to SOURCE_DATE_EPOCH, else to the newest time in the source and the
+--contents, so files the script makes do not carry the clock: the same inputs give the
+same output on any machine.
 
 Examples:
   cake-img cook --src busybox.oci --script setup.sh -o rootfs.tar
@@ -63,6 +67,7 @@ Examples:
         out: o.output as string | undefined,
         platform: o.platform as string | undefined,
         lenient: Boolean(o.lenient),
+        sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
         log: quiet ? undefined : (line) => process.stderr.write(`  ${line}\n`),
       });
       if (r.explanation) process.stderr.write(`cake-img: ${r.explanation}\n`);

@@ -61,6 +61,7 @@ Examples:
       const { gc, storeDir } = await import('../cook/store.js');
       const r = gc(storeDir(), { olderThanMs: o.olderThan ? parseAge(o.olderThan) : undefined, keep: new Set(o.keep), all: o.all, dryRun: o.dryRun });
       for (const e of r.removed) process.stdout.write(`${o.dryRun ? 'would remove' : 'removed'} ${e.path}\n`);
+      for (const p of r.stale) process.stdout.write(`${o.dryRun ? 'would remove' : 'removed'} ${p} (the build of a process that is gone)\n`);
       process.stdout.write(`${r.removed.length} entries, ${formatBytes(r.freed)}${o.dryRun ? ' would be freed' : ' freed'}\n`);
     });
 }

@@ -3,13 +3,16 @@
 // proot fakes root with ptrace, so it needs no privilege — but it does need ptrace, which
 // seccomp profiles of hardened containers deny; a one-second probe finds that out first
 // and says so instead of letting the script fail in a confusing way.
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { type HostTool, hostTool } from '../api/host-tools.js';
 import { CakeError } from '../util/errors.js';
 import { resolveInRoot } from './in-root.js';
 
 export const BOOTSTRAP = '/bootstrap';
+
+/** How the proot process is started: the host layer passes its tracked spawn (lifecycle.ts). */
+export type SpawnChild = (command: string, args: readonly string[], opts: SpawnOptions) => ChildProcess;
 const TAIL_LINES = 20;
 
 export interface ScriptResult {
@@ -55,7 +58,8 @@ export function bootstrapText(script: string): string {
 }
 
 /** Runs `script` inside `rootfs`; resolves when it succeeds, throws with its exit code and output tail when it fails. */
-export async function runScript(rootfs: string, script: string, proot: HostTool, opts: { onLine?: (line: string) => void } = {}): Promise<ScriptResult> {
+export async function runScript(rootfs: string, script: string, proot: HostTool, opts: { onLine?: (line: string) => void; spawn?: SpawnChild } = {}): Promise<ScriptResult> {
+  const spawnChild = opts.spawn ?? spawn;
   for (const need of ['/bin/sh', '/usr/bin/env']) {
     const p = resolveInRoot(rootfs, need, { followLast: true });
     if (!fs.existsSync(p)) throw new CakeError('ESCRIPT', 'tool', `the tree has no ${need}, which running the script needs (proot ... /usr/bin/env - /bin/sh)`);
@@ -80,9 +84,11 @@ export async function runScript(rootfs: string, script: string, proot: HostTool,
     }
   };
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(proot.command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...prootEnv(), ...proot.env } });
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
+    // In a process group of its own, killed whole when it ends or when cake-img is stopped:
+    // nothing the script starts in the background outlives the cook.
+    const child = spawnChild(proot.command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...prootEnv(), ...proot.env } });
+    child.stdout!.on('data', take);
+    child.stderr!.on('data', take);
     child.on('error', reject);
     child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : null)));
   });

@@ -28,6 +28,8 @@ export interface StoreInfo {
   size: number;
   /** The size summary printed when it was cooked. */
   summary?: string[];
+  /** The time every later time was clamped to (SOURCE_DATE_EPOCH, else the newest input time). */
+  epoch?: number;
 }
 
 export interface StoreEntry {
@@ -74,11 +76,43 @@ export function lookup(store: string, key: string, name: string): StoreEntry | n
   return { path, info, lastUsed: now.getTime() };
 }
 
-/** A fresh build directory inside the store (same filesystem, so the final rename is atomic). */
+/** This process as "PID.STARTTIME" (the start time tells a live process from a later one that got its number). */
+function processTag(pid = process.pid): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Field 22 (starttime); the command name (field 2) may hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `${pid}.${fields[19]}`;
+  } catch {
+    return null;
+  }
+}
+
+const OWN_TAG = processTag() ?? `${process.pid}.0`;
+
+/**
+ * A fresh build directory inside the store (same filesystem, so the final rename is
+ * atomic), named after the cook and the process making it, so `gc` can tell a build in
+ * progress from one a killed process left behind.
+ */
 export function newBuildDir(store: string, name: string): string {
   const dir = nodePath.join(store, BUILD);
   fs.mkdirSync(dir, { recursive: true });
-  return fs.mkdtempSync(nodePath.join(dir, `${storeName(name)}-`));
+  return fs.mkdtempSync(nodePath.join(dir, `${storeName(name)}@${OWN_TAG}-`));
+}
+
+/** Whether the process that made build directory `name` is gone (unknown owners count as gone after a day). */
+function buildIsStale(name: string, mtimeMs: number, now: number): boolean {
+  const m = /@(\d+)\.(\d+)-[^/]*$/.exec(name);
+  if (!m) return now - mtimeMs > 24 * 3600 * 1000;
+  const pid = Number(m[1]);
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return true;
+  }
+  const tag = processTag(pid);
+  return tag !== null && tag !== `${m[1]}.${m[2]}`;
 }
 
 /** Moves a finished build directory into place (writing its info); returns the entry path. */
@@ -156,8 +190,8 @@ export interface GcOptions {
   now?: number;
 }
 
-/** Removes entries by age or reference, plus build directories left by crashed cooks. */
-export function gc(store: string, opts: GcOptions): { removed: StoreEntry[]; freed: number } {
+/** Removes entries by age or reference, plus build directories left by cooks whose process is gone. */
+export function gc(store: string, opts: GcOptions): { removed: StoreEntry[]; freed: number; stale: string[] } {
   const now = opts.now ?? Date.now();
   const keep = opts.keep ?? new Set<string>();
   const removed: StoreEntry[] = [];
@@ -172,11 +206,20 @@ export function gc(store: string, opts: GcOptions): { removed: StoreEntry[]; fre
     if (!opts.dryRun) removeTree(e.path);
   }
   const build = nodePath.join(store, BUILD);
-  if (!opts.dryRun && fs.existsSync(build)) {
+  const stale: string[] = [];
+  if (fs.existsSync(build)) {
     for (const n of fs.readdirSync(build)) {
       const p = nodePath.join(build, n);
-      if (now - fs.statSync(p).mtimeMs > 24 * 3600 * 1000) removeTree(p);
+      let mtimeMs: number;
+      try {
+        mtimeMs = fs.lstatSync(p).mtimeMs;
+      } catch {
+        continue;
+      }
+      if (!buildIsStale(n, mtimeMs, now)) continue;
+      stale.push(p);
+      if (!opts.dryRun) removeTree(p);
     }
   }
-  return { removed, freed };
+  return { removed, freed, stale };
 }

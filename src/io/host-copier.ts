@@ -32,7 +32,8 @@ interface Shared {
   zeroOff: Float64Array;
   zeros: Float64Array;
   count: number;
-  image: string;
+  /** The image's descriptor (threads share the process's descriptors). */
+  fd: number;
   base: number;
   fill: boolean;
   ctl: Int32Array;
@@ -50,8 +51,8 @@ function copyLoop(s: Shared, fs: typeof import('node:fs')): Failure {
   const ctl = s.ctl;
   const buf = Buffer.allocUnsafe(1 << 20);
   const zero = Buffer.alloc(1 << 16);
-  const out = fs.openSync(s.image, 'r+');
-  try {
+  const out = s.fd;
+  {
     for (;;) {
       if (Atomics.load(ctl, 1)) return null;
       const i = Atomics.add(ctl, 0, 1);
@@ -83,8 +84,6 @@ function copyLoop(s: Shared, fs: typeof import('node:fs')): Failure {
         if (fd >= 0) fs.closeSync(fd);
       }
     }
-  } finally {
-    fs.closeSync(out);
   }
 }
 
@@ -98,7 +97,7 @@ parentPort.postMessage(copyLoop(workerData, require('node:fs')));
  * `hostPath(ref)` gives a file's host path bytes (null: not a host file, so not taken).
  * `zeroFill`: write the zero fills too (the image was not freshly made sparse).
  */
-export function hostCopier(image: string, base: number, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): FileCopier {
+export function hostCopier(imageFd: number, base: number, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): FileCopier {
   return {
     begin(count, job) {
       // Pass 1: sizes of the flat arrays; pass 2: fill them. Jobs are made on demand so
@@ -119,7 +118,7 @@ export function hostCopier(image: string, base: number, hostPath: (ref: ContentR
       const s: Shared = {
         pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, pathLen))), pathOff: sharedF64(count + 1),
         sizes: sharedF64(count), copyOff: sharedF64(count + 1), copies: sharedF64(copyLen),
-        zeroOff: sharedF64(count + 1), zeros: sharedF64(zeroLen), count, image, base, fill: zeroFill,
+        zeroOff: sharedF64(count + 1), zeros: sharedF64(zeroLen), count, fd: imageFd, base, fill: zeroFill,
         ctl: new Int32Array(new SharedArrayBuffer(8)),
       };
       let po = 0, co = 0, zo = 0;

@@ -11,7 +11,16 @@ function check(size: number, offset: number, length: number): void {
 }
 
 export class NodeFileBlockDevice implements BlockDevice {
-  private constructor(private readonly fd: number, readonly size: number) {}
+  private constructor(readonly fd: number, readonly size: number, private readonly owned = true) {}
+
+  /**
+   * A device over an open descriptor (an output's temp file), made `size` bytes long
+   * (sparse when it grows). The descriptor stays the caller's: close() leaves it open.
+   */
+  static fromFd(fd: number, size: number): NodeFileBlockDevice {
+    if (fs.fstatSync(fd).size !== size) fs.ftruncateSync(fd, size);
+    return new NodeFileBlockDevice(fd, size, false);
+  }
 
   /** Creates (or truncates) `path` as a sparse file of `size` bytes. */
   static create(path: string, size: number): NodeFileBlockDevice {
@@ -51,6 +60,6 @@ export class NodeFileBlockDevice implements BlockDevice {
   async flush(): Promise<void> {}
 
   close(): void {
-    fs.closeSync(this.fd);
+    if (this.owned) fs.closeSync(this.fd);
   }
 }

@@ -6,12 +6,15 @@ const SIZE = 1 << 20;
 
 export class NodeFileSink {
   private readonly fd: number;
+  private readonly owned: boolean;
   private readonly buf = Buffer.allocUnsafe(SIZE);
   private used = 0;
   bytes = 0;
 
-  constructor(path: string) {
-    this.fd = fs.openSync(path, 'w', 0o644);
+  /** A path is opened (and closed by close()); a descriptor stays the caller's. */
+  constructor(target: string | number) {
+    this.owned = typeof target === 'string';
+    this.fd = typeof target === 'string' ? fs.openSync(target, 'w', 0o644) : target;
   }
 
   readonly write = (chunk: Uint8Array): void => {
@@ -33,6 +36,6 @@ export class NodeFileSink {
 
   close(): void {
     this.flush();
-    fs.closeSync(this.fd);
+    if (this.owned) fs.closeSync(this.fd);
   }
 }

@@ -1,8 +1,11 @@
 // Runs qemu-system-x86_64 on a serial console. With `expect`, resolves as soon as the
-// text appears on the console (the guest is stopped once that line is complete, so what
-// follows the marker on its line is kept), else fails after the timeout with the
-// console's last lines. Without it, the console is the user's terminal.
-import { spawn } from 'node:child_process';
+// text appears on the guest's console (the guest is stopped once that line is complete,
+// so what follows the marker on its line is kept), else fails after the timeout. Only
+// the console (QEMU's stdout) is searched: QEMU's own messages (stderr) are kept apart, so
+// a marker can never be "seen" in an error message, and QEMU failing to start or exiting
+// with an error is a failure, never success. Without `expect`, the console is the user's
+// terminal.
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { CakeError, ToolError } from '../util/errors.js';
 import { type Accel, detectAccel } from './accel.js';
 
@@ -19,22 +22,30 @@ export interface QemuRequest {
   extraArgs?: string[];
   /** Console output as it arrives (tests log it; the CLI prints it). */
   onOutput?: (text: string) => void;
-  /** Output to leave out (a known-harmless QEMU warning). */
+  /** QEMU's own messages to leave out (a known-harmless warning). */
   dropOutput?: RegExp;
   /** The QEMU to run (default qemu-system-x86_64 on PATH): a fetched one brings its libraries and data directories. */
   qemu?: { command: string; env?: Record<string, string>; args?: string[] };
+  /** How QEMU is started: the host layer passes its tracked spawn (killed with cake-img). */
+  spawn?: (command: string, args: readonly string[], opts: SpawnOptions & { group?: boolean }) => ChildProcess;
 }
 
 export interface QemuResult {
   matched: boolean;
   accel: Accel;
+  /** The guest's console output (the tail, when long). */
   output: string;
+}
+
+/** A file name as a QEMU option value: commas are doubled (QEMU's own escape), so a name cannot add options. */
+export function qemuOptionValue(v: string): string {
+  return v.replace(/,/g, ',,');
 }
 
 export function qemuArgs(r: QemuRequest, accel: Accel): string[] {
   const args = ['-nographic', '-no-reboot', '-m', r.memory ?? '512M', '-accel', accel];
   if (accel === 'kvm') args.push('-cpu', 'host');
-  if (r.disk) args.push('-drive', `file=${r.disk},format=raw,if=virtio,snapshot=on`);
+  if (r.disk) args.push('-drive', `file=${qemuOptionValue(r.disk)},format=raw,if=virtio,snapshot=on`);
   if (r.kernel) args.push('-kernel', r.kernel);
   if (r.initrd) args.push('-initrd', r.initrd);
   if (r.append !== undefined) args.push('-append', r.append);
@@ -45,26 +56,36 @@ export function lastLines(text: string, n = 40): string {
   return text.split(/\r?\n/).slice(-n).join('\n');
 }
 
+const KEEP = 1 << 20;
+
 export async function runQemu(r: QemuRequest): Promise<QemuResult> {
   const accel = !r.accel || r.accel === 'auto' ? detectAccel().accel : r.accel;
   const bin = r.qemu?.command ?? 'qemu-system-x86_64';
   const args = [...(r.qemu?.args ?? []), ...qemuArgs(r, accel)];
   const interactive = r.expect === undefined;
-  const child = spawn(bin, args, { stdio: interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...r.qemu?.env } });
+  const start = r.spawn ?? spawn;
+  // An interactive QEMU reads the keyboard, so it stays in our process group (the terminal's).
+  const child = start(bin, args, {
+    stdio: interactive ? 'inherit' : ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...r.qemu?.env }, group: !interactive,
+  });
   let output = '';
+  let messages = ''; // QEMU's stderr
   let matched = false;
+  let timedOut = false;
   return new Promise<QemuResult>((resolve, reject) => {
     const timer = r.timeoutSec && !interactive
-      ? setTimeout(() => child.kill('SIGKILL'), r.timeoutSec * 1000)
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, r.timeoutSec * 1000)
       : null;
     let stopAfter = -1; // once matched: stop when the console finishes that line
     let grace: NodeJS.Timeout | null = null;
-    const onData = (buf: Buffer) => {
-      let text = buf.toString('latin1');
-      if (r.dropOutput) text = text.replace(r.dropOutput, '');
+    child.stdout?.on('data', (buf: Buffer) => {
+      const text = buf.toString('latin1');
       output += text;
-      if (output.length > 1 << 20) {
-        const cut = output.length - (1 << 19); // keep the tail
+      if (output.length > KEEP) {
+        const cut = output.length - (KEEP >> 1); // keep the tail
         output = output.slice(cut);
         if (stopAfter >= 0) stopAfter = Math.max(0, stopAfter - cut);
       }
@@ -78,20 +99,27 @@ export async function runQemu(r: QemuRequest): Promise<QemuResult> {
         }
       }
       if (matched && output.indexOf('\n', stopAfter) >= 0) child.kill('SIGKILL');
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
+    });
+    child.stderr?.on('data', (buf: Buffer) => {
+      let text = buf.toString('utf8');
+      if (r.dropOutput) text = text.replace(r.dropOutput, '');
+      messages = (messages + text).slice(-8192);
+      if (text) r.onOutput?.(text);
+    });
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
       reject(e.code === 'ENOENT'
         ? new CakeError('ENOTOOL', 'tool', `${bin} not found: install qemu-system-x86 (Debian/Ubuntu: apt-get install qemu-system-x86)`)
-        : e);
+        : new CakeError('ETOOL', 'tool', `${bin} could not start: ${e.message}`));
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       if (grace) clearTimeout(grace);
-      if (interactive || matched) return resolve({ matched, accel, output });
-      if (code !== null && code !== 0) return reject(new ToolError(`${bin} ${args.join(' ')}`, code, lastLines(output)));
+      if (matched) return resolve({ matched, accel, output });
+      const said = messages.trim().split('\n').filter(Boolean).slice(-2).join(' | ');
+      if (timedOut) return resolve({ matched, accel, output });
+      if (code !== 0) return reject(new ToolError(bin, code ?? (signal ? 128 : null), said || `exited with ${code ?? signal}`));
+      if (!interactive) return reject(new CakeError('ETOOL', 'tool', `${bin} exited before ${JSON.stringify(r.expect)} appeared on the console${said ? `: ${said}` : ''}`));
       resolve({ matched, accel, output });
     });
   });

@@ -48,7 +48,7 @@ export function arMembers(path: string): ArMember[] {
 }
 
 /** The tree a .deb installs (its data.tar). */
-export async function loadDeb(path: string, opts: { lenient?: boolean } = {}): Promise<LoadedTree> {
+export async function loadDeb(path: string, opts: { lenient?: boolean; sizeLimit?: number } = {}): Promise<LoadedTree> {
   const members = arMembers(path);
   if (members[0]?.name !== 'debian-binary') throw new CorruptInputError(path, 'not a Debian package (no debian-binary member first)');
   const data = members.find((m) => /^data\.tar(\.(gz|xz|zst|bz2|lzma))?$/.test(m.name));
@@ -57,5 +57,5 @@ export async function loadDeb(path: string, opts: { lenient?: boolean } = {}): P
   const open = (): AsyncIterable<Uint8Array> =>
     data.size === 0 ? (async function* () {})() : fs.createReadStream(path, { start: data.offset, end: data.offset + data.size - 1, highWaterMark: 1 << 20 });
   const { tempFileSpill } = await import('../io/temp-spill.js');
-  return loadTar(open, { label, spill: tempFileSpill, lenient: opts.lenient });
+  return loadTar(open, { label, spill: tempFileSpill, lenient: opts.lenient, sizeLimit: opts.sizeLimit });
 }

@@ -1,7 +1,7 @@
 // Picks the source reader for a path: a directory, or an archive recognised by its bytes.
 import * as fs from 'node:fs';
 import { NodeSourceFs } from '../io/node-source-fs.js';
-import { CorruptInputError } from '../util/errors.js';
+import { CakeError, CorruptInputError, ReadError, quote } from '../util/errors.js';
 import * as nodePath from 'node:path';
 import { isCookedDir, loadCookedDir } from '../cook/cooked-dir.js';
 import { compressionOf } from './compression.js';
@@ -22,10 +22,34 @@ export interface LoadOptions {
   platform?: string;
   /** Archives and container images: skip hostile entries with a warning instead of failing. */
   lenient?: boolean;
+  /** The output's fixed size in bytes: a tarball declaring more file data than this is refused before it is decompressed. */
+  sizeLimit?: number;
+}
+
+/** A one-line error for a source the host will not let us read. */
+export function unreadable(path: string, e: unknown): CakeError {
+  if (e instanceof CakeError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    ELOOP: 'too many levels of symbolic links',
+    ENOTDIR: 'a component of the path is not a directory',
+    EIO: 'input/output error',
+    EISDIR: 'is a directory',
+  };
+  if (!code) throw e;
+  return new ReadError(quote(path), `cannot read the source: ${why[code] ?? code}`, { errno: code });
 }
 
 function sniff(path: string): Uint8Array {
-  const fd = fs.openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    throw unreadable(path, e);
+  }
   try {
     const buf = new Uint8Array(512);
     const n = fs.readSync(fd, buf, 0, 512, 0);
@@ -51,7 +75,7 @@ export async function sourceKind(spec: string): Promise<SourceKind> {
   try {
     return { kind: 'path', st: fs.statSync(spec) };
   } catch (e) {
-    throw new CorruptInputError(spec, `cannot read source: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw unreadable(spec, e);
   }
 }
 
@@ -61,7 +85,7 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
     const { downloadDeb } = await import('../api/debian.js');
     const { cacheDir } = await import('../api/cache.js');
     const { path: deb } = await downloadDeb(what.name, cacheDir('debs'));
-    return (await archiveReaders()).loadDeb(deb, opts);
+    return (await archiveReaders()).loadDeb(deb, { lenient: opts.lenient, sizeLimit: opts.sizeLimit });
   }
   if (what.kind === 'image') {
     const { pullImage } = await import('./registry.js');
@@ -82,10 +106,10 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   if (!st.isFile()) throw new CorruptInputError(path, 'source is neither a directory nor a file');
   const head = sniff(path);
   const readers = await archiveReaders();
-  if (readers.isDeb(head)) return readers.loadDeb(path, opts);
+  if (readers.isDeb(head)) return readers.loadDeb(path, { lenient: opts.lenient, sizeLimit: opts.sizeLimit });
   const isTar = head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
   if (compressionOf(head) || isTar) {
-    return readers.loadTarFile(path, { lenient: opts.lenient });
+    return readers.loadTarFile(path, { lenient: opts.lenient, sizeLimit: opts.sizeLimit });
   }
   if (head.length === 0) throw new CorruptInputError(path, 'source file is empty');
   throw new CorruptInputError(path, 'not a directory, container image, .deb, or tar archive (plain, gzip, xz, zstd or bzip2)');

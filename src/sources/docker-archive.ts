@@ -1,12 +1,14 @@
 // `docker save` archives: manifest.json names the image's layer tars (the newer layout's
 // blobs/sha256/… or the older <id>/layer.tar), applied in manifest order. Also home of
 // OuterTar, the member index of an image archive that the OCI loader shares.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { CorruptInputError } from '../util/errors.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
 import type { LoadedTree } from './directory.js';
-import { type LayerInput, applyLayers, verifiedOpener } from './layers.js';
-import { BLOCK, HeaderError, cString, decodeHeader, isZeroBlock, paxString, parsePax } from './tar-headers.js';
+import { type LayerInput, applyLayers, checkDigest, verifiedOpener } from './layers.js';
+import { type SeqReader, tarEntries } from './tar-entries.js';
+import { compressionOf } from './compression.js';
 
 export interface ImageOptions {
   /** Skip hostile or broken layer entries with a warning instead of failing. */
@@ -24,8 +26,6 @@ interface Member {
   dataOffset: number;
   linkname: string;
 }
-
-const pad = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
 
 /** Normalises an archive member name: no leading "./" or "/", no empty or "." parts; ".." pops (never above the root). */
 export function normalizeMemberName(name: string): string | null {
@@ -62,71 +62,24 @@ class FileReader {
   }
 }
 
-interface SeqReader {
-  offset: number;
-  read(dest: Uint8Array): Promise<number>;
-  skip(n: number): Promise<number>;
-}
-
 /**
- * Walks the headers of a tar, calling `visit(name, member)` for each real entry; stops
- * early when visit returns false. Handles pax `path`/`linkpath` and GNU long names.
+ * Walks the members of an image archive's outer tar, calling `visit(name, member)` for
+ * each; stops early when visit returns false. The one tar reader (tar-entries.ts) does the
+ * decoding, so global pax headers, long names and sparse members are handled as anywhere.
  */
 export async function walkTarHeaders(r: SeqReader, label: string, visit: (name: string, m: Member) => boolean): Promise<void> {
-  const block = new Uint8Array(BLOCK);
-  let paxPath: string | null = null;
-  let paxLink: string | null = null;
-  for (;;) {
-    const at = r.offset;
-    const got = await r.read(block);
-    if (got === 0 || (got === BLOCK && isZeroBlock(block))) return;
-    if (got < BLOCK) throw new CorruptInputError(`${label}: header at byte ${at}`, 'archive is truncated');
-    let h;
-    try {
-      h = decodeHeader(block);
-    } catch (e) {
-      if (e instanceof HeaderError) throw new CorruptInputError(`${label}: header at byte ${at}`, e.message);
-      throw e;
-    }
-    const span = h.size + pad(h.size);
-    if (h.type === 'x' || h.type === 'L' || h.type === 'K') {
-      if (h.size > MAX_JSON) throw new CorruptInputError(`${label}: header at byte ${at}`, 'extended header is too large');
-      const data = new Uint8Array(span);
-      if ((await r.read(data)) < span) throw new CorruptInputError(label, 'archive is truncated');
-      const body = data.subarray(0, h.size);
-      if (h.type === 'L') paxPath = cString(body, 0, body.length);
-      else if (h.type === 'K') paxLink = cString(body, 0, body.length);
-      else {
-        try {
-          for (const [k, v] of parsePax(body)) {
-            if (k === 'path') paxPath = paxString(v);
-            if (k === 'linkpath') paxLink = paxString(v);
-          }
-        } catch (e) {
-          if (e instanceof HeaderError) throw new CorruptInputError(`${label}: header at byte ${at}`, e.message);
-          throw e;
-        }
-      }
-      continue;
-    }
-    if (h.type === 'g' || h.type === 'V') {
-      if ((await r.skip(span)) < span) throw new CorruptInputError(label, 'archive is truncated');
-      continue;
-    }
-    const name = paxPath ?? h.name;
-    const linkname = paxLink ?? h.linkname;
-    paxPath = paxLink = null;
-    const m: Member = { type: h.type === '\0' || h.type === '7' ? '0' : h.type, size: h.size, dataOffset: r.offset, linkname };
-    if (!visit(name, m)) return;
-    if ((await r.skip(span)) < span) throw new CorruptInputError(`${label}: ${name}`, 'archive is truncated');
+  for await (const e of tarEntries(r, { label })) {
+    // A sparse member's bytes are not one range of the archive: it cannot be a layer or a manifest.
+    const m: Member = { type: e.runs ? 'S' : e.type, size: e.type === '0' ? e.dataLength : 0, dataOffset: e.dataStart, linkname: e.linkname };
+    if (!visit(e.path, m)) return;
   }
 }
 
 function isGzipFile(path: string): boolean {
   const fd = fs.openSync(path, 'r');
   try {
-    const b = new Uint8Array(2);
-    return fs.readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+    const b = new Uint8Array(8);
+    return compressionOf(b.subarray(0, fs.readSync(fd, b, 0, 8, 0))) === 'gzip';
   } finally {
     fs.closeSync(fd);
   }
@@ -249,17 +202,44 @@ export async function loadDockerFromTar(tar: OuterTar, opts: ImageOptions = {}):
   const where = `${tar.path}: manifest.json`;
   const manifest = parseJson(await tar.read('manifest.json'), where);
   if (!Array.isArray(manifest) || manifest.length === 0) throw new CorruptInputError(where, 'expected a non-empty array of images');
-  const image = manifest[0] as { Layers?: unknown; RepoTags?: unknown };
-  if (!Array.isArray(image.Layers) || !image.Layers.every((l): l is string => typeof l === 'string')) {
+  const image = manifest[0] as { Config?: unknown; Layers?: unknown } | null;
+  if (!Array.isArray(image?.Layers) || !image.Layers.every((l): l is string => typeof l === 'string')) {
     throw new CorruptInputError(where, 'the image has no "Layers" list');
   }
+  const diffIds = await configDiffIds(tar, image.Config, image.Layers.length, where);
   const layers: LayerInput[] = image.Layers.map((name, i) => {
     const label = `${tar.path}: layer ${i + 1} (${name})`;
-    // The newer layout names layers by the digest of their bytes: check it.
+    // The newer layout names layers by the digest of their bytes: check that too.
     const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(normalizeMemberName(name) ?? '');
-    return { label, open: m ? verifiedOpener(tar.opener(name), `sha256:${m[1]}`, label) : tar.opener(name) };
+    return { label, open: m ? verifiedOpener(tar.opener(name), `sha256:${m[1]}`, label) : tar.opener(name), diffId: diffIds.ids[i] };
   });
   const loaded = await applyLayers(layers, { lenient: opts.lenient });
+  if (diffIds.warning) loaded.warnings.unshift(diffIds.warning);
   if (manifest.length > 1) loaded.warnings.unshift(`${tar.path}: the archive holds ${manifest.length} images; using the first`);
   return loaded;
+}
+
+/**
+ * The image config's `rootfs.diff_ids`: the digests of the uncompressed layers, in order.
+ * Both layouts name the config by its own digest (`<hex>.json`, the image ID, or
+ * `blobs/sha256/<hex>`), which is checked, so the layers are tied to the image's identity
+ * even in the legacy `<id>/layer.tar` layout whose layer names say nothing.
+ */
+async function configDiffIds(tar: OuterTar, config: unknown, layerCount: number, where: string): Promise<{ ids: string[]; warning?: string }> {
+  if (typeof config !== 'string' || config === '') throw new CorruptInputError(where, 'the image has no "Config" (needed to check its layers)');
+  const cfgWhere = `${tar.path}: ${config}`;
+  const bytes = await tar.read(config);
+  let warning: string | undefined;
+  const named = /^(?:blobs\/sha256\/)?([a-f0-9]{64})(?:\.json)?$/.exec(normalizeMemberName(config) ?? '');
+  if (named) {
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== named[1]) throw new CorruptInputError(cfgWhere, `the image config does not match its name (its sha256 is ${actual})`);
+  } else {
+    warning = `${cfgWhere}: the image config is not named by its digest; its layers are checked against its diff_ids only`;
+  }
+  const cfg = parseJson(bytes, cfgWhere) as { rootfs?: { diff_ids?: unknown } } | null;
+  const ids = cfg?.rootfs?.diff_ids;
+  if (!Array.isArray(ids)) throw new CorruptInputError(cfgWhere, 'the image config has no rootfs.diff_ids (needed to check its layers)');
+  if (ids.length !== layerCount) throw new CorruptInputError(cfgWhere, `the image config lists ${ids.length} diff_ids for ${layerCount} layers`);
+  return { ids: ids.map((d, i) => checkDigest(d, cfgWhere, `diff_ids[${i}]`)), warning };
 }

@@ -9,20 +9,22 @@ import { createHash } from 'node:crypto';
 import { MultiContent } from '../io/content-source.js';
 import { TreeBuilder, splitArchivePath } from '../tree/builder.js';
 import { displayName } from '../tree/names.js';
-import type { DirNode, FileNode, FsNode, Timestamp, Xattr } from '../tree/node.js';
-import { CakeError, CorruptInputError, UnsupportedError } from '../util/errors.js';
+import type { DataRun, DirNode, FileNode, FsNode, Timestamp, Xattr } from '../tree/node.js';
+import { CakeError, CorruptInputError } from '../util/errors.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
 import type { LoadedTree } from './directory.js';
 import { TarContent } from './tar.js';
-import {
-  BLOCK, HeaderError, type PaxRecords, type RawHeader, collectXattrs, cString, decodeHeader, headerSum, isZeroBlock,
-  paxInteger, paxString, paxTime, parsePax, typeName,
-} from './tar-headers.js';
+import { type EntryType, tarEntries } from './tar-entries.js';
 
 /** One layer: a name for messages and a way to (re)open its bytes (compressed or not). */
 export interface LayerInput {
   label: string;
   open: () => AsyncIterable<Uint8Array>;
+  /**
+   * `sha256:…` of the layer's uncompressed tar, from the image config's `rootfs.diff_ids`:
+   * the bytes the image's own identity covers, checked while the layer is first read.
+   */
+  diffId?: string;
 }
 
 export interface ApplyLayersOptions {
@@ -30,28 +32,35 @@ export interface ApplyLayersOptions {
   lenient?: boolean;
 }
 
-const MAX_META = 16 << 20;
-const PER_FILE_KEYS = new Set(['path', 'linkpath', 'size']);
 const OPAQUE = '.wh..wh..opq';
 const WH = '.wh.';
-const pad = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
+const DIGEST = /^(sha256|sha512):([a-f0-9]+)$/;
+
+/** Checks a digest's shape (algorithm and length), so it can name nothing but content. */
+export function checkDigest(digest: unknown, where: string, what: string): string {
+  const m = typeof digest === 'string' ? DIGEST.exec(digest) : null;
+  if (!m || m[2]!.length !== (m[1] === 'sha256' ? 64 : 128)) throw new CorruptInputError(where, `${what} ${JSON.stringify(digest)} is not a sha256 or sha512 digest`);
+  return digest as string;
+}
+
+/** Hashes `input` as it passes; at its end, a digest other than `digest` is an error naming `label`. */
+async function* digestChecked(input: AsyncIterable<Uint8Array>, digest: string, label: string, what: string): AsyncGenerator<Uint8Array> {
+  const [alg, hex] = digest.split(':') as [string, string];
+  const h = createHash(alg);
+  for await (const chunk of input) {
+    h.update(chunk);
+    yield chunk;
+  }
+  const actual = h.digest('hex');
+  if (actual !== hex) throw new CorruptInputError(label, `${what} ${digest} (it is ${alg}:${actual})`);
+}
 
 /**
  * `open` with the stored bytes checked against a digest (`sha256:…` or `sha512:…`) each
  * time a read reaches the end of the stream; a mismatch is an error naming `label`.
  */
 export function verifiedOpener(open: () => AsyncIterable<Uint8Array>, digest: string, label: string): () => AsyncIterable<Uint8Array> {
-  const [alg, hex] = digest.split(':') as [string, string];
-  return () =>
-    (async function* () {
-      const h = createHash(alg);
-      for await (const chunk of open()) {
-        h.update(chunk);
-        yield chunk;
-      }
-      const actual = h.digest('hex');
-      if (actual !== hex) throw new CorruptInputError(label, `layer does not match its digest ${digest} (${alg}:${actual})`);
-    })();
+  return () => digestChecked(open(), digest, label, 'layer does not match its digest');
 }
 
 interface LayerHandle {
@@ -66,7 +75,7 @@ interface LayerHandle {
 interface LayerEntry {
   index: number;
   path: string;
-  type: string;
+  type: EntryType;
   linkname: string;
   perm: number;
   uid: number;
@@ -76,17 +85,10 @@ interface LayerEntry {
   ctime: Timestamp;
   xattrs: Xattr[];
   size: number;
+  runs?: DataRun[];
   major: number;
   minor: number;
   handle: LayerHandle | null;
-}
-
-function guard<T>(where: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw e instanceof HeaderError ? new CorruptInputError(where, e.message) : e;
-  }
 }
 
 function asSourceError(e: unknown, where: string): unknown {
@@ -96,101 +98,20 @@ function asSourceError(e: unknown, where: string): unknown {
   return new CorruptInputError(where, `cannot read layer: ${msg}`);
 }
 
-/** Pass 1 over one layer: every entry's header, data skipped. */
+/** Pass 1 over one layer: every entry's header, data skipped; the uncompressed bytes checked against the diff_id. */
 async function readLayerEntries(layer: LayerInput, warn: (key: string, msg: string) => void): Promise<LayerEntry[]> {
   const label = layer.label;
-  const reader = new ByteReader(maybeDecompress(layer.open(), label));
-  const block = new Uint8Array(BLOCK);
-  const globalPax = new Map<string, Uint8Array>();
-  let localPax: PaxRecords | null = null;
-  let longName: string | null = null;
-  let longLink: string | null = null;
+  const decoded = maybeDecompress(layer.open(), label);
+  const reader = new ByteReader(layer.diffId ? digestChecked(decoded, layer.diffId, label, 'the uncompressed layer does not match its diff_id') : decoded);
   const entries: LayerEntry[] = [];
-  const readMeta = async (size: number, where: string): Promise<Uint8Array> => {
-    if (size > MAX_META) throw new CorruptInputError(where, `extended header of ${size} bytes is too large`);
-    const data = new Uint8Array(size);
-    if ((await reader.read(data)) < size || (await reader.skip(pad(size))) < pad(size)) throw new CorruptInputError(where, 'layer is truncated');
-    return data;
-  };
   try {
-    for (;;) {
-      const headerOffset = reader.offset;
-      const got = await reader.read(block);
-      if (got === 0 || (got === BLOCK && isZeroBlock(block))) break;
-      if (got < BLOCK) throw new CorruptInputError(`${label}: header at byte ${headerOffset}`, 'layer is truncated');
-      let h: RawHeader;
-      try {
-        h = decodeHeader(block);
-      } catch (e) {
-        if (e instanceof HeaderError) throw new CorruptInputError(`${label}: header at byte ${headerOffset}`, e.message);
-        throw e;
-      }
-      const metaWhere = `${label}: extended header at byte ${headerOffset}`;
-      if (h.type === 'x') {
-        const data = await readMeta(h.size, metaWhere);
-        const r = guard(metaWhere, () => parsePax(data));
-        localPax = localPax ? localPax.concat(r) : r;
-        continue;
-      }
-      if (h.type === 'g') {
-        const data = await readMeta(h.size, metaWhere);
-        for (const [k, v] of guard(metaWhere, () => parsePax(data))) {
-          if (v.length === 0) globalPax.delete(k);
-          else globalPax.set(k, v);
-        }
-        continue;
-      }
-      if (h.type === 'L' || h.type === 'K') {
-        const data = await readMeta(h.size, metaWhere);
-        const s = cString(data, 0, data.length);
-        if (h.type === 'L') longName = s;
-        else longLink = s;
-        continue;
-      }
-      const pax = new Map<string, Uint8Array>();
-      for (const [k, v] of globalPax) if (!PER_FILE_KEYS.has(k)) pax.set(k, v);
-      for (const [k, v] of localPax ?? []) {
-        if (v.length === 0) pax.delete(k);
-        else pax.set(k, v);
-      }
-      localPax = null;
-      const path = pax.has('path') ? paxString(pax.get('path')!) : longName ?? h.name;
-      const linkname = pax.has('linkpath') ? paxString(pax.get('linkpath')!) : longLink ?? h.linkname;
-      longName = longLink = null;
-      const where = `${label}: ${displayName(path)}`;
-      const num = (key: string, fallback: number): number => (pax.has(key) ? guard(where, () => paxInteger(pax.get(key)!, key)) : fallback);
-      const time = (key: string, fallback: Timestamp): Timestamp => (pax.has(key) ? guard(where, () => paxTime(pax.get(key)!, key)) : fallback);
-      const size = num('size', h.size);
-      const mtime = time('mtime', { sec: h.mtime, nsec: 0 });
-      let type = h.type;
-      if ((type === '0' || type === '\0') && path.endsWith('/')) type = '5';
-      if (type === 'S' || [...pax.keys()].some((k) => k.startsWith('GNU.sparse.'))) {
-        throw new UnsupportedError(where, 'sparse files in image layers are not supported yet');
-      }
-      if (type === '7') type = '0';
-      if (type === 'D') type = '5';
-      if (!['0', '\0', '1', '2', '3', '4', '5', '6'].includes(type)) throw new CorruptInputError(where, `unknown entry type ${typeName(type)}`);
-      const dataStart = reader.offset;
-      const isFile = type === '0' || type === '\0';
+    for await (const e of tarEntries(reader, { label, warn })) {
+      const isFile = e.type === '0';
       entries.push({
-        index: entries.length,
-        path,
-        type: isFile ? '0' : type,
-        linkname,
-        perm: h.mode & 0o7777,
-        uid: num('uid', h.uid),
-        gid: num('gid', h.gid),
-        mtime,
-        atime: time('atime', mtime),
-        ctime: time('ctime', mtime),
-        xattrs: pax.size ? collectXattrs(pax, warn) : [],
-        size: isFile ? size : 0,
-        major: num('SCHILY.devmajor', h.devmajor),
-        minor: num('SCHILY.devminor', h.devminor),
-        handle: isFile && size > 0 ? { path, headerOffset, headerSum: headerSum(block), start: dataStart, length: size } : null,
+        index: entries.length, path: e.path, type: e.type, linkname: e.linkname, perm: e.perm, uid: e.uid, gid: e.gid,
+        mtime: e.mtime, atime: e.atime, ctime: e.ctime, xattrs: e.xattrs, size: e.size, runs: e.runs, major: e.major, minor: e.minor,
+        handle: isFile && e.dataLength > 0 ? { path: e.path, headerOffset: e.headerOffset, headerSum: e.headerSum, start: e.dataStart, length: e.dataLength } : null,
       });
-      const rest = size + pad(size);
-      if ((await reader.skip(rest)) < rest) throw new CorruptInputError(where, 'layer is truncated');
     }
     while ((await reader.skip(1 << 30)) > 0);
   } catch (e) {
@@ -301,6 +222,7 @@ export async function applyLayers(layers: LayerInput[], opts: ApplyLayersOptions
         switch (e.type) {
           case '0': {
             const file: FileNode = { kind: 'file', ...meta, size: e.size, content: e.handle ? wrap({ order: e.index, handle: e.handle }) : null };
+            if (e.runs) file.dataRuns = e.runs;
             node = file;
             break;
           }

@@ -7,7 +7,7 @@ import * as nodePath from 'node:path';
 import { CorruptInputError, InvalidOptionError, UnsupportedError } from '../util/errors.js';
 import type { LoadedTree } from './directory.js';
 import { type ImageOptions, MAX_JSON, OuterTar, loadDockerArchive, loadDockerFromTar, normalizeMemberName, parseJson, walkTarHeaders } from './docker-archive.js';
-import { type LayerInput, applyLayers, verifiedOpener } from './layers.js';
+import { type LayerInput, applyLayers, checkDigest, verifiedOpener } from './layers.js';
 
 /** Where the layout's files live: a directory on the host or the members of a tar. */
 interface LayoutStore {
@@ -123,13 +123,27 @@ async function pickManifest(store: LayoutStore, opts: ImageOptions): Promise<{ m
 
 async function loadLayout(store: LayoutStore, opts: ImageOptions): Promise<LoadedTree> {
   const { manifest, where } = await pickManifest(store, opts);
-  const layers: LayerInput[] = descriptors(manifest, 'layers', where).map((d, i) => {
+  const list = descriptors(manifest, 'layers', where);
+  const diffIds = await layoutDiffIds(store, manifest, list.length, where);
+  const layers: LayerInput[] = list.map((d, i) => {
     if (d.mediaType?.includes('encrypted')) throw new UnsupportedError(where, `layer ${i + 1} is encrypted (${d.mediaType})`);
     const path = blobPath(d.digest, where);
     const label = `${store.label}: layer ${i + 1} (${path})`;
-    return { label, open: verifiedOpener(store.opener(path), d.digest, label) };
+    return { label, open: verifiedOpener(store.opener(path), d.digest, label), diffId: diffIds[i] };
   });
   return applyLayers(layers, { lenient: opts.lenient });
+}
+
+/** The config blob's rootfs.diff_ids (the config checked against its digest), one per layer. */
+async function layoutDiffIds(store: LayoutStore, manifest: unknown, layerCount: number, where: string): Promise<string[]> {
+  const config = (manifest as { config?: Descriptor } | null)?.config;
+  if (!config || typeof config.digest !== 'string') throw new CorruptInputError(where, 'the manifest has no config (needed to check its layers)');
+  const cfgWhere = `${store.label}: ${blobPath(config.digest, where)}`;
+  const cfg = (await readBlob(store, config, where)) as { rootfs?: { diff_ids?: unknown } } | null;
+  const ids = cfg?.rootfs?.diff_ids;
+  if (!Array.isArray(ids)) throw new CorruptInputError(cfgWhere, 'the image config has no rootfs.diff_ids (needed to check its layers)');
+  if (ids.length !== layerCount) throw new CorruptInputError(cfgWhere, `the image config lists ${ids.length} diff_ids for ${layerCount} layers`);
+  return ids.map((d, i) => checkDigest(d, cfgWhere, `diff_ids[${i}]`));
 }
 
 /** An OCI image layout directory (with `oci-layout` and `index.json`). */

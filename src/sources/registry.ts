@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { CakeError, CorruptInputError, InvalidOptionError, UnsupportedError, formatBytes } from '../util/errors.js';
 import type { LoadedTree } from './directory.js';
 import { MAX_JSON, parseJson } from './docker-archive.js';
-import { type LayerInput, applyLayers, verifiedOpener } from './layers.js';
+import { type LayerInput, applyLayers, checkDigest, verifiedOpener } from './layers.js';
 import { parsePlatform, platformName } from './oci.js';
 import { RegistryError, RegistrySession } from './registry-auth.js';
 
@@ -280,7 +280,12 @@ export async function pullImage(ref: string, opts: PullOptions): Promise<LoadedT
   layers.forEach((d, i) => checkLayer(d, i, ref));
 
   const cfgFile = await cache.ensure(config, `${base}/blobs/${config.digest}`, {}, Math.min(config.size ?? MAX_JSON, MAX_JSON), `config ${short(config.digest)}`);
-  const cfg = parseJson(fs.readFileSync(cfgFile), `${ref}: config ${short(config.digest)}`) as { os?: unknown; architecture?: unknown } | null;
+  const cfgWhere = `${ref}: config ${short(config.digest)}`;
+  const cfg = parseJson(fs.readFileSync(cfgFile), cfgWhere) as { os?: unknown; architecture?: unknown; rootfs?: { diff_ids?: unknown } } | null;
+  const diffIds = cfg?.rootfs?.diff_ids;
+  if (!Array.isArray(diffIds)) throw new CorruptInputError(cfgWhere, 'the image config has no rootfs.diff_ids (needed to check its layers)');
+  if (diffIds.length !== layers.length) throw new CorruptInputError(cfgWhere, `the image config lists ${diffIds.length} diff_ids for ${layers.length} layers`);
+  diffIds.forEach((d, i) => checkDigest(d, cfgWhere, `diff_ids[${i}]`));
   if (!viaIndex && opts.platform !== undefined && typeof cfg?.architecture === 'string' && (cfg.os !== want.os || cfg.architecture !== want.architecture)) {
     warnings.push(`${ref}: the image is for ${String(cfg.os)}/${cfg.architecture}, not ${opts.platform}`);
   }
@@ -290,7 +295,7 @@ export async function pullImage(ref: string, opts: PullOptions): Promise<LoadedT
     const what = `layer ${i + 1} (${short(d.digest)})`;
     const file = await cache.ensure(d, `${base}/blobs/${d.digest}`, {}, d.size ?? Number.MAX_SAFE_INTEGER, what);
     const label = `${ref}: ${what}`;
-    inputs.push({ label, open: verifiedOpener(() => fs.createReadStream(file, { highWaterMark: 1 << 20 }), d.digest, label) });
+    inputs.push({ label, open: verifiedOpener(() => fs.createReadStream(file, { highWaterMark: 1 << 20 }), d.digest, label), diffId: diffIds[i] as string });
   }
   const loaded = await applyLayers(inputs, { lenient: opts.lenient });
   return { ...loaded, warnings: [...warnings, ...loaded.warnings], manifestDigest };

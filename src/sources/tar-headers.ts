@@ -106,17 +106,24 @@ export function decodeHeader(b: Uint8Array): RawHeader {
   let name = cString(b, 0, 100);
   if (format === 'ustar' && b[345] !== 0) name = `${cString(b, 345, 155)}/${name}`;
   const typeByte = b[156]!;
+  // Base-256 fields can be negative; only a time may be (before 1970). A negative size,
+  // owner, mode or device number is corrupt, not something to wrap into range.
+  const unsigned = (off: number, len: number, field: string): number => {
+    const v = parseNumeric(b, off, len, field);
+    if (v < 0) throw new HeaderError(`${field} field is negative (${v})`);
+    return v;
+  };
   return {
     name,
-    mode: parseNumeric(b, 100, 8, 'mode'),
-    uid: parseNumeric(b, 108, 8, 'uid'),
-    gid: parseNumeric(b, 116, 8, 'gid'),
-    size: parseNumeric(b, 124, 12, 'size'),
+    mode: unsigned(100, 8, 'mode'),
+    uid: unsigned(108, 8, 'uid'),
+    gid: unsigned(116, 8, 'gid'),
+    size: unsigned(124, 12, 'size'),
     mtime: parseNumeric(b, 136, 12, 'mtime'),
     type: String.fromCharCode(typeByte),
     linkname: cString(b, 157, 100),
-    devmajor: format === 'v7' ? 0 : parseNumeric(b, 329, 8, 'devmajor'),
-    devminor: format === 'v7' ? 0 : parseNumeric(b, 337, 8, 'devminor'),
+    devmajor: format === 'v7' ? 0 : unsigned(329, 8, 'devmajor'),
+    devminor: format === 'v7' ? 0 : unsigned(337, 8, 'devminor'),
     format,
   };
 }
@@ -186,7 +193,9 @@ export function paxTime(v: Uint8Array, key: string): Timestamp {
 export function checkRuns(runs: DataRun[], realSize: number): DataRun[] {
   const out: DataRun[] = [];
   let end = 0;
+  if (!Number.isSafeInteger(realSize) || realSize < 0) throw new HeaderError(`sparse file size ${realSize} is out of range`);
   for (const r of runs) {
+    if (r.offset < 0 || r.length < 0) throw new HeaderError(`sparse map run ${r.offset}+${r.length} is negative`);
     if (r.offset < end) throw new HeaderError(`sparse map is not in ascending order (offset ${r.offset} after ${end})`);
     if (r.offset + r.length > realSize) throw new HeaderError(`sparse map run ${r.offset}+${r.length} is beyond the file size ${realSize}`);
     if (r.length === 0) continue;

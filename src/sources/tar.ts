@@ -5,14 +5,12 @@
 import type { ChunkSink, ContentSource } from '../io/content-source.js';
 import { TreeBuilder, splitArchivePath } from '../tree/builder.js';
 import { displayName } from '../tree/names.js';
-import type { ContentRef, DataRun, FileNode, FsNode, Timestamp } from '../tree/node.js';
-import { CakeError, CorruptInputError } from '../util/errors.js';
+import { type ContentRef, type DirNode, type FileNode, type FsNode, dataLength } from '../tree/node.js';
+import { CakeError, CorruptInputError, DoesNotFitError } from '../util/errors.js';
 import type { LoadedTree } from './directory.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
-import {
-  BLOCK, HeaderError, type PaxRecords, type RawHeader, SparseMapParser, checkRuns, collectXattrs, cString, decodeHeader, headerSum,
-  isZeroBlock, oldGnuRuns, parseNumeric, paxInteger, paxMap01, paxString, paxTime, parsePax, typeName,
-} from './tar-headers.js';
+import { BLOCK, headerSum } from './tar-headers.js';
+import { tarEntries } from './tar-entries.js';
 
 export interface TarSourceOptions {
   /** Shown in errors and warnings as the archive's name. */
@@ -23,13 +21,9 @@ export interface TarSourceOptions {
   spillAbove?: number;
   /** Entries with hostile names (absolute, `..`, through a symlink, a hard link to nowhere) are skipped with a warning instead of failing. */
   lenient?: boolean;
+  /** The output's size, when fixed: an archive declaring more file data is refused early. */
+  sizeLimit?: number;
 }
-
-/** Extended headers (pax, GNU long names) bigger than this are refused rather than buffered. */
-const MAX_META = 16 << 20;
-
-/** Keys that describe one member only; a global header setting them is ignored. */
-const PER_FILE_KEYS = new Set(['path', 'linkpath', 'size']);
 
 interface TarHandle {
   /** Archive path, for error messages. */
@@ -42,8 +36,6 @@ interface TarHandle {
   length: number;
 }
 
-const pad = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
-
 /** Reads a tar archive (plain or gzip) produced by `openStream`; may be called again by the ContentSource. */
 export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts: TarSourceOptions): Promise<LoadedTree> {
   const label = opts.label;
@@ -54,238 +46,65 @@ export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts:
     warnOnce.add(key);
     warnings.push(`${label}: ${msg}`);
   };
-
   const reader = new ByteReader(maybeDecompress(openStream(), label));
   const builder = new TreeBuilder();
-  const block = new Uint8Array(BLOCK);
-  const globalPax = new Map<string, Uint8Array>();
-  let localPax: PaxRecords | null = null;
-  let longName: string | null = null;
-  let longLink: string | null = null;
-  let index = 0;
-
-  const readMeta = async (size: number, where: string): Promise<Uint8Array> => {
-    if (size > MAX_META) throw new CorruptInputError(where, `extended header of ${size} bytes is too large`);
-    const data = new Uint8Array(size);
-    if ((await reader.read(data)) < size || (await reader.skip(pad(size))) < pad(size)) {
-      throw new CorruptInputError(where, 'archive is truncated');
-    }
-    return data;
-  };
+  const budget = opts.sizeLimit === undefined ? null : new DataBudget(builder, opts.sizeLimit, label);
 
   try {
-    for (;;) {
-      const headerOffset = reader.offset;
-      const got = await reader.read(block);
-      const pending = localPax !== null || longName !== null || longLink !== null;
-      if (got === 0 || (got === BLOCK && isZeroBlock(block))) {
-        if (pending) throw new CorruptInputError(label, 'archive ends after an extended header with no entry for it');
-        break;
-      }
-      if (got < BLOCK) throw new CorruptInputError(`${label}: header at byte ${headerOffset}`, 'archive is truncated');
-
-      let h: RawHeader;
-      try {
-        h = decodeHeader(block);
-      } catch (e) {
-        if (e instanceof HeaderError) {
-          throw new CorruptInputError(`${label}: header at byte ${headerOffset}`, e.message);
-        }
-        throw e;
-      }
-
-      // Extended headers describe the next entry.
-      const metaWhere = `${label}: extended header at byte ${headerOffset}`;
-      switch (h.type) {
-        case 'x': {
-          const data = await readMeta(h.size, metaWhere);
-          const recs = guard(metaWhere, () => parsePax(data));
-          localPax = localPax ? localPax.concat(recs) : recs;
-          continue;
-        }
-        case 'g': {
-          const data = await readMeta(h.size, metaWhere);
-          for (const [k, v] of guard(metaWhere, () => parsePax(data))) {
-            if (v.length === 0) globalPax.delete(k);
-            else globalPax.set(k, v);
-          }
-          continue;
-        }
-        case 'L':
-        case 'K': {
-          const data = await readMeta(h.size, metaWhere);
-          const s = cString(data, 0, data.length);
-          if (h.type === 'L') longName = s;
-          else longLink = s;
-          continue;
-        }
-        case 'V': // GNU volume label: not a file
-          if ((await reader.skip(h.size + pad(h.size))) < h.size + pad(h.size)) throw new CorruptInputError(metaWhere, 'archive is truncated');
-          continue;
-      }
-
-      // Effective pax keywords: globals, then this entry's records (an empty value cancels a keyword).
-      const pax = new Map<string, Uint8Array>();
-      for (const [k, v] of globalPax) if (!PER_FILE_KEYS.has(k) && !k.startsWith('GNU.sparse.')) pax.set(k, v);
-      const sparse00: number[] = [];
-      for (const [k, v] of localPax ?? []) {
-        if (k === 'GNU.sparse.offset' || k === 'GNU.sparse.numbytes') sparse00.push(guard(metaWhere, () => paxInteger(v, k)));
-        if (v.length === 0) pax.delete(k);
-        else pax.set(k, v);
-      }
-      localPax = null;
-
-      let path = pax.has('path') ? paxString(pax.get('path')!) : longName ?? h.name;
-      const linkname = pax.has('linkpath') ? paxString(pax.get('linkpath')!) : longLink ?? h.linkname;
-      longName = longLink = null;
-      if (pax.has('GNU.sparse.name')) path = paxString(pax.get('GNU.sparse.name')!);
-      const where = `${label}: ${displayName(path)}`;
-      const entryIndex = index++;
-
-      const check = <T>(f: () => T): T => guard(where, f);
-      const num = (key: string, fallback: number): number => (pax.has(key) ? check(() => paxInteger(pax.get(key)!, key)) : fallback);
-      const time = (key: string, fallback: Timestamp): Timestamp => (pax.has(key) ? check(() => paxTime(pax.get(key)!, key)) : fallback);
-      const size = num('size', h.size);
-      const mtime = time('mtime', { sec: h.mtime, nsec: 0 });
-      const perm = h.mode & 0o7777;
-      const uid = num('uid', h.uid);
-      const gid = num('gid', h.gid);
-      const atime = time('atime', mtime);
-      const ctime = time('ctime', mtime);
-      const xattrs = pax.size ? collectXattrs(pax, warn) : [];
-      const dataStart = reader.offset;
-      let consumed = 0; // data bytes of this entry already read
+    for await (const e of tarEntries(reader, { label, warn })) {
+      const { where } = e;
       const fail: (msg: string) => never = (msg) => {
         throw new CorruptInputError(where, msg);
       };
-
       // Placing an entry: a hostile name is an error, or (lenient) a warning and a skip.
       const hostile = <T>(place: () => T): T | undefined => {
         try {
           return place();
-        } catch (e) {
-          if (!opts.lenient || !(e instanceof CorruptInputError)) throw e;
-          warnings.push(`skipped: ${e.message}`);
+        } catch (err) {
+          if (!opts.lenient || !(err instanceof CorruptInputError)) throw err;
+          warnings.push(`skipped: ${err.message}`);
           return undefined;
         }
       };
+      const meta = { perm: e.perm, uid: e.uid, gid: e.gid, mtime: e.mtime, atime: e.atime, ctime: e.ctime, xattrs: e.xattrs };
       let node: FsNode | undefined;
-      let type = h.type;
-      if ((type === '0' || type === '\0') && path.endsWith('/')) type = '5'; // pre-POSIX directory
-      switch (type) {
-        case '0':
-        case '\0':
-        case '7':
-        case 'S': {
-          let realSize = size;
-          let runs: DataRun[] | undefined;
-          let skipBytes = 0;
-          let start = dataStart;
-          if (type === 'S') {
-            const all: DataRun[] = [];
-            check(() => oldGnuRuns(block, 386, 4, all));
-            realSize = check(() => parseNumeric(block, 483, 12, 'realsize'));
-            let extended = block[482] !== 0;
-            const ext = new Uint8Array(BLOCK);
-            while (extended) {
-              if ((await reader.read(ext)) < BLOCK) fail('archive is truncated (in a sparse header)');
-              check(() => oldGnuRuns(ext, 0, 21, all));
-              extended = ext[504] !== 0;
-              if (all.length > 1 << 24) fail('sparse map is too long');
-            }
-            start = reader.offset;
-            runs = check(() => checkRuns(all, realSize));
-          } else if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.size') || pax.has('GNU.sparse.map') || sparse00.length) {
-            const major = pax.has('GNU.sparse.major') ? paxString(pax.get('GNU.sparse.major')!) : '0';
-            const minor = pax.has('GNU.sparse.minor') ? paxString(pax.get('GNU.sparse.minor')!) : '';
-            if (major === '1' && minor === '0') {
-              realSize = num('GNU.sparse.realsize', -1);
-              if (realSize < 0) fail('sparse file has no GNU.sparse.realsize');
-              const parser = new SparseMapParser();
-              const buf = new Uint8Array(BLOCK);
-              while (!parser.done) {
-                if (consumed >= size) fail('sparse map runs past the entry data');
-                const want = Math.min(BLOCK, size - consumed);
-                if ((await reader.read(buf.subarray(0, want))) < want) fail('archive is truncated (in a sparse map)');
-                consumed += want;
-                check(() => parser.feed(buf.subarray(0, want)));
-              }
-              skipBytes = parser.consumed + pad(parser.consumed);
-              if (skipBytes > size) fail('sparse map runs past the entry data');
-              runs = check(() => checkRuns(parser.runs(), realSize));
-            } else if (major === '0') {
-              realSize = num('GNU.sparse.size', num('GNU.sparse.realsize', -1));
-              if (realSize < 0) fail('sparse file has no GNU.sparse.size');
-              let raw: DataRun[];
-              if (pax.has('GNU.sparse.map')) raw = check(() => paxMap01(pax.get('GNU.sparse.map')!));
-              else {
-                if (sparse00.length % 2) fail('sparse map has an offset without numbytes');
-                raw = [];
-                for (let i = 0; i < sparse00.length; i += 2) raw.push({ offset: sparse00[i]!, length: sparse00[i + 1]! });
-              }
-              runs = check(() => checkRuns(raw, realSize));
-            } else {
-              fail(`unsupported GNU sparse format ${major}.${minor}`);
-            }
-            start = dataStart + skipBytes;
-          }
-          const length = size - skipBytes;
-          if (runs) {
-            let sum = 0;
-            for (const r of runs) sum += r.length;
-            if (sum !== length) fail(`sparse map describes ${sum} data bytes but the entry stores ${length}`);
-          }
+      switch (e.type) {
+        case '0': {
           const content: ContentRef | null =
-            length > 0
-              ? { order: entryIndex, handle: { path, headerOffset, headerSum: headerSum(block), start, length } satisfies TarHandle }
+            e.dataLength > 0
+              ? { order: e.index, handle: { path: e.path, headerOffset: e.headerOffset, headerSum: e.headerSum, start: e.dataStart, length: e.dataLength } satisfies TarHandle }
               : null;
-          const file: FileNode = { kind: 'file', perm, uid, gid, mtime, atime, ctime, xattrs, size: realSize, content };
-          if (runs) file.dataRuns = runs;
+          const file: FileNode = { kind: 'file', ...meta, size: e.size, content };
+          if (e.runs) file.dataRuns = e.runs;
           node = file;
+          budget?.add(e.dataLength);
           break;
         }
-        case '1': {
-          const target = hostile(() => {
-            const t = builder.get(splitArchivePath(linkname, where));
-            if (!t) fail(`hard link to ${JSON.stringify(displayName(linkname))}, which is not in the archive before it`);
-            if (t.kind === 'dir') fail(`hard link to ${JSON.stringify(displayName(linkname))}, which is a directory`);
+        case '1':
+          node = hostile(() => {
+            const t = builder.get(splitArchivePath(e.linkname, where));
+            if (!t) fail(`hard link to ${JSON.stringify(displayName(e.linkname))}, which is not in the archive before it`);
+            if (t.kind === 'dir') fail(`hard link to ${JSON.stringify(displayName(e.linkname))}, which is a directory`);
             return t;
           });
-          if (!target) break;
-          node = target;
           break;
-        }
         case '2':
-          if (linkname.includes('\0')) fail('symlink target contains a NUL byte');
-          node = { kind: 'symlink', perm, uid, gid, mtime, atime, ctime, xattrs, target: linkname };
+          if (e.linkname.includes('\0')) fail('symlink target contains a NUL byte');
+          node = { kind: 'symlink', ...meta, target: e.linkname };
           break;
         case '3':
         case '4':
-          node = {
-            kind: type === '3' ? 'chardev' : 'blockdev', perm, uid, gid, mtime, atime, ctime, xattrs,
-            major: num('SCHILY.devmajor', h.devmajor),
-            minor: num('SCHILY.devminor', h.devminor),
-          };
+          node = { kind: e.type === '3' ? 'chardev' : 'blockdev', ...meta, major: e.major, minor: e.minor };
           break;
         case '5':
-        case 'D': // GNU incremental dump directory: a directory whose data lists names
-          node = { kind: 'dir', perm, uid, gid, mtime, atime, ctime, xattrs, entries: new Map() };
+          node = { kind: 'dir', ...meta, entries: new Map() };
           break;
         case '6':
-          node = { kind: 'fifo', perm, uid, gid, mtime, atime, ctime, xattrs };
+          node = { kind: 'fifo', ...meta };
           break;
-        case 'M':
-          fail('multi-volume continuation entries are not supported');
-        default:
-          fail(`unknown entry type ${typeName(type)}`);
       }
-
-      if (node) hostile(() => builder.set(splitArchivePath(path, where), node!, where));
-
-      const rest = size - consumed + pad(size);
-      if ((await reader.skip(rest)) < rest) fail('archive is truncated');
+      if (node) hostile(() => builder.set(splitArchivePath(e.path, where), node!, where));
     }
-
     // Read to the end so a corrupt or truncated gzip stream is noticed.
     while ((await reader.skip(1 << 30)) > 0);
   } catch (e) {
@@ -297,21 +116,47 @@ export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts:
   return { tree: builder.tree, content: new TarContent(openStream, label, opts.spill, opts.spillAbove ?? MEMORY_SPILL_LIMIT), warnings };
 }
 
+/**
+ * Refuses an archive, before its data is decompressed, once the files it has declared
+ * cannot fit the output (`--size`): a gzip bomb's headers say what is coming. Entries
+ * replaced by later ones do not count, so when the running sum passes the limit the tree
+ * is measured exactly before giving up.
+ */
+class DataBudget {
+  private sum = 0;
+  constructor(private readonly builder: TreeBuilder, private readonly limit: number, private readonly label: string) {}
+
+  add(bytes: number): void {
+    this.sum += bytes;
+    if (this.sum <= this.limit) return;
+    this.sum = treeDataBytes(this.builder.tree.root) + bytes;
+    if (this.sum > this.limit) {
+      throw new DoesNotFitError(`${this.label}: the files its headers declare`, this.sum, this.limit);
+    }
+  }
+}
+
+/** Stored data bytes of the files in a tree (hard links once). */
+function treeDataBytes(root: DirNode): number {
+  let n = 0;
+  const seen = new Set<FsNode>();
+  const stack: FsNode[] = [root];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    if (node.kind === 'file') n += dataLength(node);
+    else if (node.kind === 'dir') for (const c of node.entries.values()) stack.push(c);
+  }
+  return n;
+}
+
 /** Errors from the byte stream (I/O, decompression) become one-line CorruptInputErrors; our own pass through. */
 function asSourceError(e: unknown, where: string): unknown {
   if (e instanceof CakeError || e instanceof TypeError || e instanceof ReferenceError) return e;
   const err = e as Error & { code?: string };
   const msg = err instanceof Error ? `${err.code ? `${err.code} ` : ''}${err.message}` : String(e);
   return new CorruptInputError(where, `cannot read archive: ${msg}`);
-}
-
-/** Runs a header decoder, turning its HeaderError into a CorruptInputError naming `where`. */
-function guard<T>(where: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw e instanceof HeaderError ? new CorruptInputError(where, e.message) : e;
-  }
 }
 
 /**
@@ -440,9 +285,9 @@ export class TarContent implements ContentSource {
 }
 
 /** Node convenience: loads a tar (or .tar.gz) file from disk. */
-export async function loadTarFile(path: string, opts: { lenient?: boolean } = {}): Promise<LoadedTree> {
+export async function loadTarFile(path: string, opts: { lenient?: boolean; sizeLimit?: number } = {}): Promise<LoadedTree> {
   const { createReadStream } = await import('node:fs');
   const open = (): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: 1 << 20 });
   const { tempFileSpill } = await import('../io/temp-spill.js');
-  return loadTar(open, { label: path, spill: tempFileSpill, lenient: opts.lenient });
+  return loadTar(open, { label: path, spill: tempFileSpill, lenient: opts.lenient, sizeLimit: opts.sizeLimit });
 }

@@ -90,18 +90,18 @@ describe.skipIf(!canBake())('cake-img bake', () => {
     expect(fs.readdirSync(path.join(env.XDG_CACHE_HOME, 'cake-img', 'kernels')).length).toBe(1);
   }, 300_000);
 
-  describe('bad input: one line, exit 1, no image', () => {
-    const bad = (name: string, extra: () => string[], message: RegExp, args?: (img: string) => string[]) =>
+  describe('bad input: one line, exit 1 (2 for a bad option value), no image', () => {
+    const bad = (name: string, extra: () => string[], message: RegExp, args?: (img: string) => string[], status = 1) =>
       it(name, () => {
         const img = path.join(work, `bad-${name.replace(/\W+/g, '-')}.img`);
         const r = cakeImg(args ? args(img) : [...bakeArgs(img), ...extra()], { env });
-        expect(r.status, r.stderr).toBe(1);
+        expect(r.status, r.stderr).toBe(status);
         expect(r.stderr.trim().split('\n')).toHaveLength(1);
         expect(r.stderr).toMatch(message);
         expect(fs.existsSync(img)).toBe(false);
       }, 120_000);
     bad('rootfs too big for the size', () => ['--size', '4M'], /needs at least .* use --size \d+M/);
-    bad('a module the kernel lacks', () => [], /no module "ext5" .*close: ext4/, (img) => bakeArgs(img).map((a) => (a === MODULES ? 'virtio_blk,ext5' : a)));
-    bad('no syslinux pieces', () => ['--syslinux', path.join(work, 'no-such-syslinux')], /no-such-syslinux/);
+    bad('a module the kernel lacks', () => [], /no module "ext5" .*close: ext4/, (img) => bakeArgs(img).map((a) => (a === MODULES ? 'virtio_blk,ext5' : a)), 2);
+    bad('no syslinux pieces', () => ['--syslinux', path.join(work, 'no-such-syslinux')], /no-such-syslinux/, undefined, 2);
   });
 });

@@ -12,6 +12,7 @@ import { CLI, cakeImg, canRunAsNobody } from '../helpers/cli.js';
 import { expectFsckClean } from '../oracles/e2fsck.js';
 import { TOOL_PATH, hasTool } from '../oracles/tools.js';
 import { pushBlob, pushManifest, startRegistry } from '../helpers/registry.js';
+import { imageConfig } from '../helpers/image-config.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cake-cook-'));
 fs.chmodSync(work, 0o777);
@@ -210,7 +211,7 @@ describe.skipIf(!hasTool('proot'))('cook from a registry, pinned by digest', () 
       const layers = await busyboxLayers();
       const pushed = [];
       for (const l of layers) pushed.push(await pushBlob(reg, 'test/busybox', l, l[0] === 0x1f ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar'));
-      const cfg = await pushBlob(reg, 'test/busybox', JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }), 'application/vnd.oci.image.config.v1+json');
+      const cfg = await pushBlob(reg, 'test/busybox', imageConfig(layers), 'application/vnd.oci.image.config.v1+json');
       const m = await pushManifest(reg, 'test/busybox', 'v1', { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg, layers: pushed }, 'application/vnd.oci.image.manifest.v1+json');
       const ref = `${reg.host}/test/busybox@${m.digest}`;
       const out = path.join(work, 'pulled.tar');

@@ -89,7 +89,7 @@ describe.skipIf(!hasTool('proot'))('host steps stay inside the root', () => {
     const payload = path.join(work, 'payload');
     fs.mkdirSync(path.join(payload, 'sub'), { recursive: true });
     fs.writeFileSync(path.join(payload, 'sub/file'), 'payload\n');
-    fs.symlinkSync('sub', path.join(payload, 'dirlink')); // --copy-dirlinks: copied as a directory
+    fs.symlinkSync('sub', path.join(payload, 'dirlink')); // a link inside --contents: copied as a link, never followed
     fs.symlinkSync('sub/file', path.join(payload, 'filelink')); // copied as a symlink
     execFileSync('chmod', ['-R', 'a+rX', payload]);
     const script = path.join(work, 'plant.sh');
@@ -107,8 +107,8 @@ describe.skipIf(!hasTool('proot'))('host steps stay inside the root', () => {
     // The copy went where the symlink points *inside* the root.
     const at = `\\.${elsewhere}/payload`;
     expect(listed).toMatch(new RegExp(`^-rw-r--r-- 0/0 .* ${at}/sub/file$`, 'm'));
-    expect(listed).toMatch(new RegExp(`^d.* ${at}/dirlink/$`, 'm'));
-    expect(listed).toMatch(new RegExp(`^-.* ${at}/dirlink/file$`, 'm'));
+    expect(listed).toMatch(new RegExp(`^l.* ${at}/dirlink -> sub$`, 'm'));
+    expect(listed).not.toMatch(new RegExp(`${at}/dirlink/file`));
     expect(listed).toMatch(new RegExp(`^l.* ${at}/filelink -> sub/file$`, 'm'));
   });
 

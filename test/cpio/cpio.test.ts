@@ -123,7 +123,7 @@ describe.skipIf(!hasTool('cpio') || !hasTool('bsdcpio'))('cpio newc', () => {
     const out = path.join(work, 'bad.cpio.gz');
     const r = spawnSync(process.execPath, [path.resolve('dist/cli/main.js'), 'initramfs', path.join(work, 'missing'), '-o', out], { encoding: 'utf8' });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/missing: cannot read source: ENOENT/);
+    expect(r.stderr).toMatch(/missing: cannot read the source: no such file or directory/);
     expect(fs.existsSync(out)).toBe(false);
   });
 });

@@ -42,7 +42,7 @@ async function build(src: string, img: string, mode: 'sequential' | 'copier', in
   try {
     await writeExt4(plan, dev, loaded.content, {
       assumeZeroed: !inPlace,
-      copier: mode === 'copier' ? hostCopier(img, 0, (r) => content.hostPath(r), inPlace) : undefined,
+      copier: mode === 'copier' ? hostCopier(dev.fd, 0, (r) => content.hostPath(r), inPlace) : undefined,
     });
   } finally {
     dev.close();
@@ -74,7 +74,7 @@ describe('host copier', () => {
     const img = path.join(work, 'changing.img');
     const dev = NodeFileBlockDevice.create(img, plan.geo.blocksCount * plan.geo.blockSize);
     const content = loaded.content as typeof loaded.content & { hostPath(ref: ContentRef): Uint8Array | null };
-    const run = writeExt4(plan, dev, loaded.content, { assumeZeroed: true, copier: hostCopier(img, 0, (r) => content.hostPath(r), false) });
+    const run = writeExt4(plan, dev, loaded.content, { assumeZeroed: true, copier: hostCopier(dev.fd, 0, (r) => content.hostPath(r), false) });
     await expect(run).rejects.toThrow(CorruptInputError);
     await expect(run).rejects.toThrow(/d\/f100: file changed size while reading/);
     dev.close();

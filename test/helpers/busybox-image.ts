@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
+import { imageConfig } from './image-config.js';
 import { testPackage } from './debian.js';
 import { packTar, type TarEntry } from './tar-pack.js';
 
@@ -73,9 +74,8 @@ async function writeTarFile(file: string, files: [string, Uint8Array | string][]
   fs.writeFileSync(file, Buffer.concat(chunks));
 }
 
-function config(layers: Buffer[]): string {
-  // diff_ids are the uncompressed digests; the readers do not need them exact, but keep them honest.
-  return JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${sha(l)}`) }, config: {} });
+function config(layers: Uint8Array[]): string {
+  return imageConfig(layers);
 }
 
 /** `docker save` layout: manifest.json, the config, one tar per layer. */

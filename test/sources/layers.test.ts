@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { packTar, type TarEntry } from '../helpers/tar-pack.js';
+import { imageConfig } from '../helpers/image-config.js';
 import { pathsOf } from '../helpers/tree-paths.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSource } from '../../src/sources/detect.js';
@@ -116,7 +117,7 @@ async function dockerArchive(legacy: boolean | 'podman'): Promise<string> {
     names.push(name);
     files.push([name, blob]);
   });
-  const config = JSON.stringify({ architecture: 'amd64', os: 'linux' });
+  const config = imageConfig(ls);
   files.push([`${sha(Buffer.from(config))}.json`, config]);
   files.push(['manifest.json', JSON.stringify([{ Config: `${sha(Buffer.from(config))}.json`, RepoTags: ['test:1'], Layers: names }])]);
   return writeTar(path.join(work, `docker-${String(legacy)}.tar`), files);
@@ -139,11 +140,12 @@ async function ociFiles(): Promise<[string, Uint8Array | string][]> {
   };
   const types = ['application/vnd.oci.image.layer.v1.tar+gzip', 'application/vnd.oci.image.layer.v1.tar', 'application/vnd.oci.image.layer.v1.tar+zstd'];
   const layerDescs = ls.map((l, i) => blob(l, types[i]!));
-  const config = blob(JSON.stringify({ architecture: 'amd64', os: 'linux' }), MT.config);
+  const config = blob(imageConfig(ls), MT.config);
+  const armConfig = blob(imageConfig([ls[0]!], 'arm64'), MT.config);
   const amd = blob(JSON.stringify({ schemaVersion: 2, mediaType: MT.manifest, config, layers: layerDescs }), MT.manifest, {
     platform: { os: 'linux', architecture: 'amd64' },
   });
-  const arm = blob(JSON.stringify({ schemaVersion: 2, mediaType: MT.manifest, config, layers: [layerDescs[0]] }), MT.manifest, {
+  const arm = blob(JSON.stringify({ schemaVersion: 2, mediaType: MT.manifest, config: armConfig, layers: [layerDescs[0]] }), MT.manifest, {
     platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
   });
   const idx = blob(JSON.stringify({ schemaVersion: 2, mediaType: MT.index, manifests: [arm, amd] }), MT.index);
@@ -414,7 +416,7 @@ describe('cake-img mkfs from a layered image', () => {
 
   it.skipIf(!fs.existsSync(path.resolve('dist/cli/main.js')))('a hostile image fails in one line with no image; --lenient skips the entry and warns', async () => {
     const layer = await packTar([{ name: 'ok', body: 'fine' }, { name: '../escape', body: 'x' }]);
-    const config = JSON.stringify({ architecture: 'amd64', os: 'linux' });
+    const config = imageConfig([layer]);
     const archive = await writeTar(path.join(work, 'hostile.tar'), [
       [`blobs/sha256/${sha(layer)}`, layer],
       [`${sha(Buffer.from(config))}.json`, config],

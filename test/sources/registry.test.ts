@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { imageConfig } from '../helpers/image-config.js';
 import { packTar, type TarEntry } from '../helpers/tar-pack.js';
 import { pathsOf } from '../helpers/tree-paths.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +34,6 @@ const MT = {
 };
 
 
-const config = (arch: string): string => JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
 const manifest = (cfg: Pushed, layers: Pushed[], mediaType = MT.ociManifest): object => ({ schemaVersion: 2, mediaType, config: cfg, layers });
 
 // --- the images ---------------------------------------------------------------------------
@@ -57,19 +57,23 @@ beforeAll(async () => {
 
   // Two layers: gzip, then plain with a whiteout.
   const repo = 'test/two-layer';
-  const l1 = await pushBlob(reg, repo, gzipSync(await packTar(LAYER1)), MT.ociGzip);
-  const l2 = await pushBlob(reg, repo, await packTar(LAYER2), MT.ociTar);
-  const cfg = await pushBlob(reg, repo, config('amd64'), MT.ociConfig);
+  const b1 = gzipSync(await packTar(LAYER1));
+  const b2 = await packTar(LAYER2);
+  const l1 = await pushBlob(reg, repo, b1, MT.ociGzip);
+  const l2 = await pushBlob(reg, repo, b2, MT.ociTar);
+  const cfg = await pushBlob(reg, repo, imageConfig([b1, b2]), MT.ociConfig);
   const m = await pushManifest(reg, repo, 'v1', manifest(cfg, [l1, l2]), MT.ociManifest);
   img.two = { ref: repo, digest: m.digest, layers: [l1, l2], config: cfg };
 
   // Two platforms, as an OCI index and as a docker manifest list: amd64 is a docker v2
   // manifest with a gzip layer, arm64 an OCI manifest with a plain one.
   const multi = 'test/multi';
-  const amdLayer = await pushBlob(reg, multi, gzipSync(await packTar([{ name: 'arch', body: 'amd64\n' }])), MT.dockerGzip);
-  const armLayer = await pushBlob(reg, multi, await packTar([{ name: 'arch', body: 'arm64\n' }]), MT.ociTar);
-  const amdCfg = await pushBlob(reg, multi, config('amd64'), MT.dockerConfig);
-  const armCfg = await pushBlob(reg, multi, config('arm64'), MT.ociConfig);
+  const amdBytes = gzipSync(await packTar([{ name: 'arch', body: 'amd64\n' }]));
+  const armBytes = await packTar([{ name: 'arch', body: 'arm64\n' }]);
+  const amdLayer = await pushBlob(reg, multi, amdBytes, MT.dockerGzip);
+  const armLayer = await pushBlob(reg, multi, armBytes, MT.ociTar);
+  const amdCfg = await pushBlob(reg, multi, imageConfig([amdBytes], 'amd64'), MT.dockerConfig);
+  const armCfg = await pushBlob(reg, multi, imageConfig([armBytes], 'arm64'), MT.ociConfig);
   const amd = await pushManifest(reg, multi, 'amd64', manifest(amdCfg, [amdLayer], MT.dockerManifest), MT.dockerManifest);
   const arm = await pushManifest(reg, multi, 'arm64', manifest(armCfg, [armLayer]), MT.ociManifest);
   const entries = [
@@ -85,7 +89,8 @@ beforeAll(async () => {
 
   // A manifest with a non-distributable layer (its bytes live elsewhere).
   const foreign = { mediaType: MT.ociForeign, digest: sha256('elsewhere'), size: 9, urls: ['https://example.com/layer.tar.gz'] };
-  const f = await pushManifest(reg, multi, 'foreign', manifest(armCfg, [armLayer, foreign as Pushed]), MT.ociManifest);
+  const foreignCfg = await pushBlob(reg, multi, imageConfig([armBytes, armBytes], 'arm64'), MT.ociConfig);
+  const f = await pushManifest(reg, multi, 'foreign', manifest(foreignCfg, [armLayer, foreign as Pushed]), MT.ociManifest);
   img.foreign = { ref: multi, digest: f.digest, layers: [], config: armCfg };
 });
 

@@ -1,7 +1,8 @@
 // The cpio "newc" header (070701): 13 fields of 8 hex digits after the 6-byte magic,
 // then the NUL-terminated name, padded so header + name is a multiple of 4; then the
 // data, padded to 4. See the kernel's Documentation/driver-api/early-userspace/buffer-format.rst.
-import { CorruptInputError } from '../../util/errors.js';
+import { CorruptInputError, UnsupportedError } from '../../util/errors.js';
+import { displayName } from '../../tree/names.js';
 
 export interface NewcHeader {
   c_ino: number;
@@ -43,7 +44,7 @@ export function encodeNewcEntry(h: Omit<NewcHeader, 'c_namesize' | 'c_check'>, n
   const values = { ...h, c_namesize: namesize, c_check: 0 } as NewcHeader;
   NEWC_FIELDS.forEach((f, k) => {
     const v = values[f];
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`cpio ${f} ${v} does not fit 32 bits`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new UnsupportedError(`/${displayName(name)}`, `cpio newc ${f} ${v} does not fit 32 bits`);
     for (let d = 0; d < 8; d++) out[6 + k * 8 + d] = HEX.charCodeAt((v >>> ((7 - d) * 4)) & 15);
   });
   for (let i = 0; i < name.length; i++) out[NEWC_HEADER_SIZE + i] = name.charCodeAt(i);

@@ -6,6 +6,7 @@ import { type ContentRef, type DataRun, type FsNode, type FsTree, kindTypeBits }
 import { walkTree } from '../../tree/walk.js';
 import { displayName } from '../../tree/names.js';
 import { UnsupportedError } from '../../util/errors.js';
+import { checkIds } from '../../tree/limits.js';
 
 export interface CpioRecord {
   /** Relative path, a byte string ("bin/sh"). */
@@ -24,9 +25,17 @@ export interface CpioRecord {
 }
 
 const MAX_SIZE = 0xffffffff;
+/** newc stores times as unsigned 32-bit seconds: 1970 to 2106-02-07. */
+export const CPIO_MAX_TIME = 0xffffffff;
+export const CPIO_TIME_RANGE = { min: 0, max: CPIO_MAX_TIME, describe: '1970-01-01 to 2106-02-07' };
 
 function clampTime(sec: number): number {
-  return Math.min(Math.max(sec, 0), 0xffffffff);
+  return Math.min(Math.max(sec, 0), CPIO_MAX_TIME);
+}
+
+/** A name the kernel's unpacker would take somewhere else than into the archive's tree. */
+function badComponent(name: string): boolean {
+  return name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0');
 }
 
 export function* cpioRecords(tree: FsTree): Generator<CpioRecord> {
@@ -37,6 +46,11 @@ export function* cpioRecords(tree: FsTree): Generator<CpioRecord> {
   for (const { node: n, path } of walkTree(tree.root)) {
     if (path.length === 0) continue; // the root itself is the kernel's rootfs
     const name = path.join('/');
+    if (path.some(badComponent)) throw new UnsupportedError(`/${displayName(name)}`, 'invalid name in the tree (empty, ".", "..", or with "/" or NUL)');
+    checkIds(n, () => `/${displayName(name)}`, 'cpio newc');
+    if ((n.kind === 'chardev' || n.kind === 'blockdev') && (n.major > 0xffffffff || n.minor > 0xffffffff || n.major < 0 || n.minor < 0)) {
+      throw new UnsupportedError(`/${displayName(name)}`, `device number ${n.major}:${n.minor} does not fit cpio newc`);
+    }
     let ino = inoOf.get(n);
     if (ino === undefined) inoOf.set(n, (ino = inoOf.size + 1));
     const seen = (emitted.get(n) ?? 0) + 1;

@@ -5,6 +5,7 @@ import { displayName } from '../../tree/names.js';
 import type { DataRun, DirNode, FileNode, FsNode, FsTree } from '../../tree/node.js';
 import { sortedEntries } from '../../tree/walk.js';
 import { UnsupportedError } from '../../util/errors.js';
+import { checkIds } from '../../tree/limits.js';
 import { FT } from './dirent.js';
 import { type DirLayout, type DirRecord, planDirectory } from './dir-layout.js';
 import { EXTRA_ISIZE, FIRST_INO, GOOD_OLD_INODE_SIZE, ROOT_INO } from './inode.js';
@@ -37,6 +38,9 @@ export interface Catalog {
 }
 
 const MAX_LINKS = 65000;
+/** Linux device numbers: 12 bits of major, 20 of minor (what ext4's i_block encoding holds). */
+const MAX_MAJOR = 0xfff;
+const MAX_MINOR = 0xfffff;
 const NO_XATTRS: DiskXattr[] = [];
 
 /** The entry's path as shown to people ('/etc/passwd'). */
@@ -87,6 +91,10 @@ export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: 
     const e: CatalogEntry = {
       ino, node, name, parent, links: 0, parentIno: parent?.ino ?? ROOT_INO, blockCount: 0, xattrInInode: NO_XATTRS, xattrInBlock: NO_XATTRS,
     };
+    checkIds(node, () => entryPath(e), 'ext4');
+    if ((node.kind === 'chardev' || node.kind === 'blockdev') && !(node.major >= 0 && node.major <= MAX_MAJOR && node.minor >= 0 && node.minor <= MAX_MINOR)) {
+      throw new UnsupportedError(entryPath(e), `device number ${node.major}:${node.minor} is beyond Linux's (major up to ${MAX_MAJOR}, minor up to ${MAX_MINOR})`);
+    }
     if (node.xattrs.length) placeXattrs(e, inodeXattrRoom, bs);
     entries[ino] = e;
     inoOf.set(node, ino);
@@ -165,18 +173,47 @@ export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: 
   return { entries, lastIno: next - 1, filesInContentOrder, lostFoundIno: FIRST_INO };
 }
 
-/** Splits xattrs between the inode body and one xattr block (in-inode first, like the kernel). */
+/**
+ * Splits xattrs between the inode body and one xattr block. Like the kernel, each goes in
+ * the inode when it fits there and in the block otherwise (not "everything after the first
+ * that does not fit"); when that overflows the block, the inode is packed as full as it
+ * can be (an exact knapsack over its few hundred bytes), so whatever a Linux ext4 with this
+ * inode size can hold without ea_inode, this holds.
+ */
 function placeXattrs(e: CatalogEntry, inodeRoom: number, bs: number): void {
   const x = toDiskXattrs(e.node.xattrs, entryPath(e));
-  const inInode: DiskXattr[] = [];
-  const inBlock: DiskXattr[] = [];
+  const blockRoom = bs - 32; // the block header
+  const cost = (a: DiskXattr): number => xattrSpace([a]) - 4; // entry + value; the 4-byte terminator is counted once
+  let inInode: DiskXattr[] = [];
+  let used = 4;
   for (const a of x) {
-    if (inBlock.length === 0 && xattrSpace([...inInode, a]) <= inodeRoom) inInode.push(a);
-    else inBlock.push(a);
+    if (used + cost(a) <= inodeRoom) {
+      inInode.push(a);
+      used += cost(a);
+    }
   }
-  if (inBlock.length && xattrSpace(inBlock) > bs - 32) {
-    throw new UnsupportedError(entryPath(e), `extended attributes take ${xattrSpace(inBlock)} bytes, more than one ${bs}-byte block holds`);
+  let inBlock = x.filter((a) => !inInode.includes(a));
+  if (inBlock.length && xattrSpace(inBlock) > blockRoom) {
+    inInode = packInode(x, inodeRoom - 4, cost);
+    inBlock = x.filter((a) => !inInode.includes(a));
+  }
+  if (inBlock.length && xattrSpace(inBlock) > blockRoom) {
+    const total = xattrSpace(x) - 4;
+    throw new UnsupportedError(entryPath(e), `extended attributes take ${total} bytes; an ext4 inode of this size holds ${inodeRoom - 4} and one ${bs}-byte xattr block ${blockRoom - 4} (ea_inode is not supported)`);
   }
   e.xattrInInode = inInode.length ? inInode : NO_XATTRS;
   e.xattrInBlock = inBlock.length ? inBlock : NO_XATTRS;
+}
+
+/** The subset of `items` with the largest total cost within `room` bytes (costs are multiples of 4). */
+function packInode(items: DiskXattr[], room: number, cost: (a: DiskXattr) => number): DiskXattr[] {
+  const units = Math.max(0, Math.floor(room / 4));
+  // best[c]: the item indexes of the fullest subset found of total cost exactly c units.
+  const best: (number[] | null)[] = Array.from({ length: units + 1 }, (_, c) => (c === 0 ? [] : null));
+  items.forEach((a, i) => {
+    const w = cost(a) / 4;
+    for (let c = units; c >= w; c--) if (best[c] === null && best[c - w] !== null) best[c] = [...best[c - w]!, i];
+  });
+  for (let c = units; c >= 0; c--) if (best[c]) return best[c]!.map((i) => items[i]!);
+  return [];
 }

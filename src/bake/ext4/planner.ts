@@ -1,7 +1,7 @@
 // planExt4: tree + options → a complete, pure description of the image. No I/O, no clock,
 // no randomness: the same tree and options always give the same plan.
 import type { FsTree } from '../../tree/node.js';
-import { DoesNotFitError, InvalidOptionError } from '../../util/errors.js';
+import { DoesNotFitError, InvalidOptionError, formatBytes } from '../../util/errors.js';
 import { type Catalog, buildCatalog } from './catalog.js';
 import { seedWords } from './dirhash.js';
 import { type Geometry, computeGeometry, groupBlocks } from './geometry.js';
@@ -37,9 +37,28 @@ function validate(o: Ext4Options): void {
   if (![256, 512, 1024].includes(o.inodeSize) || o.inodeSize > o.blockSize) throw new InvalidOptionError('--inode-size', `must be 256, 512 or 1024 (and at most the block size), not ${o.inodeSize}`);
   if (o.uuid.length !== 16 || o.hashSeed.length !== 16) throw new InvalidOptionError('--uuid', 'UUID and hash seed must be 16 bytes');
   if (new TextEncoder().encode(o.label).length > 16) throw new InvalidOptionError('--label', `label ${JSON.stringify(o.label)} is longer than 16 bytes`);
-  if (o.journalBlocks !== undefined && o.journalBlocks !== 0 && o.journalBlocks < 1024) {
-    throw new InvalidOptionError('--journal-blocks', `a journal needs at least 1024 blocks, not ${o.journalBlocks}`);
+  if (o.journalBlocks !== undefined && o.journalBlocks !== 0 && (o.journalBlocks < MIN_JOURNAL || o.journalBlocks > MAX_JOURNAL)) {
+    throw new InvalidOptionError('--journal-blocks', `a journal has ${MIN_JOURNAL} to ${MAX_JOURNAL} blocks (as mke2fs allows), not ${o.journalBlocks}`);
   }
+  if (o.size !== 'auto') {
+    const max = maxBytes(o);
+    if (o.size > max) {
+      const why = o.features.bit64 ? '' : ` (ext4 without 64bit holds 2^32 − 1 blocks of ${o.blockSize} bytes)`;
+      throw new InvalidOptionError('--size', `${formatBytes(o.size)} is more than cake-img writes: at most ${formatBytes(max)}${why}`);
+    }
+  }
+}
+
+/** A journal's size in blocks, as mke2fs -J size allows. */
+export const MIN_JOURNAL = 1024;
+export const MAX_JOURNAL = 10_240_000;
+/** The largest filesystem written: 16 TiB, the largest file a host ext4 with 4 KiB blocks can hold (planning stays small too). */
+export const MAX_FS_BYTES = 2 ** 44;
+
+/** The largest size the options can make. */
+export function maxBytes(o: Pick<Ext4Options, 'blockSize' | 'features'>): number {
+  const formatMax = o.features.bit64 ? MAX_FS_BYTES : (2 ** 32 - 1) * o.blockSize;
+  return Math.min(MAX_FS_BYTES, formatMax);
 }
 
 function journalFor(o: Ext4Options, blocks: number): number {
@@ -103,7 +122,7 @@ export function planExt4(tree: FsTree, o: Ext4Options): Ext4Plan {
   // garbage that shows up in peak memory.
   const goal = o.size === 'auto' || tryLayout(o, cat, blocks, inodeGoal, true) ? inodeGoal : minInodes;
   const r = tryLayout(o, cat, blocks, goal) ?? (goal !== minInodes ? tryLayout(o, cat, blocks, minInodes) : null);
-  if (!r) throw new DoesNotFitError('the tree', minimumBlocks(o, cat, minInodes) * o.blockSize, blocks * o.blockSize);
+  if (!r) throw new DoesNotFitError('the tree', minimumBlocks(o, cat, minInodes) * o.blockSize, o.size === 'auto' ? blocks * o.blockSize : o.size);
   if (!minimumBytes) minimumBytes = r.layout.highWater * o.blockSize;
   const { geo, layout } = r;
 

@@ -1,0 +1,38 @@
+// `cake-img boot`
+import { Command, InvalidArgumentError } from 'commander';
+import { CakeError } from '../util/errors.js';
+
+export function registerBoot(program: Command): void {
+  program
+    .command('boot')
+    .argument('<IMG>', 'a raw disk image')
+    .argument('[QEMU_ARGS...]', 'extra qemu arguments, after --')
+    .description('boot an image in QEMU on the serial console (the image is never modified: snapshot mode)')
+    .option('--expect <TEXT>', 'exit 0 as soon as TEXT appears on the console; non-zero after the timeout')
+    .option('--timeout <S>', 'seconds to wait for --expect', (v: string) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be whole seconds');
+      return Number(v);
+    }, 300)
+    .option('--memory <SIZE>', 'guest memory', '512M')
+    .option('--accel <A>', 'auto, kvm or tcg (auto: KVM only where guests can really run)', 'auto')
+    .addHelpText('after', `
+Without --expect the console is yours (quit QEMU with Ctrl-A X).
+
+Examples:
+  cake-img boot machine.img
+  cake-img boot machine.img --expect 'login:' --timeout 120 --accel tcg
+  cake-img boot machine.img -- -smp 2`)
+    .action(async (img: string, extra: string[], o: Record<string, unknown>) => {
+      const { boot } = await import('../api/boot.js');
+      const expect = o.expect as string | undefined;
+      const r = await boot({
+        image: img, expect, timeoutSec: o.timeout as number, memory: o.memory as string, accel: o.accel as 'auto',
+        extraArgs: extra, onOutput: expect === undefined ? undefined : (t) => process.stdout.write(t),
+      });
+      if (expect !== undefined) {
+        if (r.matched) process.stderr.write(`\ncake-img: saw ${JSON.stringify(expect)} (${r.accel}: ${r.accelReason})\n`);
+        // The console went to stdout as it came; the error is one line.
+        else throw new CakeError('ETIMEOUT', 'tool', `${JSON.stringify(expect)} did not appear within ${o.timeout} s (${r.accel}); the console is above`);
+      }
+    });
+}
