@@ -6,7 +6,7 @@ import { MAX_TIME } from '../bake/ext4/inode.js';
 import { formatUuid, parseSize, parseUuid } from '../bake/ext4/options.js';
 import { checkCmdline } from '../bake/kernel-cmdline.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
-import { NodeFileBlockDevice } from '../io/node-block-device.js';
+import { NodeFileBlockDevice } from '../host/node-block-device.js';
 import { loadSource, unreadable } from '../sources/detect.js';
 import { InvalidOptionError, inSource } from '../util/errors.js';
 import type { DirNode } from '../tree/node.js';

@@ -23,7 +23,7 @@ import { hashTree } from '../tree/hash.js';
 import { CakeError, InvalidOptionError, OutputError, quote } from '../util/errors.js';
 import { removeOnExit, spawnTracked } from '../host/lifecycle.js';
 import { checkOutputPath, writeFault, writeOutput } from '../host/output-file.js';
-import { NodeFileSink } from '../io/node-file-sink.js';
+import { NodeFileSink } from '../host/node-file-sink.js';
 import { unreadable } from '../sources/detect.js';
 import type { DirNode } from '../tree/node.js';
 import { clampTimes, forEachNode } from '../tree/transforms.js';

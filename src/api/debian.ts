@@ -1,24 +1,23 @@
 // Debian packages fetched rootless: `apt-get download` (any user with the machine's apt
 // lists) into the cache, unpacked with `dpkg-deb -x` into a temporary directory and
 // renamed into place, so a half-unpacked tree is never used and two runs can race.
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { CakeError, ToolError } from '../util/errors.js';
 import { sha256File } from '../util/sha256-file.js';
+import { ToolExit, runTool } from '../host/run-tool.js';
+import { removeOnExit } from '../host/lifecycle.js';
 
-const execFileP = promisify(execFile);
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
 const DONE = '.done';
 
 async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
   try {
-    return (await execFileP(cmd, args, { cwd, env: { ...process.env, PATH }, maxBuffer: 1 << 24 })).stdout;
+    return (await runTool(cmd, args, { cwd, env: { ...process.env, PATH }, maxBuffer: 1 << 24 })).stdout;
   } catch (e) {
-    const err = e as NodeJS.ErrnoException & { code?: unknown; stderr?: string };
-    if (err.code === 'ENOENT') throw new CakeError('ENOTOOL', 'tool', `${cmd} not found: fetching Debian packages needs a Debian-family host with apt`);
-    throw new ToolError(`${cmd} ${args.join(' ')}`, typeof err.code === 'number' ? err.code : null, String(err.stderr || err.message));
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CakeError('ENOTOOL', 'tool', `${cmd} not found: fetching Debian packages needs a Debian-family host with apt`);
+    if (e instanceof ToolExit) throw new ToolError(e.command, e.status, e.stderr || e.message);
+    throw e;
   }
 }
 
@@ -39,6 +38,7 @@ export async function unpackDeb(deb: string, root: string, prepare?: (tree: stri
   if (isFile(path.join(root, DONE))) return root;
   fs.mkdirSync(path.dirname(root), { recursive: true });
   const work = fs.mkdtempSync(path.join(path.dirname(root), `.${path.basename(root)}-`));
+  const forgetWork = removeOnExit(work);
   try {
     const tree = path.join(work, 'root');
     await run('dpkg-deb', ['-x', deb, tree]);
@@ -54,6 +54,7 @@ export async function unpackDeb(deb: string, root: string, prepare?: (tree: stri
     return root;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+    forgetWork();
   }
 }
 
@@ -63,6 +64,7 @@ export async function debianPackage(name: string, cache: string, prepare?: (tree
   if (isFile(path.join(root, DONE))) return root;
   fs.mkdirSync(cache, { recursive: true });
   const dl = fs.mkdtempSync(path.join(cache, `.${name}-download-`));
+  const forgetDownload = removeOnExit(dl);
   try {
     await run('apt-get', ['download', name], dl);
     const deb = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
@@ -70,6 +72,7 @@ export async function debianPackage(name: string, cache: string, prepare?: (tree
     return await unpackDeb(path.join(dl, deb), root, prepare);
   } finally {
     fs.rmSync(dl, { recursive: true, force: true });
+    forgetDownload();
   }
 }
 
@@ -109,6 +112,7 @@ export async function downloadDeb(name: string, cache: string): Promise<{ path: 
   if (isFile(dest) && sha256File(dest) === `sha256:${ref.sha256}`) return { path: dest, ref };
   fs.mkdirSync(cache, { recursive: true });
   const dl = fs.mkdtempSync(path.join(cache, '.download-'));
+  const forgetDownload = removeOnExit(dl);
   try {
     await run('apt-get', ['download', name], dl);
     const got = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
@@ -119,5 +123,6 @@ export async function downloadDeb(name: string, cache: string): Promise<{ path: 
     return { path: dest, ref };
   } finally {
     fs.rmSync(dl, { recursive: true, force: true });
+    forgetDownload();
   }
 }

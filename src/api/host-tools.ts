@@ -4,14 +4,14 @@
 // dependencies the host lacks (as `apt-get -s install` works out), unpacked into the cache
 // and run from there with their shared libraries (LD_LIBRARY_PATH) and data (qemu -L).
 // CAKE_IMG_FETCH_TOOLS=1 fetches even when the host has them (tests, or to pin versions).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { CakeError } from '../util/errors.js';
 import { cacheDir } from './cache.js';
+import { runTool } from '../host/run-tool.js';
+import { removeOnExit } from '../host/lifecycle.js';
 
-const execFileP = promisify(execFile);
 
 export interface HostTool {
   /** The executable to spawn. */
@@ -81,11 +81,11 @@ function libraryDirs(root: string): string[] {
 
 async function apt(args: string[], cwd?: string): Promise<string> {
   try {
-    return (await execFileP('apt-get', args, { cwd, maxBuffer: 1 << 26, env: { ...process.env, LC_ALL: 'C' } })).stdout;
+    return (await runTool('apt-get', args, { cwd, maxBuffer: 1 << 26, env: { ...process.env, LC_ALL: 'C' } })).stdout;
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT') throw new CakeError('ENOTOOL', 'tool', 'apt-get not found: fetching tools needs a Debian or Ubuntu host with apt');
-    throw new CakeError('ENOTOOL', 'tool', `apt-get ${args.join(' ')} failed: ${String(err.stderr ?? err.message).trim().split('\n').slice(-2).join(' | ')}`);
+    throw new CakeError('ENOTOOL', 'tool', `apt-get ${args.join(' ')} failed: ${String(err.stderr || err.message).trim().split('\n').slice(-2).join(' | ')}`);
   }
 }
 
@@ -105,6 +105,7 @@ async function fetchTool(info: ToolInfo, log?: (line: string) => void): Promise<
   const pkgs = [...new Set([...(await missingPackages(info.pkg)), ...(info.companions ?? [])])];
   log?.(`fetching ${info.pkg} rootless with apt-get download (${pkgs.length} package${pkgs.length === 1 ? '' : 's'})`);
   const work = fs.mkdtempSync(path.join(base, `.${info.pkg}-`));
+  const forgetWork = removeOnExit(work);
   try {
     const dl = path.join(work, 'debs');
     fs.mkdirSync(dl);
@@ -127,6 +128,7 @@ async function fetchTool(info: ToolInfo, log?: (line: string) => void): Promise<
     return root;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+    forgetWork();
   }
 }
 

@@ -1,9 +1,9 @@
 // `cake-img initramfs SRC -o FILE[.gz]`: any tree → a newc archive, plain or gzip.
 import { encodeCpio } from '../bake/cpio/encoder.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
-import { deflatePool } from '../io/deflate-pool.js';
+import { deflatePool } from '../host/deflate-pool.js';
 import type { ChunkSink } from '../io/content-source.js';
-import { NodeFileSink } from '../io/node-file-sink.js';
+import { NodeFileSink } from '../host/node-file-sink.js';
 import { loadSource } from '../sources/detect.js';
 import type { LoadedTree } from '../sources/directory.js';
 import type { FsTree } from '../tree/node.js';

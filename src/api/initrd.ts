@@ -3,14 +3,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { buildInitrdTree } from '../bake/initrd/builder.js';
-import { NodeSourceFs } from '../io/node-source-fs.js';
+import { NodeSourceFs } from '../host/node-source-fs.js';
 import { CorruptInputError, InvalidOptionError } from '../util/errors.js';
 import { writeInitramfs } from './initramfs.js';
 import { createHash } from 'node:crypto';
 import { encodeCpio } from '../bake/cpio/encoder.js';
 import { VERSION } from '../version.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
-import { deflatePool } from '../io/deflate-pool.js';
+import { deflatePool } from '../host/deflate-pool.js';
 import { isStaticElf } from '../bake/initrd/busybox.js';
 import { cacheDir } from './cache.js';
 import { debianPackage } from './debian.js';
@@ -68,8 +68,9 @@ export async function findBusybox(given?: string): Promise<string> {
   }
 }
 
-let xz: ((b: Uint8Array) => Uint8Array) | undefined;
-function xzDecoder(): ((b: Uint8Array) => Uint8Array) | undefined {
+// A whole-buffer decoder: the builder has checked the size the file's index declares.
+let xz: ((b: Uint8Array, limit: number) => Uint8Array) | undefined;
+function xzDecoder(): ((b: Uint8Array, limit: number) => Uint8Array) | undefined {
   if (xz === undefined) {
     try {
       const lzma = createRequire(import.meta.url)('@napi-rs/lzma') as { xz: { decompressSync(b: Uint8Array): Uint8Array } };

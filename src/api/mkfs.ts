@@ -2,7 +2,7 @@
 // inside an existing file). Validates options, derives identity, plans, writes.
 import * as fs from 'node:fs';
 import { subDevice } from '../io/block-device.js';
-import { NodeFileBlockDevice } from '../io/node-block-device.js';
+import { NodeFileBlockDevice } from '../host/node-block-device.js';
 import { type Ext4Plan, planExt4 } from '../bake/ext4/planner.js';
 import { writeExt4 } from '../bake/ext4/writer.js';
 import { DEFAULT_FEATURES, type Ext4Options, formatUuid, parseFeatures, parseSize, parseUuid } from '../bake/ext4/options.js';
@@ -13,7 +13,7 @@ import { applyFormatLimits } from '../tree/limits.js';
 import { clampTimes, overrideOwner, parseOwner } from '../tree/transforms.js';
 import { InvalidOptionError, OutputError, inSource, quote } from '../util/errors.js';
 import { deriveIdentity } from './identity.js';
-import { type FileCopier, hostCopier } from '../io/host-copier.js';
+import { type FileCopier, hostCopier } from '../host/host-copier.js';
 import type { ContentRef } from '../tree/node.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
 import { copyRange } from '../host/sparse-copy.js';

@@ -4,7 +4,7 @@
 // tree starts the kernel fetching that tree (io/prefetch.ts), so the disk is busy while
 // Node gets ready rather than after.
 import { earlySourceDir } from './early-source.js';
-import { prefetchTree } from '../io/prefetch.js';
+import { prefetchTree } from '../host/prefetch.js';
 
 const dir = earlySourceDir(process.argv.slice(2));
 if (dir) prefetchTree(dir);

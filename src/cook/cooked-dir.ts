@@ -14,7 +14,7 @@
 // - entries the table lists but the host lacks were deleted, and stay deleted.
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { NodeSourceFs } from '../io/node-source-fs.js';
+import { NodeSourceFs } from '../host/node-source-fs.js';
 import type { SourceStat } from '../io/source-fs.js';
 import { type LoadedTree, loadDirectory } from '../sources/directory.js';
 import type { DirNode, FsNode } from '../tree/node.js';

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { NodeSourceFs } from '../io/node-source-fs.js';
+import { NodeSourceFs } from '../host/node-source-fs.js';
 import { sourceKind } from '../sources/detect.js';
 import { loadDirectory } from '../sources/directory.js';
 import { hashTree } from '../tree/hash.js';

@@ -9,7 +9,7 @@ import { cacheDir } from '../api/cache.js';
 import { cook as cookTree } from '../api/cook.js';
 import { debianKernel } from '../api/kernel.js';
 import { sourceIdentity, hashHostDir } from '../cook/source-id.js';
-import { CakeError } from '../util/errors.js';
+import { CakeError, quote } from '../util/errors.js';
 import { sha256File } from '../util/sha256-file.js';
 import { VERSION } from '../version.js';
 import { type Recipe, RecipeError } from './load.js';
@@ -69,7 +69,7 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
   const results = new Map<Output, Promise<Done>>();
   const rows: SummaryRow[] = [];
   const { reporter } = opts;
-  fs.mkdirSync(opts.out, { recursive: true });
+  makeOutDir(opts.out);
 
   const wrap = async <T>(output: string, step: 'cook' | 'bake', f: () => Promise<T & Done>): Promise<Done> => {
     const t0 = Date.now();
@@ -116,7 +116,7 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
         const r = await cookTree({
           src: src.path, name: o.name ?? name, script: o.script, prepare: o.prepare, cleanup: o.cleanup,
           contents: o.contents?.map(rel), path: o.path ? [...o.path] : undefined, sha256: o.sha256,
-          rebuild: opts.rebuild, explain: opts.explain, platform: o.platform, lenient: o.lenient,
+          rebuild: opts.rebuild, explain: opts.explain, platform: o.platform, lenient: o.lenient, sourceDateEpoch: opts.sourceDateEpoch,
           log: (line) => reporter.emit({ type: 'log', output: name, line }),
           onProgress: (phase, files, bytes) => reporter.emit({ type: 'progress', output: name, phase, files, bytes }),
         });
@@ -147,7 +147,7 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
         const kernel = await kernelOf(o.kernel);
         const inputs = {
           cakeImg: VERSION, image: image.id, kernel: kernel.id, size: o.size ?? '1G', uuid: o.uuid ?? null, debug: !!o.debug,
-          options: o.options ?? [], modules: o.modules ?? [], sourceDateEpoch: opts.sourceDateEpoch ?? null,
+          options: o.options ?? [], modules: o.modules ?? [], sourceDateEpoch: opts.sourceDateEpoch ?? null, force: !!o.force,
         };
         const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
         const img = nodePath.resolve(opts.out, `${name}.img`);
@@ -161,7 +161,7 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
         reporter.emit({ type: 'progress', output: name, phase: 'baking' });
         const r = await bakeImage({
           rootfs: image.path, kernel: kernel.path, modules: o.modules ? [...o.modules] : [], options: (o.options ?? []).join(' '),
-          size: o.size ?? '1G', uuid: o.uuid, debug: o.debug, output: img, sourceDateEpoch: opts.sourceDateEpoch,
+          size: o.size ?? '1G', uuid: o.uuid, debug: o.debug, force: o.force, output: img, sourceDateEpoch: opts.sourceDateEpoch,
           onPhase: (phase, bytes) => reporter.emit({ type: 'progress', output: name, phase, bytes }),
         });
         for (const n of r.notes) reporter.emit({ type: 'log', output: name, line: n });
@@ -180,6 +180,18 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
   const order = new Map([...names.values()].map((n, i) => [n, i]));
   rows.sort((a, b) => (order.get(a.output) ?? 0) - (order.get(b.output) ?? 0));
   return rows;
+}
+
+/** --out: a directory (made when missing); a file there is a one-line error, not a crash. */
+function makeOutDir(out: string): void {
+  try {
+    fs.mkdirSync(out, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'exists and is not a directory' : code === 'EACCES' ? 'permission denied' : code ?? String(e);
+    throw new CakeError('EOUTPUT', 'write', `--out ${quote(out)}: ${why}; images are written into a directory`);
+  }
+  if (!fs.statSync(out).isDirectory()) throw new CakeError('EOUTPUT', 'write', `--out ${quote(out)}: exists and is not a directory; images are written into a directory`);
 }
 
 interface Stamp {

@@ -7,6 +7,7 @@ import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CakeError } from '../util/errors.js';
 import { type CookSpec, type Output, type SourceSpec, bake, cook, helpers, kernelFile, kernelFromDebian, source } from './spec.js';
+import { validateRecipe } from './validate.js';
 
 export const RECIPE_NAMES = ['cake.config.ts', 'cake.config.mts', 'cake.config.js', 'cake.config.mjs', 'cake.config.json'];
 
@@ -95,10 +96,19 @@ export async function loadRecipe(file: string): Promise<Recipe> {
   let outputs: Map<string, Output>;
   if (file.endsWith('.json')) {
     let json: unknown;
+    let text: string;
     try {
-      json = JSON.parse(fs.readFileSync(file, 'utf8'));
+      text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      throw new RecipeError(file, `not valid JSON: ${(e as Error).message}`);
+      throw new RecipeError(file, `cannot read it: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const at = /at position (\d+)/.exec(msg);
+      const pos = at ? lineColumn(text, Number(at[1])) : '';
+      throw new RecipeError(`${file}${pos}`, `not valid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '')}`);
     }
     outputs = fromJson(file, json);
   } else {
@@ -109,8 +119,8 @@ export async function loadRecipe(file: string): Promise<Recipe> {
       mod = await jiti.import(file, { default: true });
     } catch (e) {
       const err = e as Error;
-      const first = String(err.message ?? err).split('\n')[0];
-      throw new RecipeError(file, `cannot load: ${first}`);
+      const first = String(err.message ?? err).split('\n')[0]!.trim();
+      throw new RecipeError(`${file}${sourcePosition(err, file)}`, `cannot load: ${first}`);
     }
     let value = mod;
     if (typeof value === 'function') {
@@ -128,6 +138,21 @@ export async function loadRecipe(file: string): Promise<Recipe> {
     }
   }
   if (outputs.size === 0) throw new RecipeError(file, 'has no outputs');
-  return { file, dir, outputs };
+  const recipe = { file, dir, outputs };
+  validateRecipe(recipe);
+  return recipe;
+}
+
+/** ":LINE:COLUMN" of `pos` (a character offset) in `text`. */
+function lineColumn(text: string, pos: number): string {
+  const before = text.slice(0, pos).split('\n');
+  return `:${before.length}:${before[before.length - 1]!.length + 1}`;
+}
+
+/** ":LINE:COLUMN" in `file` of a load error: from the parser's message, else from the stack. */
+function sourcePosition(err: Error, file: string): string {
+  const esc = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`${esc}:(\\d+):(\\d+)`).exec(`${err.message ?? ''}\n${err.stack ?? ''}`);
+  return m ? `:${m[1]}:${m[2]}` : '';
 }
 

@@ -58,6 +58,8 @@ export interface BakeOptions {
   modules?: string[];
   /** Root filesystem UUID (default derived from the inputs). */
   uuid?: string;
+  /** Replace files the tree has where bake puts its own (/boot/vmlinux, /boot/initrd, /boot/syslinux.cfg, /boot/ldlinux.*). */
+  force?: boolean;
 }
 
 export interface BakeSpec extends Readonly<Omit<BakeOptions, 'image' | 'kernel'>> {

@@ -56,6 +56,6 @@ export async function loadDeb(path: string, opts: { lenient?: boolean; sizeLimit
   const label = `${path}: ${data.name}`;
   const open = (): AsyncIterable<Uint8Array> =>
     data.size === 0 ? (async function* () {})() : fs.createReadStream(path, { start: data.offset, end: data.offset + data.size - 1, highWaterMark: 1 << 20 });
-  const { tempFileSpill } = await import('../io/temp-spill.js');
+  const { tempFileSpill } = await import('../host/temp-spill.js');
   return loadTar(open, { label, spill: tempFileSpill, lenient: opts.lenient, sizeLimit: opts.sizeLimit });
 }

@@ -201,7 +201,8 @@ async function* gunzip(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null
       yield* process(r.value);
     }
   }
-  if (strm !== null) fail('unexpected end of file (truncated gzip data)');
+  // consumedBefore now counts every byte: the position is the end, not "next_in" on top of it.
+  if (strm !== null) throw new CorruptInputError(label, `truncated gzip data: the stream ends after ${consumedBefore} compressed bytes, inside a member`);
 }
 
 const EMPTY = new Uint8Array(0);

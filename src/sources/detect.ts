@@ -1,6 +1,6 @@
 // Picks the source reader for a path: a directory, or an archive recognised by its bytes.
 import * as fs from 'node:fs';
-import { NodeSourceFs } from '../io/node-source-fs.js';
+import { NodeSourceFs } from '../host/node-source-fs.js';
 import { CakeError, CorruptInputError, ReadError, quote } from '../util/errors.js';
 import * as nodePath from 'node:path';
 import { isCookedDir, loadCookedDir } from '../cook/cooked-dir.js';
@@ -10,7 +10,7 @@ import { type LoadedTree, loadDirectory } from './directory.js';
 // Readers load on use: a directory source should not pay (on a cold disk, every module file
 // is a read) for the tar, container-image and registry code it does not need.
 async function archiveReaders() {
-  const [{ registerHostDecoders }, deb, tar] = await Promise.all([import('../io/host-decoders.js'), import('./deb.js'), import('./tar.js')]);
+  const [{ registerHostDecoders }, deb, tar] = await Promise.all([import('../host/host-decoders.js'), import('./deb.js'), import('./tar.js')]);
   registerHostDecoders();
   return { loadDeb: deb.loadDeb, isDeb: deb.isDeb, loadTarFile: tar.loadTarFile };
 }
@@ -90,7 +90,8 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   if (what.kind === 'image') {
     const { pullImage } = await import('./registry.js');
     const { cacheDir } = await import('../api/cache.js');
-    return pullImage(path, { platform: opts.platform, lenient: opts.lenient, blobCache: cacheDir('blobs') });
+    const { removeOnExit } = await import('../host/lifecycle.js');
+    return pullImage(path, { platform: opts.platform, lenient: opts.lenient, blobCache: cacheDir('blobs'), onTemp: removeOnExit });
   }
   const { st } = what;
   if (st.isDirectory()) {

@@ -26,6 +26,52 @@ export function parseChallenge(header: string): { scheme: string; params: Record
 const MAX_REDIRECTS = 5;
 const MAX_TOKEN_JSON = 1 << 20;
 
+/**
+ * How long a registry may keep us waiting: for the answer to a request (connect and
+ * headers), and between two pieces of a body. CAKE_IMG_NET_TIMEOUT (seconds) sets it.
+ */
+export function netTimeoutMs(): number {
+  const v = process.env.CAKE_IMG_NET_TIMEOUT;
+  if (v === undefined || v === '') return 30_000;
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) <= 0) throw new CakeError('EINVALIDOPTION', 'options', `CAKE_IMG_NET_TIMEOUT: expected seconds, not ${JSON.stringify(v)}`);
+  return Math.round(Number(v) * 1000);
+}
+
+/** Why a request was aborted: it waited too long. */
+class Stalled extends Error {}
+
+/** The abort handle of each response's request, so a stalled body can be cut off too. */
+const inFlight = new WeakMap<Response, { controller: AbortController; ms: number; what: string; ref: string }>();
+
+/**
+ * A response body's chunks, giving up (a one-line RegistryError) when nothing arrives for
+ * the timeout: a registry that sends headers and then nothing must not hang a pull.
+ */
+export async function* bodyChunks(res: Response): AsyncGenerator<Uint8Array> {
+  if (!res.body) return;
+  const h = inFlight.get(res);
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (!h) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => h.controller.abort(new Stalled()), h.ms);
+  };
+  try {
+    arm();
+    for await (const c of res.body) {
+      arm();
+      yield c;
+    }
+  } catch (e) {
+    if (h && (e instanceof Stalled || h.controller.signal.reason instanceof Stalled)) {
+      throw new RegistryError(h.ref, `${h.what}: the download stalled (nothing for ${h.ms / 1000} s); set CAKE_IMG_NET_TIMEOUT to wait longer`);
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface SessionOptions {
   /** The image reference as the user wrote it: every error message starts with it. */
   ref: string;
@@ -79,12 +125,22 @@ export class RegistrySession {
   }
 
   private async send(url: string, headers: Record<string, string>): Promise<Response> {
+    const ms = netTimeoutMs();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Stalled()), ms);
     try {
-      return await this.o.fetch(url, { headers, redirect: 'manual' });
+      const res = await this.o.fetch(url, { headers, redirect: 'manual', signal: controller.signal });
+      inFlight.set(res, { controller, ms, what: `GET ${url}`, ref: this.o.ref });
+      return res;
     } catch (e) {
+      if (e instanceof Stalled || controller.signal.reason instanceof Stalled) {
+        throw new RegistryError(this.o.ref, `GET ${url}: no answer within ${ms / 1000} s; set CAKE_IMG_NET_TIMEOUT to wait longer`, { url });
+      }
       const err = e as Error & { cause?: { code?: string; message?: string } };
       const why = err.cause?.code ?? err.cause?.message ?? err.message;
       throw new RegistryError(this.o.ref, `GET ${url} failed: ${why}`, { url });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -136,12 +192,10 @@ function parseJsonOrNull(bytes: Uint8Array): unknown {
 export async function readLimited(res: Response, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let n = 0;
-  if (res.body) {
-    for await (const c of res.body) {
-      n += c.length;
-      if (n > limit) throw tooLarge(); // leaving the loop cancels the stream
-      chunks.push(c);
-    }
+  for await (const c of bodyChunks(res)) {
+    n += c.length;
+    if (n > limit) throw tooLarge(); // leaving the loop cancels the stream
+    chunks.push(c);
   }
   return Buffer.concat(chunks, n);
 }

@@ -12,7 +12,7 @@ import type { LoadedTree } from './directory.js';
 import { MAX_JSON, parseJson } from './docker-archive.js';
 import { type LayerInput, applyLayers, checkDigest, verifiedOpener } from './layers.js';
 import { parsePlatform, platformName } from './oci.js';
-import { RegistryError, RegistrySession } from './registry-auth.js';
+import { RegistryError, RegistrySession, bodyChunks } from './registry-auth.js';
 
 export interface PullOptions {
   /** `os/arch[/variant]` to pick from an index (default linux/amd64). */
@@ -23,6 +23,8 @@ export interface PullOptions {
   blobCache: string;
   fetch?: typeof fetch;
   log?: (line: string) => void;
+  /** Registers a temporary file to remove if the run is stopped (the host's lifecycle); returns "forget it". */
+  onTemp?: (path: string) => () => void;
 }
 
 // --- references -------------------------------------------------------------------------
@@ -99,6 +101,7 @@ class BlobCache {
     private readonly session: RegistrySession,
     private readonly log: (line: string) => void,
     private readonly warnings: string[],
+    private readonly onTemp: (path: string) => () => void,
   ) {}
 
   file(digest: string): string {
@@ -141,23 +144,21 @@ class BlobCache {
     const file = this.file(d.digest);
     fs.mkdirSync(nodePath.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const forget = this.onTemp(tmp);
     const [alg, hex] = d.digest.split(':') as [string, string];
     const hash = createHash(alg);
     let n = 0;
     const ref = this.ref;
     try {
       try {
-        const body = res.body;
         await pipeline(async function* () {
-          if (body) {
-            for await (const c of body) {
-              n += c.length;
-              if (n > limit) throw new CorruptInputError(ref, `${what} is larger than the ${limit} bytes ${d.size === undefined ? 'allowed' : 'its descriptor gives'}`);
-              hash.update(c);
-              yield c;
-            }
+          for await (const c of bodyChunks(res)) {
+            n += c.length;
+            if (n > limit) throw new CorruptInputError(ref, `${what} is larger than the ${limit} bytes ${d.size === undefined ? 'allowed' : 'its descriptor gives'}`);
+            hash.update(c);
+            yield c;
           }
-        }, fs.createWriteStream(tmp, { flags: 'wx' }));
+        }, fs.createWriteStream(tmp, { flags: 'wx' })); // O_EXCL: never through a planted link
       } catch (e) {
         if (e instanceof CakeError) throw e;
         const err = e as NodeJS.ErrnoException;
@@ -172,6 +173,8 @@ class BlobCache {
     } catch (e) {
       await fs.promises.rm(tmp, { force: true });
       throw e;
+    } finally {
+      forget();
     }
   }
 }
@@ -267,7 +270,7 @@ export async function pullImage(ref: string, opts: PullOptions): Promise<LoadedT
   const f = opts.fetch ?? globalThis.fetch;
   const session = new RegistrySession({ ref, registry, scope: `repository:${repository}:pull`, fetch: f, log });
   const warnings: string[] = [];
-  const cache = new BlobCache(opts.blobCache, ref, session, log, warnings);
+  const cache = new BlobCache(opts.blobCache, ref, session, log, warnings, opts.onTemp ?? (() => () => {}));
   const base = `${registryBase(registry)}/v2/${repository}`;
 
   const { manifest, digest: manifestDigest, viaIndex } = await resolveManifest(cache, base, digest, opts, ref);

@@ -288,6 +288,6 @@ export class TarContent implements ContentSource {
 export async function loadTarFile(path: string, opts: { lenient?: boolean; sizeLimit?: number } = {}): Promise<LoadedTree> {
   const { createReadStream } = await import('node:fs');
   const open = (): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: 1 << 20 });
-  const { tempFileSpill } = await import('../io/temp-spill.js');
+  const { tempFileSpill } = await import('../host/temp-spill.js');
   return loadTar(open, { label: path, spill: tempFileSpill, lenient: opts.lenient, sizeLimit: opts.sizeLimit });
 }

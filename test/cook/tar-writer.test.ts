@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeTar } from '../../src/cook/tar-writer.js';
-import { NodeSourceFs } from '../../src/io/node-source-fs.js';
+import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { loadDirectory } from '../../src/sources/directory.js';
 import { loadTarFile } from '../../src/sources/tar.js';
 import { hashTree } from '../../src/tree/hash.js';

@@ -10,7 +10,7 @@ import { decodeNewcHeader, NEWC_HEADER_SIZE } from '../../src/bake/cpio/newc.js'
 import { cpioRecords } from '../../src/bake/cpio/records.js';
 import { writeInitramfs } from '../../src/api/initramfs.js';
 import { MemorySourceFs } from '../../src/io/memory-source-fs.js';
-import { NodeSourceFs } from '../../src/io/node-source-fs.js';
+import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { loadDirectory } from '../../src/sources/directory.js';
 import { UnsupportedError } from '../../src/util/errors.js';
 import { hasTool, isRoot } from '../oracles/tools.js';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GZIP_BLOCK, gzipSink, inlineDeflate, type DeflateEngine } from '../../src/bake/cpio/gzip.js';
 import { crc32 } from '../../src/struct/crc32.js';
-import { deflatePool } from '../../src/io/deflate-pool.js';
+import { deflatePool } from '../../src/host/deflate-pool.js';
 import { hasTool } from '../oracles/tools.js';
 
 const pools: DeflateEngine[] = [];

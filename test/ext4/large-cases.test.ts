@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemorySourceFs } from '../../src/io/memory-source-fs.js';
-import { NodeSourceFs } from '../../src/io/node-source-fs.js';
+import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { loadDirectory } from '../../src/sources/directory.js';
 import { planExt4 } from '../../src/bake/ext4/planner.js';
 import { entryPath } from '../../src/bake/ext4/catalog.js';

@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import type { ContentSource } from '../../src/io/content-source.js';
 import type { FsNode, FsTree } from '../../src/tree/node.js';
 import { walkTree } from '../../src/tree/walk.js';
-import { NodeSourceFs } from '../../src/io/node-source-fs.js';
+import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { loadDirectory } from '../../src/sources/directory.js';
 import { withLoopMount } from '../oracles/mount.js';
 import { expectedDigests } from './compare.js';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { NodeFileBlockDevice } from '../../src/io/node-block-device.js';
+import { NodeFileBlockDevice } from '../../src/host/node-block-device.js';
 import type { ContentSource } from '../../src/io/content-source.js';
 import { planExt4, type Ext4Plan } from '../../src/bake/ext4/planner.js';
 import { writeExt4 } from '../../src/bake/ext4/writer.js';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initrd } from '../../src/api/initrd.js';
 import { loadModuleIndex, resolveModules } from '../../src/bake/initrd/modules.js';
-import { NodeSourceFs } from '../../src/io/node-source-fs.js';
+import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { hasTool } from '../oracles/tools.js';
 import { CLI } from '../helpers/cli.js';
 import { tmpDir } from '../helpers/image.js';

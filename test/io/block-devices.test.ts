@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type BlockDevice, MemoryBlockDevice, subDevice } from '../../src/io/block-device.js';
-import { NodeFileBlockDevice } from '../../src/io/node-block-device.js';
+import { NodeFileBlockDevice } from '../../src/host/node-block-device.js';
 import { CakeError } from '../../src/util/errors.js';
 import { tmpDir } from '../helpers/image.js';
 

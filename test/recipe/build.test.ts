@@ -125,7 +125,7 @@ describe.skipIf(!canBuild())('cake-img build', () => {
     const syntax = write('syntax.ts', 'export default { oops: ');
     r = run(['build', syntax]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^cake-img: error: ${syntax.replace(/[.]/g, '\\.')}: cannot load`, 'm'));
+    expect(r.stderr).toMatch(new RegExp(`^cake-img: error: ${syntax.replace(/[.]/g, '\\.')}:1:\\d+: cannot load`, 'm'));
     const notOutput = write('not.mjs', 'export default { thing: 42 };\n');
     r = run(['build', notOutput]);
     expect(r.stderr).toContain(`${notOutput}: output "thing": is not a cook(...) or bake(...)`);

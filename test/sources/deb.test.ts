@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { downloadDeb } from '../../src/api/debian.js';
-import { NodeSourceFs } from '../../src/io/node-source-fs.js';
+import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { loadSource } from '../../src/sources/detect.js';
 import { loadDirectory } from '../../src/sources/directory.js';
 import type { FsNode } from '../../src/tree/node.js';

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemorySourceFs } from '../../src/io/memory-source-fs.js';
-import { NodeSourceFs } from '../../src/io/node-source-fs.js';
+import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { loadDirectory } from '../../src/sources/directory.js';
 import { isRoot } from '../oracles/tools.js';
 import { expectTreesEqual } from '../helpers/compare-trees.js';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempFileSpill } from '../../src/io/temp-spill.js';
+import { tempFileSpill } from '../../src/host/temp-spill.js';
 import { loadTar } from '../../src/sources/tar.js';
 import type { ContentRef, FileNode } from '../../src/tree/node.js';
 import { walkTree } from '../../src/tree/walk.js';

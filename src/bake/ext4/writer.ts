@@ -17,7 +17,7 @@ import { encodeJournalSuperblock } from './journal.js';
 import type { InodeLayout } from './layout.js';
 import { blockBitmap, encodeGdt, encodeSuperblock, fsSeed, inodeBitmap } from './metadata.js';
 import { fileSegments } from './file-segments.js';
-import type { FileCopier } from '../../io/host-copier.js';
+import type { FileCopier } from '../../host/host-copier.js';
 import type { Ext4Plan } from './planner.js';
 import { XATTR_BLOCK_HEADER, XATTR_MAGIC, encodeXattrRegion, xattrBlockHash } from './xattr.js';
 

@@ -1,7 +1,7 @@
 // Assembles the boot initramfs tree: a static busybox with the applet links /init uses,
 // /dev (with a console node, so the kernel can open it before devtmpfs), /proc, /sys,
 // /mnt, the modules (decompressed: busybox insmod cannot read compressed ones) and /init.
-import { decompress as zstdDecompress } from 'fzstd';
+import { Decompress as ZstdDecompress } from 'fzstd';
 import pako from 'pako';
 import { BytesContent } from '../../io/content-source.js';
 import type { SourceFs } from '../../io/source-fs.js';
@@ -12,6 +12,7 @@ import { INIT_APPLETS, initScript } from './init-script.js';
 import { isStaticElf, missingApplets } from './busybox.js';
 import { loadModuleIndex, resolveModules } from './modules.js';
 import { readWhole } from './read-file.js';
+import { xzUncompressedSize } from './xz-size.js';
 
 export interface InitrdRequest {
   busybox: Uint8Array;
@@ -23,7 +24,7 @@ export interface InitrdRequest {
   debug: boolean;
   time: Timestamp;
   /** xz is native-only; the Node layer passes a decoder. */
-  xzDecompress?: (b: Uint8Array) => Uint8Array;
+  xzDecompress?: (b: Uint8Array, limit: number) => Uint8Array;
 }
 
 export interface InitrdTree {
@@ -36,13 +37,55 @@ export interface InitrdTree {
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
+/** No kernel module comes near this decompressed; a bigger one is a decompression bomb. */
+export const MAX_MODULE_BYTES = 256 << 20;
+
+/** Collects a streaming decoder's output, refusing more than MAX_MODULE_BYTES. */
+function capped(): { push(chunk: Uint8Array): void; bytes(): Uint8Array } {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  return {
+    push(chunk) {
+      n += chunk.length;
+      if (n > MAX_MODULE_BYTES) throw new Error(`decompresses to more than ${MAX_MODULE_BYTES >> 20} MiB`);
+      parts.push(chunk);
+    },
+    bytes() {
+      const out = new Uint8Array(n);
+      let o = 0;
+      for (const p of parts) {
+        out.set(p, o);
+        o += p.length;
+      }
+      return out;
+    },
+  };
+}
+
 function decompressModule(path: string, data: Uint8Array, xz: InitrdRequest['xzDecompress']): Uint8Array {
   try {
-    if (path.endsWith('.gz')) return pako.ungzip(data);
-    if (path.endsWith('.zst')) return zstdDecompress(data);
+    if (path.endsWith('.gz')) {
+      const out = capped();
+      const inflator = new pako.Inflate();
+      inflator.onData = (c: Uint8Array) => out.push(c);
+      inflator.push(data, true);
+      if (inflator.err) throw new Error(inflator.msg || `zlib error ${inflator.err}`);
+      return out.bytes();
+    }
+    if (path.endsWith('.zst')) {
+      const out = capped();
+      const z = new ZstdDecompress((c) => out.push(c));
+      z.push(data, true);
+      return out.bytes();
+    }
     if (path.endsWith('.xz')) {
       if (!xz) throw new Error('no xz decoder available');
-      return xz(data);
+      const declared = xzUncompressedSize(data);
+      if (declared === null) throw new Error('not a valid .xz file (its index cannot be read)');
+      if (declared > MAX_MODULE_BYTES) throw new Error(`declares ${declared} bytes, more than ${MAX_MODULE_BYTES >> 20} MiB`);
+      const bytes = xz(data, MAX_MODULE_BYTES);
+      if (bytes.length > MAX_MODULE_BYTES) throw new Error(`decompresses to more than ${MAX_MODULE_BYTES >> 20} MiB`);
+      return bytes;
     }
   } catch (e) {
     throw new CorruptInputError(path, `cannot decompress module: ${(e as Error).message}`);
@@ -84,7 +127,7 @@ export async function buildInitrdTree(r: InitrdRequest): Promise<InitrdTree> {
     plan = resolveModules(idx, r.names);
     const libDir = dir(dir(dir(root, 'lib'), 'modules'), textToByteString(r.modules.version));
     for (const rel of plan.load) {
-      const data = decompressModule(rel, await readWhole(r.modules.fs, rel), r.xzDecompress);
+      const data = decompressModule(rel, await readWhole(r.modules.fs, rel, r.modules.label), r.xzDecompress);
       const parts = rel.replace(/\.(xz|zst|gz)$/, '').split('/');
       let d = libDir;
       for (const p of parts.slice(0, -1)) d = (d.entries.get(p) as DirNode | undefined) ?? dir(d, p);

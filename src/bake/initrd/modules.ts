@@ -4,7 +4,7 @@
 // every module after what it needs.
 import type { SourceFs } from '../../io/source-fs.js';
 import { CorruptInputError, InvalidOptionError } from '../../util/errors.js';
-import { exists, readText } from './read-file.js';
+import { exists, pathProblem, readText } from './read-file.js';
 
 export interface ModuleIndex {
   dir: string;
@@ -29,44 +29,71 @@ export function moduleName(path: string): string {
   return canonical(path.slice(path.lastIndexOf('/') + 1).replace(/\.ko(\.(xz|zst|gz))?$/, ''));
 }
 
+/** A module name as the index files use them: letters, digits, '_' and '-'. */
+const MODULE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * A module path from an index file must name a .ko inside the modules directory: what it
+ * names is copied into the initrd, and the directory is input like any other.
+ */
+function checkModulePath(path: string, where: string): string {
+  const why = pathProblem(path);
+  if (why) throw new CorruptInputError(where, `module path ${JSON.stringify(path)} ${why}; only modules inside the directory can be used`);
+  if (!/\.ko(\.(xz|zst|gz))?$/.test(path)) throw new CorruptInputError(where, `module path ${JSON.stringify(path)} is not a .ko file`);
+  return path;
+}
+
+/**
+ * A soft dependency names a module or an alias ("platform:idma64"): a lookup key, never a
+ * path, but one with a "/" could only be a path someone slipped in.
+ */
+function checkModuleName(name: string, where: string): string {
+  if (name === '' || name.length > 256 || /[/\0]/.test(name)) throw new CorruptInputError(where, `${JSON.stringify(name)} is not a module name or alias`);
+  return name;
+}
+
 export async function loadModuleIndex(fs: SourceFs, label: string): Promise<ModuleIndex> {
   if (!(await exists(fs, 'modules.dep'))) {
     throw new CorruptInputError(label, 'has no modules.dep (an unpacked kernel package has none: run `depmod -b ROOT VERSION` on it)');
   }
-  const aliasText = (await exists(fs, 'modules.alias')) ? `\n${await readText(fs, 'modules.alias')}` : '';
+  const aliasText = (await exists(fs, 'modules.alias')) ? `\n${await readText(fs, 'modules.alias', label)}` : '';
   const found = new Map<string, string[]>();
   const idx: ModuleIndex = {
     dir: label, paths: new Map(), deps: new Map(), builtin: new Set(), softPre: new Map(), softPost: new Map(),
     aliasesOf(alias) {
       let list = found.get(alias);
       if (!list) {
-        list = findAliases(aliasText, alias);
+        list = findAliases(aliasText, alias, `${label}/modules.alias`);
         found.set(alias, list);
       }
       return list;
     },
   };
-  for (const line of (await readText(fs, 'modules.dep')).split('\n')) {
+  const lines = (file: string, text: string) => text.split('\n').map((line, i) => ({ line, where: `${label}/${file}:${i + 1}` }));
+  for (const { line, where } of lines('modules.dep', await readText(fs, 'modules.dep', label))) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
     const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const path = line.slice(0, colon).trim();
+    if (colon < 0) throw new CorruptInputError(where, 'not a "path: dependencies" line');
+    const path = checkModulePath(line.slice(0, colon).trim(), where);
     idx.paths.set(moduleName(path), path);
-    idx.deps.set(path, line.slice(colon + 1).trim().split(/\s+/).filter(Boolean));
+    idx.deps.set(path, line.slice(colon + 1).trim().split(/\s+/).filter(Boolean).map((d) => checkModulePath(d, where)));
   }
   if (await exists(fs, 'modules.builtin')) {
-    for (const line of (await readText(fs, 'modules.builtin')).split('\n')) if (line.trim()) idx.builtin.add(moduleName(line.trim()));
+    for (const { line, where } of lines('modules.builtin', await readText(fs, 'modules.builtin', label))) {
+      if (line.trim()) idx.builtin.add(moduleName(checkModulePath(line.trim(), where)));
+    }
   }
   if (await exists(fs, 'modules.softdep')) {
-    for (const line of (await readText(fs, 'modules.softdep')).split('\n')) {
+    for (const { line, where } of lines('modules.softdep', await readText(fs, 'modules.softdep', label))) {
       const m = /^softdep\s+(\S+)\s+(.*)$/.exec(line.trim());
       if (!m) continue;
       let list: 'pre' | 'post' = 'pre';
+      const key = canonical(checkModuleName(m[1]!, where));
       for (const tok of m[2]!.split(/\s+/)) {
         if (tok === 'pre:' || tok === 'post:') list = tok === 'pre:' ? 'pre' : 'post';
         else {
           const map = list === 'pre' ? idx.softPre : idx.softPost;
-          const key = canonical(m[1]!);
-          map.set(key, [...(map.get(key) ?? []), tok]);
+          map.set(key, [...(map.get(key) ?? []), checkModuleName(tok, where)]);
         }
       }
     }
@@ -75,14 +102,18 @@ export async function loadModuleIndex(fs: SourceFs, label: string): Promise<Modu
 }
 
 /** The modules of "alias ALIAS MODULE" lines in modules.alias text (which starts with a newline). */
-function findAliases(text: string, alias: string): string[] {
+function findAliases(text: string, alias: string, file: string): string[] {
   const out: string[] = [];
   const needle = `\nalias ${alias} `;
   for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
     const start = at + needle.length;
     const end = text.indexOf('\n', start);
     const mod = text.slice(start, end < 0 ? undefined : end).trim();
-    if (mod && !/\s/.test(mod)) out.push(canonical(mod));
+    if (!mod || /\s/.test(mod)) continue;
+    // Only the lines used are checked (the file is big); the line number is counted for the message.
+    const where = () => `${file}:${text.slice(0, at + 1).split('\n').length - 1}`;
+    if (!MODULE_NAME.test(mod)) throw new CorruptInputError(where(), `${JSON.stringify(mod)} is not a module name`);
+    out.push(canonical(mod));
   }
   return out;
 }

@@ -5,7 +5,8 @@
 // walk then finds inodes cached, and by the time the writer copies, the data is in the
 // page cache. On a warm cache it costs one short process on the other core. Best effort:
 // no perl, another architecture, an unreadable entry — then simply no hint.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTracked } from './lifecycle.js';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -46,13 +47,12 @@ export function prefetchTree(root: string, budget = Math.min(1 << 30, Math.floor
   warmed.add(key);
   let child: ChildProcess;
   try {
-    child = spawn('perl', ['-e', SCRIPT, root, String(nr), String(POSIX_FADV_WILLNEED), String(budget)], { stdio: 'ignore' });
+    // Tracked: the command's end (settle) or a signal ends it, so it never outlives cake-img.
+    child = spawnTracked('perl', ['-e', SCRIPT, root, String(nr), String(POSIX_FADV_WILLNEED), String(budget)], { stdio: 'ignore' });
   } catch {
     return false;
   }
   child.on('error', () => {}); // no perl: no hints
   child.unref();
-  // Do not leave it reading a big tree after cake-img is gone (a failed run, say).
-  process.once('exit', () => void child.kill());
   return true;
 }

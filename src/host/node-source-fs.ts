@@ -8,7 +8,7 @@ import { CakeError, CorruptInputError } from '../util/errors.js';
 import { displayName } from '../tree/names.js';
 import { prefetchTree } from './prefetch.js';
 import { startReadAhead } from './read-ahead.js';
-import type { SourceFs, SourceStat } from './source-fs.js';
+import type { SourceFs, SourceStat } from '../io/source-fs.js';
 
 type XattrModule = {
   listAttributesSync(path: string): string[];

@@ -2,7 +2,7 @@
 // neither format has a well-kept streaming decoder for JS, and a whole-buffer one would
 // hold a rootfs tarball or a .deb's data.tar in memory. Input is piped with back-pressure,
 // output streamed; a failed or missing tool is a one-line error naming the archive.
-import { spawn } from 'node:child_process';
+import { spawnTracked } from './lifecycle.js';
 import { once } from 'node:events';
 import { type StreamDecoder, registerDecoder } from '../sources/decompress.js';
 import { CakeError, CorruptInputError } from '../util/errors.js';
@@ -12,26 +12,26 @@ const PACKAGE: Record<string, string> = { xz: 'xz-utils', bzip2: 'bzip2', lz4: '
 function hostDecoder(tool: string): StreamDecoder {
   return (input, label) =>
     (async function* () {
-      const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawnTracked(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
       let spawnError: NodeJS.ErrnoException | null = null;
       child.on('error', (e) => (spawnError = e));
       let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
       const exited = once(child, 'close').catch(() => [null]);
-      child.stdin.on('error', () => {}); // EPIPE when the tool stops early: its exit status tells why
+      child.stdin!.on('error', () => {}); // EPIPE when the tool stops early: its exit status tells why
       const feed = (async () => {
         try {
           for await (const chunk of input) {
-            if (!child.stdin.write(chunk)) await Promise.race([once(child.stdin, 'drain'), once(child.stdin, 'close')]);
+            if (!child.stdin!.write(chunk)) await Promise.race([once(child.stdin!, 'drain'), once(child.stdin!, 'close')]);
             if (spawnError || child.exitCode !== null) break;
           }
         } finally {
-          child.stdin.end();
+          child.stdin!.end();
         }
       })();
       let finished = false;
       try {
-        for await (const chunk of child.stdout) yield chunk as Uint8Array;
+        for await (const chunk of child.stdout!) yield chunk as Uint8Array;
         await feed;
         const [code] = (await exited) as [number | null];
         finished = true;

@@ -2,7 +2,7 @@
 // block the writer skips stays a hole.
 import * as fs from 'node:fs';
 import { CakeError } from '../util/errors.js';
-import type { BlockDevice } from './block-device.js';
+import type { BlockDevice } from '../io/block-device.js';
 
 function check(size: number, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > size) {
