@@ -6,6 +6,7 @@ import { MAX_TIME } from '../bake/ext4/inode.js';
 import { formatUuid, parseSize, parseUuid } from '../bake/ext4/options.js';
 import { checkCmdline } from '../bake/kernel-cmdline.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
+import { faultPoint } from '../host/fault.js';
 import { NodeFileBlockDevice } from '../host/node-block-device.js';
 import { loadSource, unreadable } from '../sources/detect.js';
 import { InvalidOptionError, inSource } from '../util/errors.js';
@@ -76,6 +77,7 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
   phase('reading the rootfs');
   const size = parseSize(req.size ?? 'auto');
   const loaded = await loadSource(req.rootfs, { platform: req.platform, lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
+  faultPoint('loaded');
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     applyExt4Limits(loaded, req.rootfs, req.lenient);

@@ -8,6 +8,7 @@ import { type Accel, detectAccel } from '../run/accel.js';
 import { type QemuResult, qemuOptionValue, runQemu } from '../run/qemu.js';
 import { hostTool } from './host-tools.js';
 import { removeOnExit, spawnTracked } from '../host/lifecycle.js';
+import { faultPoint } from '../host/fault.js';
 import { unreadable } from '../sources/detect.js';
 import { CorruptInputError, InvalidOptionError, quote } from '../util/errors.js';
 
@@ -53,7 +54,8 @@ export async function boot(req: BootRequest): Promise<QemuResult & { accelReason
     const r = await runQemu({
       qemu, spawn: spawnTracked,
       disk: req.image, memory: req.memory ?? '512M', accel, expect: req.expect, timeoutSec: req.timeoutSec,
-      extraArgs: ['-fw_cfg', `name=etc/sercon-port,file=${qemuOptionValue(sercon)}`, ...(req.extraArgs ?? [])], onOutput: req.onOutput,
+      extraArgs: ['-fw_cfg', `name=etc/sercon-port,file=${qemuOptionValue(sercon)}`, ...(req.extraArgs ?? [])],
+      onOutput: (t) => (faultPoint('console'), req.onOutput?.(t)),
       // SeaBIOS only reads etc/sercon-port, so QEMU's advice to use an opt/ name does not apply.
       dropOutput: /^qemu-system-x86_64: -fw_cfg name=etc\/sercon-port[^\n]*warning: externally provided fw_cfg item names[^\n]*\n/m,
     });

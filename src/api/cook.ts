@@ -22,6 +22,7 @@ import { loadSource } from '../sources/detect.js';
 import { hashTree } from '../tree/hash.js';
 import { CakeError, InvalidOptionError, OutputError, quote } from '../util/errors.js';
 import { removeOnExit, spawnTracked } from '../host/lifecycle.js';
+import { faultPoint } from '../host/fault.js';
 import { checkOutputPath, writeFault, writeOutput } from '../host/output-file.js';
 import { NodeFileSink } from '../host/node-file-sink.js';
 import { unreadable } from '../sources/detect.js';
@@ -207,6 +208,7 @@ async function build(req: CookRequest, name: string, key: string, inputs: CookIn
     const loaded = await loadSource(req.src, { platform: req.platform, lenient: req.lenient });
     try {
       epoch ??= newestMtime(loaded.tree.root);
+      faultPoint('loaded');
       await materialise(loaded, dir, (files, bytes) => phase('unpacking', files, bytes));
     } finally {
       await loaded.content.close();
@@ -219,7 +221,7 @@ async function build(req: CookRequest, name: string, key: string, inputs: CookIn
     if (req.script) {
       log?.('running the script under proot');
       phase('running the script');
-      await runScript(rootfs, req.script, proot!, { onLine: log, spawn: spawnTracked });
+      await runScript(rootfs, req.script, proot!, { onLine: (l) => (faultPoint('script'), log?.(l)), spawn: spawnTracked });
     }
     if (req.path?.length) appendPath(rootfs, req.path);
     if (req.contents?.length) phase('adding contents');

@@ -10,6 +10,7 @@ import type { FsTree } from '../tree/node.js';
 import type { ContentSource } from '../io/content-source.js';
 import { applyTreeOptions, checkEpoch } from './mkfs.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
+import { faultPoint } from '../host/fault.js';
 import { CPIO_MAX_TIME, CPIO_TIME_RANGE } from '../bake/cpio/records.js';
 import { applyFormatLimits } from '../tree/limits.js';
 import { inSource } from '../util/errors.js';
@@ -57,6 +58,7 @@ export async function initramfs(req: InitramfsRequest): Promise<InitramfsResult>
   checkEpoch(req.sourceDateEpoch, CPIO_MAX_TIME, 'cpio newc', '2106-02-07');
   checkOutputPath(req.output, { option: '-o', inputs: [req.source] }); // before any work
   const loaded: LoadedTree = await loadSource(req.source, { platform: req.platform, lenient: req.lenient });
+  faultPoint('loaded');
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     loaded.warnings.push(...applyFormatLimits(loaded.tree, { label: req.source, format: 'cpio newc', lenient: req.lenient, timeRange: CPIO_TIME_RANGE }));

@@ -19,6 +19,7 @@ import { readCacheFile, writeCacheFile } from '../host/cache-file.js';
 import { checkOutputPath } from '../host/output-file.js';
 import { CPIO_MAX_TIME } from '../bake/cpio/records.js';
 import { checkEpoch } from './mkfs.js';
+import { unreadable } from '../sources/detect.js';
 
 export interface InitrdApiRequest {
   busybox?: string;
@@ -82,6 +83,14 @@ function xzDecoder(): ((b: Uint8Array, limit: number) => Uint8Array) | undefined
   return xz;
 }
 
+function readInput(file: string): Uint8Array {
+  try {
+    return new Uint8Array(fs.readFileSync(file));
+  } catch (e) {
+    throw unreadable(file, e);
+  }
+}
+
 /** Builds the initrd tree for a request (shared by `initrd` and `bake`). */
 export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
   const busyboxPath = await findBusybox(req.busybox);
@@ -93,7 +102,7 @@ export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
   }
   const t = { sec: req.sourceDateEpoch ?? 0, nsec: 0 };
   return buildInitrdTree({
-    busybox: new Uint8Array(fs.readFileSync(busyboxPath)), busyboxLabel: busyboxPath, modules, names: req.modules,
+    busybox: readInput(busyboxPath), busyboxLabel: busyboxPath, modules, names: req.modules,
     rootUuid: req.rootUuid, debug: req.debug ?? false, time: t, xzDecompress: xzDecoder(),
   });
 }

@@ -17,6 +17,7 @@ import { type FileCopier, hostCopier } from '../host/host-copier.js';
 import type { ContentRef } from '../tree/node.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
 import { copyRange } from '../host/sparse-copy.js';
+import { faultPoint } from '../host/fault.js';
 
 export interface MkfsRequest {
   source: string;
@@ -127,6 +128,7 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
   const t0 = performance.now();
   const loaded = await loadSource(req.source, { xattrs: req.xattrs, platform: req.platform, lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
   const t1 = performance.now();
+  faultPoint('loaded');
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     applyExt4Limits(loaded, req.source, req.lenient);

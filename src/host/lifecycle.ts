@@ -170,6 +170,14 @@ export function cleanupSync(): void {
   for (const [child, t] of children) killTracked(child, t, 'SIGKILL');
   for (const p of [...temps].reverse()) removeSync(p);
   temps.clear();
+  // Everything is done; the guardian has nothing left to do and must not linger.
+  if (guardian?.pid !== undefined && guardian.exitCode === null) {
+    try {
+      process.kill(guardian.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /**
@@ -197,6 +205,16 @@ export async function settle(timeoutMs = 2000): Promise<void> {
     await Promise.race([gone, new Promise<void>((r) => (t = setTimeout(r, timeoutMs)))]);
     clearTimeout(t);
   }
+}
+
+/**
+ * Lets the event loop handle a signal that has arrived: Node runs signal handlers from its
+ * poll phase, which a run of synchronous writes and resolved promises never reaches; two
+ * turns through the check phase make sure one poll has happened.
+ */
+export async function yieldToSignals(): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
 }
 
 /** True once a signal has started stopping the run (work in flight should not start more). */

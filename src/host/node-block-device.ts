@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { CakeError } from '../util/errors.js';
 import type { BlockDevice } from '../io/block-device.js';
+import { faultPoint } from './fault.js';
 
 function check(size: number, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > size) {
@@ -55,6 +56,7 @@ export class NodeFileBlockDevice implements BlockDevice {
     check(this.size, offset, data.length);
     let done = 0;
     while (done < data.length) done += fs.writeSync(this.fd, data, done, data.length - done, offset + done);
+    faultPoint('write');
   }
 
   async flush(): Promise<void> {}

@@ -1,6 +1,7 @@
 // A ChunkSink into a host file through a 1 MiB buffer (chunks are copied: sources reuse
 // their buffers).
 import * as fs from 'node:fs';
+import { faultPoint } from './fault.js';
 
 const SIZE = 1 << 20;
 
@@ -32,6 +33,7 @@ export class NodeFileSink {
     let done = 0;
     while (done < this.used) done += fs.writeSync(this.fd, this.buf, done, this.used - done);
     this.used = 0;
+    faultPoint('write');
   }
 
   close(): void {

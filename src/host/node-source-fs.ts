@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import type { DataRun, Timestamp, Xattr } from '../tree/node.js';
-import { CakeError, CorruptInputError } from '../util/errors.js';
+import { CakeError, CorruptInputError, ReadError, quote } from '../util/errors.js';
 import { displayName } from '../tree/names.js';
 import { prefetchTree } from './prefetch.js';
 import { startReadAhead } from './read-ahead.js';
@@ -94,7 +94,9 @@ export class NodeSourceFs implements SourceFs {
   private fail(path: string, e: unknown): never {
     const err = e as NodeJS.ErrnoException;
     const shown = path === '' ? this.rootPath : `${this.rootPath}/${displayName(path)}`;
-    throw new CorruptInputError(shown, `cannot read: ${err.code ?? ''} ${err.message.replace(/^[A-Z]+: /, '')}`.trim(), { errno: err.code });
+    // "EACCES: permission denied, scandir '/x'" → "permission denied (EACCES)": the path is said once, first.
+    const what = err.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+    throw new ReadError(quote(shown), `cannot read: ${what}${err.code ? ` (${err.code})` : ''}`, { errno: err.code });
   }
 
   lstat(path: string): SourceStat {

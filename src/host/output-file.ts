@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError, InvalidOptionError, OutputError, quote } from '../util/errors.js';
-import { removeOnExit } from './lifecycle.js';
+import { faultPoint } from './fault.js';
+import { isStopping, removeOnExit, yieldToSignals } from './lifecycle.js';
 
 const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants; // Node adds O_CLOEXEC itself
 
@@ -148,6 +149,11 @@ export async function writeOutput<T>(target: string, opts: OutputOptions, work: 
     const result = await work({ fd: tmp.fd, path: tmp.path });
     fs.closeSync(tmp.fd);
     closed = true;
+    faultPoint('rename');
+    // One turn of the event loop first: a signal that arrived while the output was being
+    // written is handled now (the temp removed, the target kept) rather than after the rename.
+    await yieldToSignals();
+    if (isStopping()) throw new OutputError(quote(target), 'stopped before it was complete; not replaced');
     // What the rename replaces: still a regular file or nothing (not a link or a
     // directory put there while we worked).
     const now = lstatOrNull(abs);

@@ -10,6 +10,7 @@ import { cook as cookTree } from '../api/cook.js';
 import { debianKernel } from '../api/kernel.js';
 import { sourceIdentity, hashHostDir } from '../cook/source-id.js';
 import { CakeError, quote } from '../util/errors.js';
+import { removeOnExit } from '../host/lifecycle.js';
 import { sha256File } from '../util/sha256-file.js';
 import { VERSION } from '../version.js';
 import { type Recipe, RecipeError } from './load.js';
@@ -69,7 +70,9 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
   const results = new Map<Output, Promise<Done>>();
   const rows: SummaryRow[] = [];
   const { reporter } = opts;
-  makeOutDir(opts.out);
+  const madeOut = makeOutDir(opts.out);
+  // A failed build leaves no empty --out behind that it made itself.
+  const forgetOut = madeOut ? removeOnExit(opts.out) : () => {};
 
   const wrap = async <T>(output: string, step: 'cook' | 'bake', f: () => Promise<T & Done>): Promise<Done> => {
     const t0 = Date.now();
@@ -176,6 +179,8 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
   // Every selected output; the first failure stops the build (others finish their step).
   const settled = await Promise.allSettled(selected.map((n) => realise(recipe.outputs.get(n)!, n)));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (madeOut && fs.existsSync(opts.out) && fs.readdirSync(opts.out).length === 0 && failed) fs.rmdirSync(opts.out);
+  forgetOut();
   if (failed) throw failed.reason;
   const order = new Map([...names.values()].map((n, i) => [n, i]));
   rows.sort((a, b) => (order.get(a.output) ?? 0) - (order.get(b.output) ?? 0));
@@ -183,7 +188,8 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
 }
 
 /** --out: a directory (made when missing); a file there is a one-line error, not a crash. */
-function makeOutDir(out: string): void {
+function makeOutDir(out: string): boolean {
+  const existed = fs.existsSync(out);
   try {
     fs.mkdirSync(out, { recursive: true });
   } catch (e) {
@@ -192,6 +198,7 @@ function makeOutDir(out: string): void {
     throw new CakeError('EOUTPUT', 'write', `--out ${quote(out)}: ${why}; images are written into a directory`);
   }
   if (!fs.statSync(out).isDirectory()) throw new CakeError('EOUTPUT', 'write', `--out ${quote(out)}: exists and is not a directory; images are written into a directory`);
+  return !existed;
 }
 
 interface Stamp {

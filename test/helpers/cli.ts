@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isRoot, TOOL_PATH } from '../oracles/tools.js';
 
-export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+/** The CLI under test; CAKE_TEST_CLI points the tests at another build (to show a test fails on an older one). */
+export const CLI = process.env.CAKE_TEST_CLI ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
 
 export interface CliResult {
   status: number;
@@ -13,13 +14,20 @@ export interface CliResult {
   stderr: string;
 }
 
-export function cakeImg(args: string[], opts: { asNobody?: boolean; env?: Record<string, string>; cwd?: string } = {}): CliResult {
+export function cakeImg(args: string[], opts: { asNobody?: boolean; env?: Record<string, string>; cwd?: string; input?: string; timeoutMs?: number } = {}): CliResult {
   const env = { ...process.env, PATH: TOOL_PATH, ...opts.env };
   const cmd = opts.asNobody
     ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, CLI, ...args]
     : [process.execPath, CLI, ...args];
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env, cwd: opts.cwd, maxBuffer: 1 << 26 });
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env, cwd: opts.cwd, maxBuffer: 1 << 26, input: opts.input, timeout: opts.timeoutMs });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The command's stderr is exactly one line starting with "cake-img: error:" (what every failure must print). */
+export function oneErrorLine(r: CliResult): string {
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  if (lines.length !== 1 || !lines[0]!.startsWith('cake-img: error: ')) throw new Error(`expected one error line, got:\n${r.stderr}`);
+  return lines[0]!;
 }
 
 /** Running as another user needs root to switch; CI is root. */

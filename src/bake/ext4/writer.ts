@@ -77,9 +77,21 @@ class Coalescer {
     await this.dev.writeAt(this.start, this.buf.subarray(0, this.len));
     // Reused: BlockDevice.writeAt does not keep the buffer once its promise settles.
     this.buf.fill(0, 0, this.len);
+    this.sinceYield += this.len;
     this.len = 0;
+    // A device that writes synchronously never lets the event loop run: give it a turn
+    // now and then, so a signal (Ctrl-C) is handled while a big image is written, and a
+    // browser page stays responsive.
+    if (this.sinceYield >= YIELD_EVERY) {
+      this.sinceYield = 0;
+      await new Promise((r) => setTimeout(r, 0));
+    }
   }
+
+  private sinceYield = 0;
 }
+
+const YIELD_EVERY = 64 << 20;
 
 function treeBlockEncoder(node: ExtentNode, bs: number, csumSeed: number): () => Uint8Array {
   return () => {
