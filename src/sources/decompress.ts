@@ -76,8 +76,14 @@ export async function* maybeDecompress(input: AsyncIterable<Uint8Array>, label: 
 /** zstd with fzstd's streaming decoder (image layers, .tar.zst rootfs tarballs). */
 async function* unzstd(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null, label: string): AsyncGenerator<Uint8Array> {
   const out: Uint8Array[] = [];
-  const z = new ZstdDecompress((chunk) => void out.push(chunk));
+  let produced = 0;
+  const z = new ZstdDecompress((chunk) => {
+    produced += chunk.length;
+    out.push(chunk);
+  });
+  const frames = new ZstdFrames(label, () => produced);
   const push = (chunk: Uint8Array, final: boolean): void => {
+    frames.check(chunk);
     try {
       z.push(chunk, final);
     } catch (e) {
@@ -97,6 +103,111 @@ async function* unzstd(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null
   push(new Uint8Array(0), true);
   while (out.length) yield out.shift()!;
 }
+
+/** zstd's own default decoding limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT, 2^27 bytes). */
+const MAX_ZSTD_WINDOW = 1 << 27;
+const ZSTD_MAGIC = 0xfd2fb528;
+
+/**
+ * fzstd allocates each frame's whole window when it reads the frame header (up to 2 GiB,
+ * zero-filled), so a few bytes of header would cost seconds and gigabytes. This walks
+ * the frames ahead of it (frame headers, block headers, checksums, skippable frames) and
+ * refuses a window over zstd's default limit, or windows adding up to far more than the
+ * data decoded so far (many tiny frames each asking for a big one). Anything that is not
+ * zstd framing is left to fzstd's own error.
+ */
+class ZstdFrames {
+  private head: Uint8Array = EMPTY;
+  private skip = 0;
+  private inFrame = false;
+  private checksum = false;
+  private off = false;
+  private windows = 0;
+
+  constructor(private readonly label: string, private readonly produced: () => number) {}
+
+  check(chunk: Uint8Array): void {
+    let at = 0;
+    while (at < chunk.length && !this.off) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, chunk.length - at);
+        this.skip -= n;
+        at += n;
+        continue;
+      }
+      const want = this.wanted();
+      const n = Math.min(want - this.head.length, chunk.length - at);
+      const head = new Uint8Array(this.head.length + n);
+      head.set(this.head);
+      head.set(chunk.subarray(at, at + n), this.head.length);
+      this.head = head;
+      at += n;
+      if (this.head.length === want && this.wanted() === want) this.parse();
+    }
+  }
+
+  /** Bytes the header being read needs, as far as its first bytes tell. */
+  private wanted(): number {
+    const h = this.head;
+    if (this.inFrame) return 3;
+    if (h.length < 4) return 4;
+    const magic = u32le(h, 0);
+    if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) return 8;
+    if (magic !== ZSTD_MAGIC) return 4;
+    if (h.length < 5) return 5;
+    const fhd = h[4]!;
+    const single = (fhd >> 5) & 1;
+    return 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]! + [single, 2, 4, 8][fhd >> 6]!;
+  }
+
+  private parse(): void {
+    const h = this.head;
+    this.head = EMPTY;
+    if (this.inFrame) {
+      const v = h[0]! | (h[1]! << 8) | (h[2]! << 16);
+      const type = (v >> 1) & 3;
+      if (type === 3) this.off = true; // reserved block type: fzstd says so
+      this.skip = type === 1 ? 1 : v >>> 3; // an RLE block stores one byte
+      if (v & 1) {
+        this.inFrame = false;
+        if (this.checksum) this.skip += 4;
+      }
+      return;
+    }
+    const magic = u32le(h, 0);
+    if ((magic & 0xfffffff0) >>> 0 === 0x184d2a50) {
+      this.skip = u32le(h, 4);
+      return;
+    }
+    if (magic !== ZSTD_MAGIC) {
+      this.off = true;
+      return;
+    }
+    const fhd = h[4]!;
+    const single = (fhd >> 5) & 1;
+    let window: number;
+    if (!single) {
+      const base = 2 ** (10 + (h[5]! >> 3));
+      window = base + (base / 8) * (h[5]! & 7);
+    } else {
+      const at = 5 + [0, 1, 2, 4][fhd & 3]!;
+      const len = [1, 2, 4, 8][fhd >> 6]!;
+      window = len === 2 ? 256 : 0;
+      for (let i = 0; i < len; i++) window += h[at + i]! * 2 ** (8 * i);
+    }
+    if (window > MAX_ZSTD_WINDOW) {
+      throw new CorruptInputError(this.label, `a zstd frame needs a ${window}-byte window, over zstd's default limit of ${MAX_ZSTD_WINDOW} (decompress it with zstd --long first)`);
+    }
+    this.windows += window;
+    if (this.windows > MAX_ZSTD_WINDOW + 16 * this.produced()) {
+      throw new CorruptInputError(this.label, `zstd frames ask for ${this.windows} bytes of windows for ${this.produced()} bytes of data`);
+    }
+    this.checksum = ((fhd >> 2) & 1) === 1;
+    this.inFrame = true;
+  }
+}
+
+const u32le = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 
 async function* prepend(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null): AsyncGenerator<Uint8Array> {
   yield first;

@@ -131,7 +131,7 @@ class DataBudget {
     if (this.sum <= this.limit) return;
     this.sum = treeDataBytes(this.builder.tree.root) + bytes;
     if (this.sum > this.limit) {
-      throw new DoesNotFitError(`${this.label}: the files its headers declare`, this.sum, this.limit);
+      throw new DoesNotFitError(`${this.label}: the file data its headers declare`, this.sum, this.limit);
     }
   }
 }
