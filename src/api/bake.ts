@@ -129,6 +129,6 @@ function readKernel(file: string): Uint8Array {
   try {
     return new Uint8Array(fs.readFileSync(file));
   } catch (e) {
-    throw unreadable(file, e);
+    throw unreadable(file, e, 'the kernel');
   }
 }

@@ -31,13 +31,13 @@ export async function boot(req: BootRequest): Promise<QemuResult & { accelReason
     st = fs.statSync(req.image);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptInputError(quote(req.image), 'no such image');
-    throw unreadable(req.image, e);
+    throw unreadable(req.image, e, 'the image');
   }
   if (!st.isFile() && !st.isBlockDevice()) throw new CorruptInputError(quote(req.image), 'is not a disk image (a directory?); boot takes an image file');
   try {
     fs.accessSync(req.image, fs.constants.R_OK);
   } catch (e) {
-    throw unreadable(req.image, e);
+    throw unreadable(req.image, e, 'the image');
   }
   if (req.accel && !['auto', 'kvm', 'tcg'].includes(req.accel)) throw new InvalidOptionError('--accel', `must be auto, kvm or tcg, not ${JSON.stringify(req.accel)}`);
   if (req.memory !== undefined && !MEMORY.test(req.memory)) throw new InvalidOptionError('--memory', `expected a size such as 512M or 2G, not ${JSON.stringify(req.memory)}`);

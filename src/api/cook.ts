@@ -26,7 +26,7 @@ import { faultPoint } from '../host/fault.js';
 import { checkOutputPath, writeFault, writeOutput } from '../host/output-file.js';
 import { NodeFileSink } from '../host/node-file-sink.js';
 import { unreadable } from '../sources/detect.js';
-import type { DirNode } from '../tree/node.js';
+import type { DirNode, Timestamp } from '../tree/node.js';
 import { clampTimes, forEachNode } from '../tree/transforms.js';
 import { VERSION } from '../version.js';
 
@@ -126,7 +126,7 @@ function checkContentsPath(c: string): string {
   try {
     st = fs.statSync(abs);
   } catch (e) {
-    throw unreadable(abs, e);
+    throw unreadable(abs, e, 'the --contents path');
   }
   const real = fs.realpathSync(abs);
   if (/^\/(proc|sys)(\/|$)/.test(real) || /^\/(proc|sys)(\/|$)/.test(abs)) {
@@ -140,8 +140,12 @@ function checkContentsPath(c: string): string {
 async function hashContents(abs: string): Promise<string> {
   const st = fs.statSync(abs);
   if (st.isDirectory()) return hashHostDir(abs);
-  if (st.isFile()) return sha256File(abs);
-  return `node:${st.mode.toString(8)}:${st.rdev}`;
+  if (!st.isFile()) return `node:${st.mode.toString(8)}:${st.rdev}`;
+  try {
+    return sha256File(abs);
+  } catch (e) {
+    throw unreadable(abs, e, 'the --contents path');
+  }
 }
 
 /** Runs a host shell command in the build directory (prepare, cleanup). */
@@ -196,7 +200,7 @@ async function build(req: CookRequest, name: string, key: string, inputs: CookIn
   const forget = removeOnExit(dir); // a signal or a crash must not leave it in the store
   const rootfs = nodePath.join(dir, ROOTFS_NAME);
   let ok = false;
-  let epoch = req.sourceDateEpoch;
+  let epoch: Timestamp | undefined = req.sourceDateEpoch === undefined ? undefined : { sec: req.sourceDateEpoch, nsec: 0 };
   const specials: SpecialEntry[] = [];
   try {
     // Before any work: a missing proot or a ptrace ban should cost nothing.
@@ -228,7 +232,8 @@ async function build(req: CookRequest, name: string, key: string, inputs: CookIn
     for (const c of req.contents ?? []) {
       const st = copyContents(c, rootfs);
       specials.push(...st.specials);
-      if (req.sourceDateEpoch === undefined) epoch = Math.max(epoch!, st.newest);
+      const later = st.newest.sec > epoch!.sec || (st.newest.sec === epoch!.sec && st.newest.nsec > epoch!.nsec);
+      if (req.sourceDateEpoch === undefined && later) epoch = st.newest;
       log?.(`added ${c} (${st.files} files)`);
     }
     if (req.cleanup) {
@@ -253,7 +258,7 @@ async function build(req: CookRequest, name: string, key: string, inputs: CookIn
     }
     writeTable(final.tree, dir);
     const summary = sizeSummary(final.tree);
-    const info: StoreInfo = { name, key, hash, inputs, created: new Date().toISOString(), size: diskUsage(final.tree), summary, epoch: epoch! };
+    const info: StoreInfo = { name, key, hash, inputs, created: new Date().toISOString(), size: diskUsage(final.tree), summary, epoch: epoch!.sec };
     const path = commit(store, dir, info);
     forget();
     ok = true;
@@ -271,11 +276,11 @@ async function build(req: CookRequest, name: string, key: string, inputs: CookIn
   }
 }
 
-/** The newest mtime in a tree (0 for an empty or all-1970 tree). */
-function newestMtime(root: DirNode): number {
-  let newest = 0;
+/** The newest mtime in a tree, to the nanosecond ({0, 0} for an empty or all-1970 tree). */
+function newestMtime(root: DirNode): Timestamp {
+  let newest: Timestamp = { sec: 0, nsec: 0 };
   forEachNode(root, (n) => {
-    if (n.mtime.sec > newest) newest = n.mtime.sec;
+    if (n.mtime.sec > newest.sec || (n.mtime.sec === newest.sec && n.mtime.nsec > newest.nsec)) newest = n.mtime;
   });
   return newest;
 }

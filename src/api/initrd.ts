@@ -87,7 +87,7 @@ function readInput(file: string): Uint8Array {
   try {
     return new Uint8Array(fs.readFileSync(file));
   } catch (e) {
-    throw unreadable(file, e);
+    throw unreadable(file, e, 'it');
   }
 }
 

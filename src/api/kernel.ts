@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError, CorruptInputError, InvalidOptionError } from '../util/errors.js';
 import { isDeb } from '../sources/deb.js';
+import { unreadable } from '../sources/detect.js';
 import { unpackDeb } from './debian.js';
 
 export interface KernelInput {
@@ -19,7 +20,12 @@ export interface KernelInput {
 
 /** `n` bytes of `file` at `offset` (fewer at its end). */
 function readAt(file: string, offset: number, n: number): Uint8Array {
-  const fd = fs.openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw unreadable(file, e, 'the kernel');
+  }
   try {
     const b = new Uint8Array(n);
     return b.subarray(0, fs.readSync(fd, b, 0, n, offset));

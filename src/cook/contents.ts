@@ -30,8 +30,8 @@ export interface SpecialEntry {
 export interface CopyStats {
   files: number;
   bytes: number;
-  /** The newest mtime (seconds) among what was copied. */
-  newest: number;
+  /** The newest mtime among what was copied (to the millisecond: the copies' times are set from Dates). */
+  newest: Timestamp;
   specials: SpecialEntry[];
 }
 
@@ -69,7 +69,8 @@ interface CopyContext {
 
 function copyEntry(src: Buffer, dest: Buffer, ctx: CopyContext, st: fs.Stats): void {
   const { stats } = ctx;
-  stats.newest = Math.max(stats.newest, Math.floor(st.mtimeMs / 1000));
+  const m: Timestamp = { sec: Math.floor(st.mtimeMs / 1000), nsec: Math.round((st.mtimeMs - Math.floor(st.mtimeMs / 1000) * 1000) * 1e6) };
+  if (m.sec > stats.newest.sec || (m.sec === stats.newest.sec && m.nsec > stats.newest.nsec)) stats.newest = m;
   if (st.isSymbolicLink()) {
     // Inside a --contents tree a symlink is data: copied as a link, never followed.
     clearFor(dest, false);
@@ -116,7 +117,7 @@ function copyEntry(src: Buffer, dest: Buffer, ctx: CopyContext, st: fs.Stats): v
 /** Copies host path `src` (absolute, or relative to the working directory) into `rootfs` at its absolute path. */
 export function copyContents(src: string, rootfs: string): CopyStats {
   const abs = nodePath.resolve(src);
-  const stats: CopyStats = { files: 0, bytes: 0, newest: 0, specials: [] };
+  const stats: CopyStats = { files: 0, bytes: 0, newest: { sec: 0, nsec: 0 }, specials: [] };
   if (abs === '/') throw new InvalidOptionError('--contents', 'copying the whole host root is not supported');
   let top: fs.Stats;
   try {

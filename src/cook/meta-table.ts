@@ -119,10 +119,15 @@ export function readTable(file: string): Map<string, TableEntry> {
     } catch {
       throw new CorruptInputError(where, 'not JSON');
     }
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new CorruptInputError(where, 'entry is not a JSON object');
     const t = o.t as unknown[];
     if (typeof o.p !== 'string' || !KINDS.has(o.k as string) || !isInt(o.m) || !isInt(o.u) || !isInt(o.g) || !Array.isArray(t) || t.length !== 6 || !t.every(isInt)) {
       throw new CorruptInputError(where, 'entry lacks a path, kind, mode, owner or times');
     }
+    if (Array.isArray(o.x) && !o.x.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string')) {
+      throw new CorruptInputError(where, 'xattrs are not [name, base64] pairs');
+    }
+    if (Array.isArray(o.d) && !(o.d.length === 2 && o.d.every(isInt))) throw new CorruptInputError(where, 'device numbers are not [major, minor]');
     const times = t as number[];
     const e: TableEntry = {
       kind: o.k as KindCode,

@@ -7,7 +7,7 @@ import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CakeError } from '../util/errors.js';
 import { type CookSpec, type Output, type SourceSpec, bake, cook, helpers, kernelFile, kernelFromDebian, source } from './spec.js';
-import { validateRecipe } from './validate.js';
+import { MAX_CHAIN, validateRecipe } from './validate.js';
 
 export const RECIPE_NAMES = ['cake.config.ts', 'cake.config.mts', 'cake.config.js', 'cake.config.mjs', 'cake.config.json'];
 
@@ -56,6 +56,7 @@ function fromJson(file: string, json: unknown): Map<string, Output> {
     const o = raw[name];
     if (!o || typeof o !== 'object') throw new RecipeError(file, `no output named ${JSON.stringify(name)}`, from);
     if (building.has(name)) throw new RecipeError(file, 'refers to itself through its inputs', name);
+    if (building.size > MAX_CHAIN) throw new RecipeError(file, `is at the end of a chain of more than ${MAX_CHAIN} outputs, each the src or image of the next`, name);
     building.add(name);
     const ref = (v: unknown): SourceSpec | CookSpec => {
       if (typeof v !== 'string') throw new RecipeError(file, 'src/image must be a string (a source, or the name of another output)', name);

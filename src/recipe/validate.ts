@@ -18,18 +18,22 @@ const BAKE_KEYS = new Set(['kind', 'name', 'image', 'kernel', 'size', 'debug', '
 const DEB_NAME = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$/;
 const MODULE = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** How deep outputs may feed each other (a src or image that is a cook, and so on): real recipes are a few deep, and a deeper chain would overflow the stack. */
+export const MAX_CHAIN = 256;
+
 /** Checks every output reachable from the recipe; throws a RecipeError naming the file and the output. */
 export function validateRecipe(recipe: Recipe): void {
   const names = new Map<Output, string>();
   for (const [k, v] of recipe.outputs) names.set(v, k);
   const seen = new Set<Output>();
-  const visit = (o: Output, user: string): void => {
+  const visit = (o: Output, user: string, depth = 0): void => {
     if (seen.has(o)) return;
     seen.add(o);
     const name = names.get(o) ?? o.name ?? `${user}-src`;
     const fail = (msg: string): never => {
       throw new RecipeError(recipe.file, msg, name);
     };
+    if (depth > MAX_CHAIN) fail(`is at the end of a chain of more than ${MAX_CHAIN} outputs, each the src or image of the next`);
     // An option checked by the command's own parser: its error, worded for the recipe.
     const check = (field: string, f: () => unknown): void => {
       try {
@@ -62,7 +66,7 @@ export function validateRecipe(recipe: Recipe): void {
       for (const p of strings('contents', c.contents)) {
         if (!fs.existsSync(nodePath.resolve(recipe.dir, p))) fail(`contents ${JSON.stringify(p)}: no such file or directory`);
       }
-      visitInput(c.src, name, 'src');
+      visitInput(c.src, name, 'src', depth);
     } else {
       const b = o as BakeSpec;
       for (const f of ['name', 'size', 'uuid'] as const) str(f, b[f]);
@@ -75,13 +79,14 @@ export function validateRecipe(recipe: Recipe): void {
       if (why) fail(`options: the kernel command line ${JSON.stringify(options.join(' '))} ${why}`);
       for (const m of strings('modules', b.modules)) if (!MODULE.test(m)) fail(`modules: ${JSON.stringify(m)} is not a module name`);
       const k = b.kernel;
+      for (const f of ['debian', 'path'] as const) if (k[f] !== undefined && typeof k[f] !== 'string') fail(`kernel: ${f} must be a string`);
       if (k.debian !== undefined && !DEB_NAME.test(k.debian)) fail(`kernel: ${JSON.stringify(k.debian)} is not a Debian package name`);
       if (k.path !== undefined && !fs.existsSync(nodePath.resolve(recipe.dir, k.path))) fail(`kernel ${JSON.stringify(k.path)}: no such file or directory`);
-      visitInput(b.image, name, 'image');
+      visitInput(b.image, name, 'image', depth);
     }
   };
-  const visitInput = (s: SourceSpec | CookSpec, user: string, field: string): void => {
-    if (s.kind === 'cook') return visit(s, user);
+  const visitInput = (s: SourceSpec | CookSpec, user: string, field: string, depth: number): void => {
+    if (s.kind === 'cook') return visit(s, user, depth + 1);
     const fail = (msg: string): never => {
       throw new RecipeError(recipe.file, msg, user);
     };

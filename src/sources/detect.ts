@@ -27,7 +27,7 @@ export interface LoadOptions {
 }
 
 /** A one-line error for a source the host will not let us read. */
-export function unreadable(path: string, e: unknown): CakeError {
+export function unreadable(path: string, e: unknown, what = 'the source'): CakeError {
   if (e instanceof CakeError) return e;
   const code = (e as NodeJS.ErrnoException).code;
   const why: Record<string, string> = {
@@ -40,7 +40,7 @@ export function unreadable(path: string, e: unknown): CakeError {
     EISDIR: 'is a directory',
   };
   if (!code) throw e;
-  return new ReadError(quote(path), `cannot read the source: ${why[code] ?? code}`, { errno: code });
+  return new ReadError(quote(path), `cannot read ${what}: ${why[code] ?? code}`, { errno: code });
 }
 
 function sniff(path: string): Uint8Array {

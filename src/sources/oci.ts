@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { CorruptInputError, InvalidOptionError, UnsupportedError } from '../util/errors.js';
+import { CorruptInputError, InvalidOptionError, ReadError, UnsupportedError } from '../util/errors.js';
 import type { LoadedTree } from './directory.js';
 import { type ImageOptions, MAX_JSON, OuterTar, loadDockerArchive, loadDockerFromTar, normalizeMemberName, parseJson, walkTarHeaders } from './docker-archive.js';
 import { type LayerInput, applyLayers, checkDigest, verifiedOpener } from './layers.js';
@@ -26,12 +26,19 @@ class DirStore implements LayoutStore {
     } catch {
       throw new CorruptInputError(this.label, `layout has no file ${JSON.stringify(name)}`);
     }
+    // A directory would fail the read; a fifo would block it for ever.
+    if (!st.isFile()) throw new CorruptInputError(`${this.label}: ${name}`, 'is not a regular file');
     if (st.size > MAX_JSON) throw new CorruptInputError(`${this.label}: ${name}`, `${st.size} bytes is too large for a metadata file`);
-    return fs.readFileSync(p);
+    try {
+      return fs.readFileSync(p);
+    } catch (e) {
+      throw new ReadError(`${this.label}: ${name}`, `cannot read it: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
   }
   opener(name: string): () => AsyncIterable<Uint8Array> {
     const p = nodePath.join(this.label, name);
     if (!fs.existsSync(p)) throw new CorruptInputError(this.label, `layout has no file ${JSON.stringify(name)}`);
+    if (!fs.statSync(p).isFile()) throw new CorruptInputError(`${this.label}: ${name}`, 'is not a regular file');
     return () => fs.createReadStream(p, { highWaterMark: 1 << 20 });
   }
 }
@@ -126,7 +133,7 @@ async function loadLayout(store: LayoutStore, opts: ImageOptions): Promise<Loade
   const list = descriptors(manifest, 'layers', where);
   const diffIds = await layoutDiffIds(store, manifest, list.length, where);
   const layers: LayerInput[] = list.map((d, i) => {
-    if (d.mediaType?.includes('encrypted')) throw new UnsupportedError(where, `layer ${i + 1} is encrypted (${d.mediaType})`);
+    if (typeof d.mediaType === 'string' && d.mediaType.includes('encrypted')) throw new UnsupportedError(where, `layer ${i + 1} is encrypted (${d.mediaType})`);
     const path = blobPath(d.digest, where);
     const label = `${store.label}: layer ${i + 1} (${path})`;
     return { label, open: verifiedOpener(store.opener(path), d.digest, label), diffId: diffIds[i] };

@@ -119,7 +119,11 @@ export class RegistrySession {
       const location = res.headers.get('location');
       if (res.status < 300 || res.status > 399 || res.status === 304 || !location) return res;
       await res.body?.cancel().catch(() => {});
-      at = new URL(location, at).href;
+      try {
+        at = new URL(location, at).href;
+      } catch {
+        throw new RegistryError(this.o.ref, `GET ${at} → ${res.status}: the redirect to ${JSON.stringify(location)} is not a URL`, { url });
+      }
     }
     throw new RegistryError(this.o.ref, `GET ${url}: more than ${MAX_REDIRECTS} redirects`, { url });
   }
@@ -150,13 +154,26 @@ export class RegistrySession {
       const asked = c ? ` (the registry asks for ${c.scheme} credentials)` : '';
       throw new RegistryError(this.o.ref, `GET ${url} → 401 Unauthorized${asked}; only anonymous pulls with bearer tokens are supported`, { url, status: 401 });
     }
-    const tokenUrl = new URL(c.params.realm, url);
+    let tokenUrl: URL;
+    try {
+      tokenUrl = new URL(c.params.realm, url);
+    } catch {
+      throw new RegistryError(this.o.ref, `GET ${url} → 401: the token server ${JSON.stringify(c.params.realm)} it names is not a URL`, { url, status: 401 });
+    }
     if (c.params.service) tokenUrl.searchParams.set('service', c.params.service);
     tokenUrl.searchParams.set('scope', c.params.scope ?? this.o.scope);
     this.o.log(`token from ${tokenUrl.origin}${tokenUrl.pathname} for ${tokenUrl.searchParams.get('scope')}`);
     const res = await this.send(tokenUrl.href, { accept: 'application/json' });
     if (!res.ok) throw await this.httpError('GET', tokenUrl.href, res, ' (token server)');
-    const body = await readLimited(res, MAX_TOKEN_JSON, () => new RegistryError(this.o.ref, `token server ${tokenUrl.origin}: answer too large`));
+    let body: Uint8Array;
+    try {
+      body = await readLimited(res, MAX_TOKEN_JSON, () => new RegistryError(this.o.ref, `token server ${tokenUrl.origin}: answer too large`));
+    } catch (e) {
+      if (e instanceof CakeError) throw e;
+      // The connection broke in the middle of the answer (fetch's TypeError "terminated").
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      throw new RegistryError(this.o.ref, `token server ${tokenUrl.origin}: the answer broke off: ${err.cause?.code ?? err.cause?.message ?? err.message}`, { url: tokenUrl.href });
+    }
     const json = parseJsonOrNull(body) as { token?: unknown; access_token?: unknown } | null;
     const token = json?.token ?? json?.access_token;
     if (typeof token !== 'string' || token === '') {

@@ -197,6 +197,7 @@ function checkDescriptor(d: unknown, where: string, ref: string): Descriptor {
   const m = typeof desc?.digest === 'string' ? /^(sha256|sha512):([a-f0-9]+)$/.exec(desc.digest) : null;
   if (!m || m[2]!.length !== (m[1] === 'sha256' ? 64 : 128)) throw new CorruptInputError(ref, `${where}: bad digest ${JSON.stringify(desc?.digest)}`);
   if (desc!.size !== undefined && (!Number.isSafeInteger(desc!.size) || desc!.size < 0)) throw new CorruptInputError(ref, `${where}: bad size ${JSON.stringify(desc!.size)}`);
+  if (desc!.mediaType !== undefined && typeof desc!.mediaType !== 'string') throw new CorruptInputError(ref, `${where}: bad media type ${JSON.stringify(desc!.mediaType)}`);
   return desc!;
 }
 

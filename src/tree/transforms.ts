@@ -22,9 +22,10 @@ export function overrideOwner(root: DirNode, uid: number, gid: number): void {
   });
 }
 
-/** Clamps every time to at most `epoch` seconds (SOURCE_DATE_EPOCH semantics). */
-export function clampTimes(root: DirNode, epoch: number): void {
-  const clamp = (t: Timestamp): Timestamp => (t.sec > epoch || (t.sec === epoch && t.nsec > 0) ? { sec: epoch, nsec: 0 } : t);
+/** Clamps every time to at most `epoch` (seconds, SOURCE_DATE_EPOCH semantics, or an exact time). */
+export function clampTimes(root: DirNode, epoch: number | Timestamp): void {
+  const e: Timestamp = typeof epoch === 'number' ? { sec: epoch, nsec: 0 } : epoch;
+  const clamp = (t: Timestamp): Timestamp => (t.sec > e.sec || (t.sec === e.sec && t.nsec > e.nsec) ? e : t);
   forEachNode(root, (n) => {
     n.mtime = clamp(n.mtime);
     n.atime = clamp(n.atime);

@@ -236,3 +236,68 @@ describe('the cache and the store', () => {
     expect(fs.readdirSync(build)).toEqual([`live@${process.pid}.${start}-abcdef`]);
   });
 });
+
+describe('one line for every output a file cannot be, and for inputs that cannot be read', () => {
+  const OUTPUTS: [string, string, number, RegExp][] = [
+    ['-', '-', 2, /IMG: cannot write to standard output/],
+    ['a name ending in /', `${'x'}/`, 2, /ends in "\/": name the file to write/],
+    ['an empty name', '', 2, /IMG: the output name is empty/],
+    ['/dev/stdout', '/dev/stdout', 1, /\/dev\/stdout: is (a symbolic link|a character device|a fifo|not a regular file)/],
+  ];
+  for (const [what, out, status, message] of OUTPUTS) {
+    it(`mkfs to ${what}: exit ${status}, one line, no file named after it`, () => {
+      const cwd = path.join(work, `out-${what.replace(/\W+/g, '-')}`);
+      fs.mkdirSync(cwd, { recursive: true, mode: 0o777 });
+      fs.chmodSync(cwd, 0o777);
+      const r = run(['mkfs', root, out], {}, cwd);
+      expect(r.status, r.stderr).toBe(status);
+      expect(oneErrorLine(r)).toMatch(message);
+      expect(fs.readdirSync(cwd)).toEqual([]);
+    });
+  }
+
+  it.skipIf(!canRunAsNobody)('mkfs --offset into a disk the user cannot write: refused, the disk as it was', () => {
+    const disk = path.join(work, 'theirs.img');
+    fs.writeFileSync(disk, Buffer.alloc(4 << 20, 1));
+    fs.chmodSync(disk, 0o644); // root's, read-only for uid 65534
+    const r = run(['mkfs', root, disk, '--offset', '1048576', '--size', '2M']);
+    expect(r.status).toBe(1);
+    expect(oneErrorLine(r)).toMatch(/theirs\.img: permission denied: --offset updates this file, and you cannot write it/);
+    expect(fs.readFileSync(disk).equals(Buffer.alloc(4 << 20, 1))).toBe(true);
+  });
+
+  it.skipIf(!canRunAsNobody || !hasTool('extlinux'))('an unreadable kernel and an unreadable --contents file: one line naming them', () => {
+    const k = fakeKernel(path.join(work, 'secret-vmlinuz'));
+    fs.chmodSync(k, 0o600);
+    let r = run(['bake', '--rootfs', root, '--kernel', k, '--size', '32M', '-o', path.join(work, 'k.img')]);
+    expect(r.status).toBe(1);
+    expect(oneErrorLine(r)).toMatch(/secret-vmlinuz: cannot read the kernel: permission denied/);
+    const secret = path.join(work, 'secret.txt');
+    fs.writeFileSync(secret, 'no\n');
+    fs.chmodSync(secret, 0o600);
+    r = run(['cook', '--src', root, '--contents', secret, '--name', 'secret', '-q']);
+    expect(r.status).toBe(1);
+    expect(oneErrorLine(r)).toMatch(/secret\.txt: cannot read the --contents path: permission denied/);
+  });
+
+  it.skipIf(!isRootHere() || !hasTool('extlinux'))('a full cache is not fatal to bake: a warning, the image, and no temp left in the cache', () => {
+    const small = path.join(work, 'small-cache');
+    fs.mkdirSync(small, { mode: 0o777 });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128k,mode=0777', 'tmpfs', small]);
+    try {
+      const img = path.join(work, 'full-cache.img');
+      const r = run(['bake', '--rootfs', root, '--kernel', kernel, '--size', '32M', '-o', img], { XDG_CACHE_HOME: small });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/warning: cache .*initrd.* not written \(ENOSPC\); carrying on without it/);
+      expect(fs.statSync(img).size).toBe(32 << 20);
+      const left = execFileSync('find', [small, '-name', '.*.cake-*'], { encoding: 'utf8' }).trim();
+      expect(left).toBe('');
+    } finally {
+      execFileSync('umount', ['-l', small]);
+    }
+  });
+});
+
+function isRootHere(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}

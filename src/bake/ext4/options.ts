@@ -48,11 +48,12 @@ export function parseFeatures(list: string | undefined, base: Ext4Features = DEF
   for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
     const off = raw.startsWith('^');
     const name = off ? raw.slice(1) : raw;
-    const key = TOGGLES[name];
+    // Own keys only: "toString" or "__proto__" is an unknown feature, not a property of every object.
+    const key = Object.hasOwn(TOGGLES, name) ? TOGGLES[name] : undefined;
     if (key) out[key] = !off;
     else if (ALWAYS_ON.includes(name)) {
       if (off) throw new InvalidOptionError('--features', `${name} is always on in cake-img images`);
-    } else if (REFUSED[name] !== undefined) {
+    } else if (Object.hasOwn(REFUSED, name)) {
       if (!off) throw new InvalidOptionError('--features', `${name} is not offered: ${REFUSED[name]}`);
     } else {
       throw new InvalidOptionError('--features', `unknown feature ${JSON.stringify(name)} (can toggle: ${Object.keys(TOGGLES).join(', ')})`);

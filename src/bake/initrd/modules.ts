@@ -144,6 +144,9 @@ export function closeMatches(idx: ModuleIndex, name: string, n = 5): string[] {
     .map((x) => x.m);
 }
 
+/** How deep dependencies (hard and soft) may nest. */
+const MAX_DEPTH = 512;
+
 export interface ModulePlan {
   /** Relative paths in load order. */
   load: string[];
@@ -169,8 +172,11 @@ export function resolveModules(idx: ModuleIndex, wanted: string[]): ModulePlan {
     return (byName.length ? byName : idx.aliasesOf(c)).filter((m) => idx.paths.has(m) || idx.builtin.has(m));
   };
 
+  let depth = 0;
   const visitPath = (path: string) => {
     if (state.get(path) === 'done' || state.get(path) === 'visiting') return; // a cycle: modules.dep has none, but never loop
+    // Real chains are a few modules deep; a crafted one thousands deep would overflow the stack.
+    if (++depth > MAX_DEPTH) throw new CorruptInputError(idx.dir, `module dependencies nest more than ${MAX_DEPTH} deep (at ${JSON.stringify(moduleName(path))})`);
     state.set(path, 'visiting');
     const name = moduleName(path);
     const soft = (list: Map<string, string[]>) => {
@@ -185,6 +191,7 @@ export function resolveModules(idx: ModuleIndex, wanted: string[]): ModulePlan {
     state.set(path, 'done');
     load.push(path);
     soft(idx.softPost);
+    depth--;
   };
 
   const visitName = (name: string, explicit: boolean) => {
