@@ -90,7 +90,12 @@ describe('extractFromExtlinux', () => {
     const { patch } = readPatchLayout(b.ldlinuxSys);
     expect((patch.instance ^ LDLINUX_MAGIC) >>> 0).toBe(b.hexdate);
     expect(b.ldlinuxC32.subarray(0, 4)).toEqual(Uint8Array.of(0x7f, 0x45, 0x4c, 0x46));
-    if (hostVersion !== DOC.version) ctx.skip(`host extlinux is ${hostVersion}, extlinux.md's hashes are for ${DOC.version}`);
+    if (hostVersion !== DOC.version) {
+      // Another build: it must be one a fixture covers (in CI), so the byte-for-byte test still judges it.
+      const why = `host extlinux is ${hostVersion}, docs/extlinux.md's hashes are for ${DOC.version}`;
+      if (process.env.CI && !hostFixture) throw new Error(`${why}, and no fixture covers it`);
+      ctx.skip(why);
+    }
     expect(got).toEqual({ bootSector: DOC.bootSector, ldlinuxSys: DOC.ldlinuxSys, ldlinuxC32: DOC.ldlinuxC32 });
     expect({ b: b.bootSector.length, s: b.ldlinuxSys.length, c: b.ldlinuxC32.length })
       .toEqual({ b: DOC.sizes.bootSector, s: DOC.sizes.ldlinuxSys, c: DOC.sizes.ldlinuxC32 });
@@ -244,29 +249,47 @@ describe.skipIf(!canRunReal)('installExtlinux is byte-identical to the real extl
 
 const FIX = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/extlinux');
 
-describe('golden fixture (fixtures/extlinux, no root)', () => {
-  const fixture = JSON.parse(fs.readFileSync(path.join(FIX, 'case.json'), 'utf8')) as Omit<ExtlinuxInstallParams, 'bootSector' | 'ldlinuxSys'> & {
-    extlinuxVersion: string; blobs: { bootSector: string; ldlinuxSys: string; ldlinuxC32: string }; vbrSha256: string; ldlinuxSysSha256: string;
-  };
-  const vbr = new Uint8Array(fs.readFileSync(path.join(FIX, 'vbr.bin')));
-  const file = new Uint8Array(fs.readFileSync(path.join(FIX, 'ldlinux.sys')));
+type Fixture = Omit<ExtlinuxInstallParams, 'bootSector' | 'ldlinuxSys'> & {
+  extlinuxVersion: string; blobs: { bootSector: string; ldlinuxSys: string; ldlinuxC32: string }; vbrSha256: string; ldlinuxSysSha256: string;
+  dir: string; vbr: Uint8Array; file: Uint8Array;
+};
 
-  it('is intact', () => {
-    expect(sha(vbr)).toBe(fixture.vbrSha256);
-    expect(sha(file)).toBe(fixture.ldlinuxSysSha256);
+/** Every build a golden fixture exists for (fixtures/extlinux/<version>/). */
+const FIXTURES: Fixture[] = fs.readdirSync(FIX, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => {
+  const dir = path.join(FIX, d.name);
+  return {
+    ...(JSON.parse(fs.readFileSync(path.join(dir, 'case.json'), 'utf8')) as Omit<Fixture, 'dir' | 'vbr' | 'file'>),
+    dir, vbr: new Uint8Array(fs.readFileSync(path.join(dir, 'vbr.bin'))), file: new Uint8Array(fs.readFileSync(path.join(dir, 'ldlinux.sys'))),
+  };
+});
+/** The fixture made with the host's extlinux build, if there is one. */
+const hostFixture = host && FIXTURES.find((f) => f.blobs.bootSector === sha(host.bootSector) && f.blobs.ldlinuxSys === sha(host.ldlinuxSys));
+
+describe('golden fixtures (fixtures/extlinux/<build>, no root)', () => {
+  it('there is at least one, and each is intact', () => {
+    expect(FIXTURES.length).toBeGreaterThan(0);
+    for (const f of FIXTURES) {
+      expect(sha(f.vbr), f.dir).toBe(f.vbrSha256);
+      expect(sha(f.file), f.dir).toBe(f.ldlinuxSysSha256);
+    }
   });
 
-  it.skipIf(!haveHost)('installExtlinux reproduces it from the host blobs', (ctx) => {
-    const got = { bootSector: sha(host!.bootSector), ldlinuxSys: sha(host!.ldlinuxSys), ldlinuxC32: sha(host!.ldlinuxC32) };
-    if (got.bootSector !== fixture.blobs.bootSector || got.ldlinuxSys !== fixture.blobs.ldlinuxSys) {
-      ctx.skip(`host extlinux ${hostVersion} has other blobs than the fixture's (${fixture.extlinuxVersion}); remake it with fixtures/extlinux/make.sh`);
+  it.skipIf(!haveHost)("installExtlinux reproduces the fixture of the host's extlinux build", (ctx) => {
+    if (!hostFixture) {
+      const why = `no golden fixture for the host's extlinux ${hostVersion} (have: ${FIXTURES.map((f) => f.extlinuxVersion).join(', ')}); add one with fixtures/extlinux/make.sh`;
+      // The byte-for-byte judge must run in CI: a build without a fixture is a failure there.
+      if (process.env.CI) throw new Error(why);
+      ctx.skip(why);
     }
-    const ours = installExtlinux({ ...fixture, bootSector: host!.bootSector, ldlinuxSys: host!.ldlinuxSys });
-    expect(Buffer.from(ours.vbr).equals(Buffer.from(vbr))).toBe(true);
-    expect(Buffer.from(ours.file).equals(Buffer.from(file))).toBe(true);
+    const f = hostFixture!;
+    const ours = installExtlinux({ ...f, bootSector: host!.bootSector, ldlinuxSys: host!.ldlinuxSys });
+    expect(Buffer.from(ours.vbr).equals(Buffer.from(f.vbr))).toBe(true);
+    expect(Buffer.from(ours.file).equals(Buffer.from(f.file))).toBe(true);
   });
 
   it.skipIf(!hostIsDocBuild)('decodes as extlinux.md §4-§6 says', () => {
+    const fixture = FIXTURES.find((f) => f.blobs.bootSector === DOC.bootSector)!;
+    const { vbr, file } = fixture;
     const { patchOffset, patch, epa } = readPatchLayout(file);
     expect(patchOffset).toBe(0x18);
     expect(patch).toMatchObject({ dataSectors: 114, advSectors: 2, dwords: 14592, maxTransfer: 127, epaOffset: 0x1446 });

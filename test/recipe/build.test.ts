@@ -154,23 +154,38 @@ describe.skipIf(!canBuild())('cake-img build', () => {
   });
 
   it('--jobs: independent cooks run side by side with 2, one after the other with 1', () => {
+    // No sleeps: each cook's prepare step (on the host) looks for the other one running.
+    // With 2 jobs each waits (bounded) until it sees the other; with 1 neither ever does.
     const dir = path.join(work, 'jobs');
-    fs.mkdirSync(dir, { mode: 0o777 });
-    fs.chmodSync(dir, 0o777);
+    const shared = path.join(work, 'jobs-shared');
+    for (const d of [dir, shared]) {
+      fs.mkdirSync(d, { mode: 0o777 });
+      fs.chmodSync(d, 0o777);
+    }
     const tree = JSON.stringify(path.join(tsDir, 'tree'));
-    fs.writeFileSync(path.join(dir, 'cake.config.mjs'), `import { cook, directory } from 'cake-img';
+    const prepare = (me: string, other: string, wait: boolean) => JSON.stringify(
+      `touch ${shared}/${me}.running; i=0; ` +
+      (wait ? `while [ ! -e ${shared}/${other}.running ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; ` : '') +
+      `if [ -e ${shared}/${other}.running ]; then echo together; else echo alone; fi > ${shared}/${me}.saw; ` +
+      (wait ? `while [ ! -e ${shared}/${other}.saw ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; ` : '') +
+      `rm -f ${shared}/${me}.running`,
+    );
+    const order = (jobs: string) => {
+      for (const f of fs.readdirSync(shared)) fs.rmSync(path.join(shared, f));
+      const wait = jobs !== '1';
+      fs.writeFileSync(path.join(dir, 'cake.config.mjs'), `import { cook, directory } from 'cake-img';
 export default {
-  a: cook({ src: directory(${tree}), script: '/bin/busybox sleep 1; echo a > /a' }),
-  b: cook({ src: directory(${tree}), script: '/bin/busybox sleep 1; echo b > /b' }),
+  a: cook({ src: directory(${tree}), prepare: ${prepare('a', 'b', wait)} }),
+  b: cook({ src: directory(${tree}), prepare: ${prepare('b', 'a', wait)} }),
 };
 `);
-    const order = (jobs: string) => {
       const r = run(['build', dir, '--json', '--rebuild', '--jobs', jobs, '--out', path.join(work, 'out-jobs')]);
       expect(r.status, r.stderr).toBe(0);
-      return events(r.stdout).filter((e) => e.type === 'start' || e.type === 'end').map((e) => e.type);
+      const saw = ['a', 'b'].map((n) => fs.readFileSync(path.join(shared, `${n}.saw`), 'utf8').trim());
+      return { saw, events: events(r.stdout).filter((e) => e.type === 'start' || e.type === 'end').map((e) => e.type) };
     };
-    expect(order('2')).toEqual(['start', 'start', 'end', 'end']);
-    expect(order('1')).toEqual(['start', 'end', 'start', 'end']);
+    expect(order('2')).toEqual({ saw: ['together', 'together'], events: ['start', 'start', 'end', 'end'] });
+    expect(order('1')).toEqual({ saw: ['alone', 'alone'], events: ['start', 'end', 'start', 'end'] });
     expect(run(['build', dir, '--jobs', '0']).stderr).toMatch(/--jobs: must be a whole number >= 1/);
   });
 });

@@ -55,12 +55,11 @@ describe.skipIf(!hasTool('tar') || !hasTool('cpio'))('tar read out of order', ()
     });
   }
 
-  it('cake-img initramfs of it is quick and cpio lists the names sorted', () => {
+  // That the archive is read once is shown above by counting opens, not by a wall-clock bound.
+  it('cake-img initramfs of it lists the names sorted (cpio -t)', () => {
     const out = path.join(work, 'out.cpio');
-    const t = Date.now();
     const r = spawnSync(process.execPath, [CLI, 'initramfs', tar, '-o', out], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    expect(Date.now() - t).toBeLessThan(20_000);
     const listed = execFileSync('sh', ['-c', `cpio -t --quiet < "${out}"`], { encoding: 'utf8' }).split('\n').filter(Boolean);
     expect(listed).toEqual([...listed].sort());
     expect(listed).toHaveLength(600);
