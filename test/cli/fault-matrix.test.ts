@@ -364,7 +364,7 @@ describe.skipIf(!hasTool('qemu-system-x86_64') || !fs.existsSync('/usr/lib/sysli
     fs.chmodSync(img, 0o000);
     let r = cakeImg(['boot', img, '--expect', 'x', '--timeout', '10'], { asNobody: true, env: c.env });
     expect(r.status).toBe(1);
-    expectOneLine(r, /idle\.img: cannot read the source: permission denied/);
+    expectOneLine(r, /idle\.img: cannot read the image: permission denied/);
     r = cakeImg(['boot', c.outDir, '--expect', 'x', '--timeout', '10'], { asNobody: true, env: c.env });
     expect(r.status).toBe(1);
     expectOneLine(r, /is not a disk image/);
