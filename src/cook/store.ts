@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { cacheDir } from '../api/cache.js';
 import { CakeError } from '../util/errors.js';
+import { removeTree } from '../util/remove-tree.js';
 
 export const INFO_NAME = 'cake-info.json';
 const BUILD = '.build';
@@ -140,30 +141,6 @@ export function commit(store: string, build: string, info: StoreInfo): string {
   return path;
 }
 
-/** rm -rf that also gets through directories a script left without write permission. */
-export function removeTree(path: string): void {
-  try {
-    fs.rmSync(path, { recursive: true, force: true });
-  } catch {
-    const fix = (p: string): void => {
-      let st: fs.Stats;
-      try {
-        st = fs.lstatSync(p);
-      } catch {
-        return;
-      }
-      if (!st.isDirectory()) return;
-      try {
-        fs.chmodSync(p, 0o700);
-      } catch {
-        return;
-      }
-      for (const n of fs.readdirSync(p)) fix(nodePath.join(p, n));
-    };
-    fix(path);
-    fs.rmSync(path, { recursive: true, force: true });
-  }
-}
 
 /** Every complete entry, newest first. */
 export function listEntries(store: string): StoreEntry[] {

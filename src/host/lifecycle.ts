@@ -12,6 +12,7 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { InterruptedError } from '../util/errors.js';
+import { removeTree } from '../util/remove-tree.js';
 
 interface Tracked {
   /** Killed as a process group (spawned detached), or alone (it shares our terminal). */
@@ -91,39 +92,13 @@ export function removeOnExit(path: string): () => void {
 function removeSync(path: string): void {
   try {
     const st = fs.lstatSync(path);
-    if (st.isDirectory()) removeTreeSync(path);
+    if (st.isDirectory()) removeTree(path);
     else fs.unlinkSync(path);
   } catch {
     /* already gone */
   }
 }
 
-/** rm -rf that also gets through directories left without write or search permission. */
-export function removeTreeSync(path: string): void {
-  try {
-    fs.rmSync(path, { recursive: true, force: true });
-    return;
-  } catch {
-    /* a directory we may not enter or change: make them ours, then try again */
-  }
-  const fix = (p: string): void => {
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(p);
-    } catch {
-      return;
-    }
-    if (!st.isDirectory()) return;
-    try {
-      fs.chmodSync(p, 0o700);
-      for (const n of fs.readdirSync(p)) fix(`${p}/${n}`);
-    } catch {
-      /* not ours to fix */
-    }
-  };
-  fix(path);
-  fs.rmSync(path, { recursive: true, force: true });
-}
 
 // --- children -----------------------------------------------------------------------------
 

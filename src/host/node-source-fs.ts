@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import type { DataRun, Timestamp, Xattr } from '../tree/node.js';
-import { CakeError, CorruptInputError, ReadError, quote } from '../util/errors.js';
+import { CakeError, ReadError, quote } from '../util/errors.js';
 import { displayName } from '../tree/names.js';
 import { prefetchTree } from './prefetch.js';
 import { startReadAhead } from './read-ahead.js';

@@ -6,6 +6,7 @@ import type { ChunkSink, ContentSource } from '../io/content-source.js';
 import { TreeBuilder, splitArchivePath } from '../tree/builder.js';
 import { displayName } from '../tree/names.js';
 import { type ContentRef, type DirNode, type FileNode, type FsNode, dataLength } from '../tree/node.js';
+import { forEachNode } from '../tree/transforms.js';
 import { CakeError, CorruptInputError, DoesNotFitError } from '../util/errors.js';
 import type { LoadedTree } from './directory.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
@@ -139,15 +140,9 @@ class DataBudget {
 /** Stored data bytes of the files in a tree (hard links once). */
 function treeDataBytes(root: DirNode): number {
   let n = 0;
-  const seen = new Set<FsNode>();
-  const stack: FsNode[] = [root];
-  while (stack.length) {
-    const node = stack.pop()!;
-    if (seen.has(node)) continue;
-    seen.add(node);
+  forEachNode(root, (node) => {
     if (node.kind === 'file') n += dataLength(node);
-    else if (node.kind === 'dir') for (const c of node.entries.values()) stack.push(c);
-  }
+  });
   return n;
 }
 
