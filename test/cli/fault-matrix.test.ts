@@ -4,12 +4,12 @@
 // output directory but what was there, an existing output byte-identical, no build
 // directory left in the store, no temp in TMPDIR, and no process of the run still alive.
 // Signals arrive at named points (CAKE_IMG_FAULT, src/host/fault.ts), not after a delay.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeMbr, planMbr } from '../../src/bake/mbr/mbr.js';
-import { type CliResult, cakeImg, canRunAsNobody } from '../helpers/cli.js';
+import { CLI, type CliResult, cakeImg, canRunAsNobody } from '../helpers/cli.js';
 import { fakeKernel } from '../helpers/fake-kernel.js';
 import { tmpDir } from '../helpers/image.js';
 import { hasTool, isRoot } from '../oracles/tools.js';
@@ -134,15 +134,21 @@ const COMMANDS: Command[] = [
 
 // --- what a run leaves -----------------------------------------------------------------------
 
-/** Processes (not zombies) of this case still alive: its marker in their environment, or its directory in their command line or working directory. */
+/**
+ * Processes (not zombies) of this case still alive: its marker in their environment, or
+ * its directory in their command line or working directory — and every process in the
+ * process group of one of those (a cook script under proot has an empty environment and
+ * the caller's working directory, but proot's group).
+ */
 function leftovers(caseDir: string, mark: string): string[] {
-  const found: string[] = [];
+  const procs: { pid: string; pgid: string; cmdline: string; ours: boolean }[] = [];
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     if (Number(pid) === process.pid) continue;
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
-      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z') continue;
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ').trim();
       let environ = '';
       let cwd = '';
       try {
@@ -151,12 +157,15 @@ function leftovers(caseDir: string, mark: string): string[] {
       } catch {
         /* not ours to read: not ours */
       }
-      if (environ.includes(mark) || cmdline.includes(caseDir) || cwd.startsWith(caseDir)) found.push(`${pid}: ${cmdline.trim()}`);
+      procs.push({ pid, pgid: fields[2]!, cmdline, ours: environ.includes(mark) || cmdline.includes(caseDir) || cwd.startsWith(caseDir) });
     } catch {
       /* gone meanwhile */
     }
   }
-  return found;
+  const groups = new Set(procs.filter((p) => p.ours).map((p) => p.pgid));
+  const self = fs.readFileSync('/proc/self/stat', 'latin1');
+  groups.delete(self.slice(self.lastIndexOf(')') + 2).split(' ')[2]!); // the test runner's own group is not the run's
+  return procs.filter((p) => p.ours || groups.has(p.pgid)).map((p) => `${p.pid}: ${p.cmdline}`);
 }
 
 async function expectNoProcessLeft(caseDir: string, mark: string): Promise<void> {
@@ -373,5 +382,27 @@ describe.skipIf(!hasTool('qemu-system-x86_64') || !fs.existsSync('/usr/lib/sysli
     expect(r.status).toBe(2);
     expectOneLine(r, /--memory: expected a size/);
     await expectNoProcessLeft(dir, mark);
+  }, 120_000);
+});
+
+describe.skipIf(!hasTool('proot'))('SIGKILL, which no handler sees: the guardian ends the run', () => {
+  it('kill -9 during a cook script: proot, the script and the build directory all go', async () => {
+    const { c, dir, mark } = newCase(COMMANDS.find((x) => x.name === 'cook')!, 'sigkill');
+    c.env.CAKE_IMG_FAULT = 'none@never'; // so the prepare step makes /slow (see COMMANDS)
+    const args = ['cook', '--src', c.src, '--script', input.script, '--prepare', 'touch "$ROOTFS/slow"', '-q', '-o', c.out];
+    const cmd = canRunAsNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
+    const child = spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...c.env }, stdio: 'ignore' });
+    const build = path.join(c.env.XDG_CACHE_HOME, 'cake-img/store/.build');
+    // Until the script is sleeping: a `sleep 30` whose working directory is in the build directory.
+    for (let i = 0; i < 200 && !leftovers(dir, mark).some((p) => / sleep 30/.test(p)); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(leftovers(dir, mark).some((p) => / sleep 30/.test(p)), 'the script runs').toBe(true);
+    expect(listTree(build).length).toBeGreaterThan(0);
+    // The CLI itself (setpriv execs it, so the child is the node process).
+    process.kill(child.pid!, 'SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    await expectNoProcessLeft(dir, mark);
+    for (let i = 0; i < 30 && listTree(build).length; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(listTree(build)).toEqual([]);
+    expect(listTree(c.outDir)).toEqual([]);
   }, 120_000);
 });
