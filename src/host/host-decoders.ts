@@ -22,13 +22,15 @@ function hostDecoder(tool: string): StreamDecoder {
       const feed = (async () => {
         try {
           for await (const chunk of input) {
-            if (!child.stdin!.write(chunk)) await Promise.race([once(child.stdin!, 'drain'), once(child.stdin!, 'close')]);
-            if (spawnError || child.exitCode !== null) break;
+            // The tool may stop early (bad data): its stdin then fails with EPIPE, and its exit status says why.
+            if (!child.stdin!.write(chunk)) await Promise.race([once(child.stdin!, 'drain'), once(child.stdin!, 'close')]).catch(() => {});
+            if (spawnError || child.exitCode !== null || child.stdin!.destroyed) break;
           }
         } finally {
           child.stdin!.end();
         }
       })();
+      feed.catch(() => {}); // awaited below; until then a failed input must not count as unhandled
       let finished = false;
       try {
         for await (const chunk of child.stdout!) yield chunk as Uint8Array;
