@@ -5,7 +5,7 @@
 // silent wrap, which is how uid 2^32 would become root. Times outside the range are
 // clamped to its ends with one warning naming the first entry.
 import { displayName } from './names.js';
-import type { FsNode, FsTree, Timestamp } from './node.js';
+import type { DirNode, FsNode, FsTree, Timestamp } from './node.js';
 import { UnsupportedError } from '../util/errors.js';
 
 /** The largest owner id an image holds: 2^32 − 2, since 2^32 − 1 is (uid_t)-1, "no id". */
@@ -32,38 +32,47 @@ export function applyFormatLimits(tree: FsTree, o: LimitOptions): string[] {
   let firstMapped = '';
   let clamped = 0;
   let firstClamped = '';
-  const seen = new Set<FsNode>();
   const range = o.timeRange;
-  const clamp = (t: Timestamp): Timestamp | null => {
-    if (!range) return null;
-    if (t.sec < range.min) return { sec: range.min, nsec: 0 };
-    if (t.sec > range.max || (t.sec === range.max && t.nsec > 0)) return { sec: range.max, nsec: 0 };
-    return null;
+  const min = range?.min ?? -Infinity;
+  const max = range?.max ?? Infinity;
+  const outside = (t: Timestamp): boolean => t.sec < min || t.sec > max || (t.sec === max && t.nsec > 0);
+  const clamp = (t: Timestamp): Timestamp => (t.sec < min ? { sec: min, nsec: 0 } : outside(t) ? { sec: max, nsec: 0 } : t);
+  // A walk of a big tree keeps nothing per node: the path of an entry a message names is
+  // found again by a second walk, only then. (A hard-linked file is visited per name.)
+  const pathOf = (target: FsNode): string => {
+    const find = (dir: DirNode, prefix: string): string | null => {
+      for (const [name, child] of dir.entries) {
+        const p = `${prefix}/${displayName(name)}`;
+        if (child === target) return p;
+        if (child.kind === 'dir') {
+          const r = find(child, p);
+          if (r) return r;
+        }
+      }
+      return null;
+    };
+    return target === tree.root ? '/' : find(tree.root, '') ?? '?';
   };
-  const visit = (node: FsNode, path: string): void => {
-    if (seen.has(node)) return;
-    seen.add(node);
+  const stack: FsNode[] = [tree.root];
+  while (stack.length) {
+    const node = stack.pop()!;
     if (!validId(node.uid) || !validId(node.gid)) {
       const what = !validId(node.uid) ? `owner uid ${node.uid}` : `group gid ${node.gid}`;
       if (!o.lenient) {
-        throw new UnsupportedError(`${o.label}: ${path || '/'}`, `${what} cannot be stored in ${o.format} (ids go up to ${MAX_ID}); fix the source, or pass --lenient to map it to ${OVERFLOW_ID}`);
+        throw new UnsupportedError(`${o.label}: ${pathOf(node)}`, `${what} cannot be stored in ${o.format} (ids go up to ${MAX_ID}); fix the source, or pass --lenient to map it to ${OVERFLOW_ID}`);
       }
       if (!validId(node.uid)) node.uid = OVERFLOW_ID;
       if (!validId(node.gid)) node.gid = OVERFLOW_ID;
-      if (mapped++ === 0) firstMapped = path || '/';
+      if (mapped++ === 0) firstMapped = pathOf(node);
     }
-    const m = clamp(node.mtime);
-    const a = clamp(node.atime);
-    const c = clamp(node.ctime);
-    if (m || a || c) {
-      if (m) node.mtime = m;
-      if (a) node.atime = a;
-      if (c) node.ctime = c;
-      if (clamped++ === 0) firstClamped = path || '/';
+    if (range && (outside(node.mtime) || outside(node.atime) || outside(node.ctime))) {
+      node.mtime = clamp(node.mtime);
+      node.atime = clamp(node.atime);
+      node.ctime = clamp(node.ctime);
+      if (clamped++ === 0) firstClamped = pathOf(node);
     }
-    if (node.kind === 'dir') for (const [name, child] of node.entries) visit(child, `${path}/${displayName(name)}`);
-  };
-  visit(tree.root, '');
+    if (node.kind === 'dir') for (const child of node.entries.values()) stack.push(child);
+  }
   if (mapped) warnings.push(`${o.label}: ${mapped} ${mapped === 1 ? 'entry has an owner' : 'entries have owners'} ${o.format} cannot store (first: ${firstMapped}); mapped to ${OVERFLOW_ID}`);
   if (clamped) warnings.push(`${o.label}: ${clamped} ${clamped === 1 ? 'entry has times' : 'entries have times'} outside what ${o.format} holds (${range!.describe}; first: ${firstClamped}); clamped to the nearest`);
   return warnings;
