@@ -27,10 +27,11 @@ let stopping = false;
 // --- the guardian -------------------------------------------------------------------------
 
 // Commands on stdin, one per line: "+g PGID", "-g PGID", "+p PID", "-p PID", "+t HEX",
-// "-t HEX" (a path, hex so any byte survives), "bye" (a normal end: exit at once). At end
-// of input without "bye", our process is gone: kill and remove what is registered.
+// "-t HEX" (a path, hex so any byte survives), "bye" (exit at once). At end of input
+// without "bye", our process is gone: kill and remove what is registered. (A normal end
+// kills the guardian instead: there is nothing left for it to do.)
+// File::Path loads only when it is needed: a cold perl should start in no time.
 const GUARDIAN = String.raw`
-use File::Path qw(remove_tree);
 $SIG{INT} = $SIG{TERM} = $SIG{HUP} = $SIG{PIPE} = 'IGNORE';
 my (%g, %p, %t);
 while (my $l = <STDIN>) {
@@ -44,7 +45,8 @@ while (my $l = <STDIN>) {
 }
 kill 'KILL', -$_ for keys %g;
 kill 'KILL', $_ for keys %p;
-for my $t (keys %t) { if (-d $t && !-l $t) { remove_tree($t, { safe => 0 }) } else { unlink $t } }
+if (%t) { require File::Path; }
+for my $t (keys %t) { if (-d $t && !-l $t) { File::Path::remove_tree($t, { safe => 0 }) } else { unlink $t } }
 exit 0;`;
 
 let guardian: ChildProcess | null | undefined;
@@ -175,7 +177,13 @@ export async function settle(timeoutMs = 2000): Promise<void> {
   if (g && g.exitCode === null && g.signalCode === null) {
     const gone = new Promise<void>((r) => g.once('exit', () => r()));
     g.ref(); // waited for now: it must keep the event loop alive until it has gone
-    g.stdin?.end('bye\n');
+    // Everything is cleaned up: it has nothing to do. Killed rather than asked, so a
+    // guardian still starting (a cold disk) does not hold the command up.
+    try {
+      process.kill(g.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
     let t: NodeJS.Timeout | undefined;
     await Promise.race([gone, new Promise<void>((r) => (t = setTimeout(r, timeoutMs)))]);
     clearTimeout(t);
