@@ -11,7 +11,10 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 
 /** Why `path` cannot name a file inside the root, or null: relative, no empty/`.`/`..` parts, no NUL. */
+const PLAIN = /^(?!\.\.?(?:\/|$))(?:[^/\0]+\/(?!\.\.?(?:\/|$)))*[^/\0]+$/;
+
 export function pathProblem(path: string): string | null {
+  if (PLAIN.test(path)) return null; // the common case, in one pass: relative, no empty, ".", ".." part, no NUL
   if (path === '') return 'is empty';
   if (path.startsWith('/')) return 'is absolute';
   if (path.includes('\0')) return 'contains a NUL byte';
