@@ -71,7 +71,9 @@ export function materialiseAsRoot(entries: WildEntry[], dir: string): void {
     if (e.kind === 'symlink') continue;
     // Linux keeps user.* for files and directories; other inodes get trusted.* (root only).
     const ns = e.kind === 'file' || e.kind === 'dir' ? 'user' : 'trusted';
-    for (const x of e.xattrs) {
+    // In name order: the order GNU tar sets them again when the judges extract a tarball
+    // (cake-img's tar lists them sorted), and the kernel's placement depends on the order.
+    for (const x of [...e.xattrs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       try {
         // Names are UTF-8 by construction (wild-tree.ts), so the string form is exact.
         xattr.setAttributeSync(host(e.path).toString('utf8'), `${ns}.${x.name}`, Buffer.alloc(x.size, x.size & 0xff));
