@@ -13,8 +13,6 @@ import { applyFormatLimits } from '../tree/limits.js';
 import { clampTimes, overrideOwner, parseOwner } from '../tree/transforms.js';
 import { InvalidOptionError, OutputError, inSource, quote } from '../util/errors.js';
 import { deriveIdentity } from './identity.js';
-import { type FileCopier, hostCopier } from '../host/host-copier.js';
-import type { ContentRef } from '../tree/node.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
 import { copyRange } from '../host/sparse-copy.js';
 import { faultPoint } from '../host/fault.js';
@@ -93,11 +91,6 @@ export function applyExt4Limits(loaded: LoadedTree, label: string, lenient: bool
   loaded.warnings.push(...applyFormatLimits(loaded.tree, { label, format: 'ext4', lenient, timeRange: EXT4_TIME_RANGE }));
 }
 
-/** Direct host-to-image copies on two threads, when the source is a host directory. */
-function copierFor(loaded: LoadedTree, fd: number, offset: number): FileCopier | undefined {
-  const c = loaded.content as { hostPath?: (ref: ContentRef) => Uint8Array | null };
-  return c.hostPath ? hostCopier(fd, offset, (ref) => c.hostPath!(ref), false) : undefined;
-}
 
 /** The existing file `--offset` writes into: a regular file the user may write. */
 function existingTarget(image: string): fs.Stats | null {
@@ -156,7 +149,7 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
         }
         fs.fchmodSync(out.fd, existing.mode & 0o7777);
       }
-      await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true, copier: copierFor(loaded, out.fd, offset) });
+      await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true });
     });
     const timings = { load: t1 - t0, plan: t2 - t1, write: performance.now() - t2 };
     return { plan, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, warnings: loaded.warnings, timings };

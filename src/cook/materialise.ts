@@ -8,7 +8,7 @@
 // dropped (a setuid-root binary must not become a setuid-user one); device nodes, fifos
 // and sockets are empty regular files. The table keeps the truth for all of these.
 import * as fs from 'node:fs';
-import { readLogical } from '../io/logical-read.js';
+import { readLogical } from '../tree/logical-read.js';
 import type { LoadedTree } from '../sources/directory.js';
 import { type FileNode, type FsNode, type FsTree, type Timestamp, dataLength } from '../tree/node.js';
 import { walkTree } from '../tree/walk.js';

@@ -6,7 +6,7 @@
 // sockets are left out, as GNU tar does (they are only meaningful to a running process),
 // and so are xattrs with an empty value, which pax cannot express (an empty value unsets a keyword).
 import type { ChunkSink, ContentSource } from '../io/content-source.js';
-import { readLogical } from '../io/logical-read.js';
+import { readLogical } from '../tree/logical-read.js';
 import { byteStringToBytes } from '../tree/names.js';
 import type { FileNode, FsNode, FsTree } from '../tree/node.js';
 import { walkTree } from '../tree/walk.js';

@@ -6,21 +6,7 @@ import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CorruptInputError } from '../util/errors.js';
 import type { ContentRef } from '../tree/node.js';
-
-export interface CopyJob {
-  ref: ContentRef;
-  size: number;
-  copies: number[];
-  zeros: number[];
-}
-
-export interface FileCopier {
-  /**
-   * Starts copying `count` files (`job(i)` describes file i); `taken` false means the
-   * caller writes them itself.
-   */
-  begin(count: number, job: (i: number) => CopyJob): { taken: boolean; finish(): Promise<void> };
-}
+import type { BulkCopy, CopyJob } from '../io/block-device.js';
 
 /** Every job in flat shared arrays: no per-file objects, nothing copied to the worker. */
 interface Shared {
@@ -97,7 +83,7 @@ parentPort.postMessage(copyLoop(workerData, require('node:fs')));
  * `hostPath(ref)` gives a file's host path bytes (null: not a host file, so not taken).
  * `zeroFill`: write the zero fills too (the image was not freshly made sparse).
  */
-export function hostCopier(imageFd: number, base: number, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): FileCopier {
+export function hostCopier(imageFd: number, base: number, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): { begin(count: number, job: (i: number) => CopyJob): BulkCopy } {
   return {
     begin(count, job) {
       // Pass 1: sizes of the flat arrays; pass 2: fill them. Jobs are made on demand so

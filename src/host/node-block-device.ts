@@ -2,7 +2,9 @@
 // block the writer skips stays a hole.
 import * as fs from 'node:fs';
 import { CakeError } from '../util/errors.js';
-import type { BlockDevice } from '../io/block-device.js';
+import type { BlockDevice, BulkCopy, CopyJob } from '../io/block-device.js';
+import type { ContentSource } from '../tree/content.js';
+import { hostCopier } from './host-copier.js';
 import { faultPoint } from './fault.js';
 
 function check(size: number, offset: number, length: number): void {
@@ -60,6 +62,12 @@ export class NodeFileBlockDevice implements BlockDevice {
   }
 
   async flush(): Promise<void> {}
+
+  /** Host files straight into this file, on this thread and a worker (host-copier.ts). */
+  copyFiles(content: ContentSource, count: number, job: (i: number) => CopyJob, opts: { fillZeros: boolean; base?: number }): BulkCopy {
+    if (!content.hostPath) return { taken: false, finish: async () => {} };
+    return hostCopier(this.fd, opts.base ?? 0, (ref) => content.hostPath!(ref), opts.fillZeros).begin(count, job);
+  }
 
   close(): void {
     if (this.owned) fs.closeSync(this.fd);

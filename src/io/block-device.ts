@@ -1,6 +1,22 @@
 // The only way the bake core touches storage. A partition is a window onto a disk
 // (subDevice), so the ext4 writer never knows where it lives.
+import type { ContentRef } from '../tree/node.js';
+import type { ContentSource } from '../tree/content.js';
 import { CakeError } from '../util/errors.js';
+
+/** One file of a bulk copy: `copies` are [source offset, length, device offset] triples, `zeros` [device offset, length] pairs. */
+export interface CopyJob {
+  ref: ContentRef;
+  size: number;
+  copies: number[];
+  zeros: number[];
+}
+
+/** A bulk copy under way; `taken` false means the device declined and the caller writes the files itself. */
+export interface BulkCopy {
+  taken: boolean;
+  finish(): Promise<void>;
+}
 
 export interface BlockDevice {
   /** Size in bytes. */
@@ -9,6 +25,12 @@ export interface BlockDevice {
   /** Writes `data` at `offset`. The caller may reuse `data` once the promise settles. */
   writeAt(offset: number, data: Uint8Array): Promise<void>;
   flush(): Promise<void>;
+  /**
+   * Optional: copies `count` files of `content` to the places `job(i)` gives, its own way
+   * (a host file device reads host files straight into the image on several threads).
+   * `base` is added to every device offset (a sub-device passes its window's start).
+   */
+  copyFiles?(content: ContentSource, count: number, job: (i: number) => CopyJob, opts: { fillZeros: boolean; base?: number }): BulkCopy;
 }
 
 function checkRange(dev: { size: number }, offset: number, length: number): void {
@@ -31,6 +53,9 @@ export function subDevice(dev: BlockDevice, offset: number, size: number): Block
       return dev.writeAt(offset + o, data);
     },
     flush: () => dev.flush(),
+    copyFiles: dev.copyFiles
+      ? (content, count, job, opts) => dev.copyFiles!(content, count, job, { ...opts, base: (opts.base ?? 0) + offset })
+      : undefined,
   };
 }
 

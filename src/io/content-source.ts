@@ -1,28 +1,8 @@
 // How emitters get file bytes without the tree holding them.
 import type { ContentRef } from '../tree/node.js';
 
-/**
- * Receives a file's data in order. The chunk is only valid during the call (sources
- * reuse buffers); copy what you keep. May return a promise to apply back-pressure.
- */
-export type ChunkSink = (chunk: Uint8Array) => void | Promise<void>;
-
-export interface ContentSource {
-  /**
-   * Streams the data of the file behind `ref`: its data runs concatenated (the whole file
-   * when it has no holes), exactly dataLength(node) bytes. Within one pass, callers ask
-   * in ascending `ref.order`; streaming sources may rely on that and never seek back.
-   */
-  read(ref: ContentRef, sink: ChunkSink): Promise<void>;
-  /**
-   * Optional hint: the refs that will be read, in the order they will be read. Sources
-   * that can read ahead (a directory, where each file is a separate open and read) use it
-   * to keep a few reads in flight while the caller writes.
-   */
-  plan?(refs: readonly ContentRef[]): void;
-  /** Releases files or streams held open. */
-  close(): Promise<void>;
-}
+export type { ChunkSink, ContentSource } from '../tree/content.js';
+import type { ChunkSink, ContentSource } from '../tree/content.js';
 
 /** Content held in memory: for small generated files (configs, init scripts) and tests. */
 export class BytesContent implements ContentSource {

@@ -16,8 +16,8 @@
 // NXATTRS, LEN: decimal; xattrs sorted by name; VALUE raw bytes.
 // A hard link's later names carry TYPE h and the same PERM/UID/GID and xattrs.
 // The hash is written "sha256:" + 64 lowercase hex digits.
-import type { ContentSource } from '../io/content-source.js';
-import { readLogical } from '../io/logical-read.js';
+import type { ContentSource } from './content.js';
+import { readLogical } from './logical-read.js';
 import { byteStringToBytes } from './names.js';
 import { type FileNode, type FsNode, type FsTree, dataLength } from './node.js';
 import { walkTree } from './walk.js';

@@ -17,7 +17,6 @@ import { encodeJournalSuperblock } from './journal.js';
 import type { InodeLayout } from './layout.js';
 import { blockBitmap, encodeGdt, encodeSuperblock, fsSeed, inodeBitmap } from './metadata.js';
 import { fileSegments } from './file-segments.js';
-import type { FileCopier } from '../../host/host-copier.js';
 import type { Ext4Plan } from './planner.js';
 import { XATTR_BLOCK_HEADER, XATTR_MAGIC, encodeXattrRegion, xattrBlockHash } from './xattr.js';
 
@@ -30,11 +29,6 @@ export interface WriteOptions {
   assumeZeroed?: boolean;
   /** Called as file bytes are written, for progress. */
   onProgress?: (bytesWritten: number) => void;
-  /**
-   * Takes over file data when it can reach the bytes directly (host files into a host
-   * image, on several threads); the writer then writes only metadata.
-   */
-  copier?: FileCopier;
 }
 
 type Item =
@@ -287,10 +281,12 @@ export async function writeExt4(plan: Ext4Plan, device: BlockDevice, content: Co
   };
   const items = schedule(plan, opts.assumeZeroed ?? false);
   const files = items.filter((i): i is Item & { kind: 'file' } => i.kind === 'file');
-  const copying = opts.copier?.begin(files.length, (k) => {
+  // The device may copy file data its own way (host files into a host image, on several
+  // threads); then the writer writes only metadata.
+  const copying = device.copyFiles?.(content, files.length, (k) => {
     const node = files[k]!.entry.node as FileNode;
     return { ref: node.content!, size: node.size, ...fileSegments(node, files[k]!.layout, bs) };
-  });
+  }, { fillZeros: !(opts.assumeZeroed ?? false) });
   if (!copying?.taken) content.plan?.(files.map((i) => (i.entry.node as FileNode).content!));
   for (const item of items) {
     if (item.kind === 'meta') await out.put(item.at, item.encode());

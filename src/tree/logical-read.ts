@@ -1,9 +1,9 @@
 // A file's logical bytes from its content source: the source streams the data runs back
 // to back; this puts each byte at its offset and reports the holes between (and after)
 // them, so hashing, tar writing and materialising all agree on what a sparse file holds.
-import type { FileNode } from '../tree/node.js';
-import { dataLength } from '../tree/node.js';
-import type { ContentSource } from './content-source.js';
+import type { FileNode } from './node.js';
+import { dataLength } from './node.js';
+import type { ContentSource } from './content.js';
 
 export interface LogicalSink {
   /** `chunk` (valid during the call only) belongs at byte `offset` of the file. */
