@@ -1,5 +1,7 @@
-// The cake-img package: the recipe builders a `cake.config.ts` imports, and the typed
-// entry points behind each command for programs that drive cake-img directly.
+// The cake-img package: the recipe builders a `cake.config.ts` imports, the typed entry
+// points behind each command for programs that drive cake-img directly, and the pure core
+// (src/core.ts: planners, writers, encoders, memory backends) that needs no Node host.
+export * from './core.js';
 export {
   bake, cook, debianPackage, directory, dockerArchive, kernelFile, kernelFromDebian, ociLayout, pull, source, tarball,
   type BakeOptions, type BakeSpec, type CookOptions, type CookSpec, type Helpers, type KernelSpec, type Output, type SourceSpec,
@@ -18,5 +20,4 @@ export { mkfs, type MkfsRequest, type MkfsResult } from './api/mkfs.js';
 export { cook as cookTree, type CookRequest, type CookResult } from './api/cook.js';
 export { bake as bakeImage, type BakeRequest, type BakeResult } from './api/bake.js';
 export { boot, type BootRequest } from './api/boot.js';
-export { CakeError } from './util/errors.js';
 export { VERSION } from './version.js';

@@ -8,15 +8,15 @@ import { checkCmdline } from '../bake/kernel-cmdline.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
 import { faultPoint } from '../host/fault.js';
 import { NodeFileBlockDevice } from '../host/node-block-device.js';
-import { loadSource, unreadable } from '../sources/detect.js';
+import { loadSource, unreadable } from '../host/load-source.js';
 import { InvalidOptionError, inSource } from '../util/errors.js';
 import type { DirNode } from '../tree/node.js';
 import { forEachNode } from '../tree/transforms.js';
-import { cacheDir } from './cache.js';
+import { cacheDir } from '../host/cache.js';
 import { initrdBytes } from './initrd.js';
-import { resolveKernel } from './kernel.js';
+import { resolveKernel } from '../host/kernel.js';
 import { applyExt4Limits, applyTreeOptions, checkEpoch, resolveExt4Options } from './mkfs.js';
-import { findSyslinux } from './syslinux.js';
+import { findSyslinux } from '../host/syslinux.js';
 
 export interface BakeRequest {
   rootfs: string;

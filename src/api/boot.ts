@@ -6,10 +6,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Accel, detectAccel } from '../run/accel.js';
 import { type QemuResult, qemuOptionValue, runQemu } from '../run/qemu.js';
-import { hostTool } from './host-tools.js';
+import { hostTool } from '../host/host-tools.js';
 import { removeOnExit, spawnTracked } from '../host/lifecycle.js';
 import { faultPoint } from '../host/fault.js';
-import { unreadable } from '../sources/detect.js';
+import { unreadable } from '../host/load-source.js';
 import { CorruptInputError, InvalidOptionError, quote } from '../util/errors.js';
 
 export interface BootRequest {

@@ -4,7 +4,7 @@ import { gzipSink } from '../bake/cpio/gzip.js';
 import { deflatePool } from '../host/deflate-pool.js';
 import type { ChunkSink } from '../io/content-source.js';
 import { NodeFileSink } from '../host/node-file-sink.js';
-import { loadSource } from '../sources/detect.js';
+import { loadSource } from '../host/load-source.js';
 import type { LoadedTree } from '../sources/directory.js';
 import type { FsTree } from '../tree/node.js';
 import type { ContentSource } from '../io/content-source.js';

@@ -12,14 +12,14 @@ import { VERSION } from '../version.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
 import { deflatePool } from '../host/deflate-pool.js';
 import { isStaticElf } from '../bake/initrd/busybox.js';
-import { cacheDir } from './cache.js';
-import { debianPackage } from './debian.js';
+import { cacheDir } from '../host/cache.js';
+import { debianPackage } from '../host/debian.js';
 import { gunzipSync } from 'node:zlib';
 import { readCacheFile, writeCacheFile } from '../host/cache-file.js';
 import { checkOutputPath } from '../host/output-file.js';
 import { CPIO_MAX_TIME } from '../bake/cpio/records.js';
 import { checkEpoch } from './mkfs.js';
-import { unreadable } from '../sources/detect.js';
+import { unreadable } from '../host/load-source.js';
 
 export interface InitrdApiRequest {
   busybox?: string;

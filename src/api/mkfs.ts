@@ -7,12 +7,12 @@ import { type Ext4Plan, planExt4 } from '../bake/ext4/planner.js';
 import { writeExt4 } from '../bake/ext4/writer.js';
 import { DEFAULT_FEATURES, type Ext4Options, formatUuid, parseFeatures, parseSize, parseUuid } from '../bake/ext4/options.js';
 import { MAX_TIME, MIN_TIME } from '../bake/ext4/inode.js';
-import { loadSource } from '../sources/detect.js';
+import { loadSource } from '../host/load-source.js';
 import type { LoadedTree } from '../sources/directory.js';
 import { applyFormatLimits } from '../tree/limits.js';
 import { clampTimes, overrideOwner, parseOwner } from '../tree/transforms.js';
 import { InvalidOptionError, OutputError, inSource, quote } from '../util/errors.js';
-import { deriveIdentity } from './identity.js';
+import { deriveIdentity } from '../host/identity.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
 import { copyRange } from '../host/sparse-copy.js';
 import { faultPoint } from '../host/fault.js';
@@ -42,9 +42,33 @@ export interface MkfsResult {
   plan: Ext4Plan;
   uuid: string;
   sizeBytes: number;
+  /** What the image holds, for a summary line. */
+  summary: MkfsSummary;
   warnings: string[];
   /** Milliseconds per stage: load (read the source tree), plan, write. */
   timings: { load: number; plan: number; write: number };
+}
+
+export interface MkfsSummary {
+  inodesUsed: number;
+  inodesTotal: number;
+  freeBytes: number;
+  /** 0 with no journal. */
+  journalBytes: number;
+  /** The smallest filesystem the tree fits in (what --size auto grows from). */
+  minimumBytes: number;
+}
+
+export function summarise(plan: Ext4Plan): MkfsSummary {
+  const { geo } = plan;
+  return {
+    // Numbering is dense from 11 (lost+found); the ten reserved inodes below it are not counted.
+    inodesUsed: plan.catalog.lastIno - 10,
+    inodesTotal: geo.inodesPerGroup * geo.groups,
+    freeBytes: plan.freeBlocks * geo.blockSize,
+    journalBytes: plan.journalBlocks * geo.blockSize,
+    minimumBytes: plan.minimumBytes,
+  };
 }
 
 /** The times ext4 (256-byte inodes, extra time fields) can store: 1901-12-13 to 2446-05-10. */
@@ -152,7 +176,7 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
       await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true });
     });
     const timings = { load: t1 - t0, plan: t2 - t1, write: performance.now() - t2 };
-    return { plan, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, warnings: loaded.warnings, timings };
+    return { plan, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, summary: summarise(plan), warnings: loaded.warnings, timings };
   } finally {
     await loaded.content.close();
   }

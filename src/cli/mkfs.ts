@@ -62,13 +62,11 @@ Examples:
         const t = r.timings;
         process.stderr.write(`cake-img: read ${t.load.toFixed(0)} ms, plan ${t.plan.toFixed(0)} ms, write ${t.write.toFixed(0)} ms\n`);
       }
-      const p = r.plan;
-      const used = p.catalog.lastIno - 10;
-      const auto = o.size === 'auto' ? ` (auto: the tree needs ${formatBytes(p.minimumBytes)})` : '';
+      const s = r.summary;
+      const auto = o.size === 'auto' ? ` (auto: the tree needs ${formatBytes(s.minimumBytes)})` : '';
       process.stdout.write(
-        `${img}: ext4, ${formatBytes(r.sizeBytes)}${auto}, ${used} inodes used of ${p.geo.inodesPerGroup * p.geo.groups}, ` +
-          `${formatBytes(p.freeBlocks * p.geo.blockSize)} free, ` +
-          `${p.journalBlocks ? `journal ${formatBytes(p.journalBlocks * p.geo.blockSize)}` : 'no journal'}, UUID ${r.uuid}\n`,
+        `${img}: ext4, ${formatBytes(r.sizeBytes)}${auto}, ${s.inodesUsed} inodes used of ${s.inodesTotal}, ` +
+          `${formatBytes(s.freeBytes)} free, ${s.journalBytes ? `journal ${formatBytes(s.journalBytes)}` : 'no journal'}, UUID ${r.uuid}\n`,
       );
     });
 }

@@ -26,8 +26,8 @@ Examples:
 Example:
   cake-img store ls --json | jq -r .path`)
     .action(async (o: { json?: boolean }) => {
-      const { listEntries, storeDir } = await import('../cook/store.js');
-      for (const e of listEntries(storeDir())) {
+      const { storeList } = await import('../api/store.js');
+      for (const e of storeList()) {
         if (o.json) {
           process.stdout.write(`${JSON.stringify({ path: e.path, name: e.info.name, key: e.info.key, hash: e.info.hash, size: e.info.size, created: e.info.created, lastUsed: new Date(e.lastUsed).toISOString() })}\n`);
         } else {
@@ -52,14 +52,16 @@ Examples:
       if (o.olderThan === undefined && !o.all && o.keep.length === 0 && o.recipe.length === 0) {
         throw new InvalidOptionError('store gc', 'say what to remove: --older-than AGE, --recipe FILE, --all, or --keep ... (everything else)');
       }
+      const olderThanMs = o.olderThan ? parseAge(o.olderThan) : undefined;
       if (o.recipe.length) {
+        // A recipe's pins are kept; with no age given, everything else goes.
         const { findRecipe, loadRecipe } = await import('../recipe/load.js');
         const { pinnedHashes } = await import('../recipe/graph.js');
         for (const r of o.recipe) for (const h of pinnedHashes(await loadRecipe(findRecipe(r)))) o.keep.push(h);
-        if (o.olderThan === undefined) o.all = true;
+        if (olderThanMs === undefined) o.all = true;
       }
-      const { gc, storeDir } = await import('../cook/store.js');
-      const r = gc(storeDir(), { olderThanMs: o.olderThan ? parseAge(o.olderThan) : undefined, keep: new Set(o.keep), all: o.all, dryRun: o.dryRun });
+      const { storeGc } = await import('../api/store.js');
+      const r = storeGc({ olderThanMs, keep: o.keep, all: o.all, dryRun: o.dryRun });
       for (const e of r.removed) process.stdout.write(`${o.dryRun ? 'would remove' : 'removed'} ${e.path}\n`);
       for (const p of r.stale) process.stdout.write(`${o.dryRun ? 'would remove' : 'removed'} ${p} (the build of a process that is gone)\n`);
       process.stdout.write(`${r.removed.length} entries, ${formatBytes(r.freed)}${o.dryRun ? ' would be freed' : ' freed'}\n`);

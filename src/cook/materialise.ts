@@ -13,7 +13,7 @@ import type { LoadedTree } from '../sources/directory.js';
 import { type FileNode, type FsNode, type FsTree, type Timestamp, dataLength } from '../tree/node.js';
 import { walkTree } from '../tree/walk.js';
 import { CakeError } from '../util/errors.js';
-import { ROOTFS_NAME, TABLE_NAME, encodeEntry, headerLine, hostIdentity } from './meta-table.js';
+import { ROOTFS_NAME, TABLE_NAME, encodeEntry, headerLine, hostIdentity } from '../sources/meta-table.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 

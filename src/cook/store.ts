@@ -6,7 +6,6 @@
 // the same thing at once both end with one good entry.
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { cacheDir } from '../api/cache.js';
 import { CakeError } from '../util/errors.js';
 import { removeTree } from '../util/remove-tree.js';
 
@@ -38,10 +37,6 @@ export interface StoreEntry {
   info: StoreInfo;
   /** Last time a cook or a build used it (ms since the epoch). */
   lastUsed: number;
-}
-
-export function storeDir(): string {
-  return cacheDir('store');
 }
 
 /** Names in the store: what a user would type, nothing that could be a path. */

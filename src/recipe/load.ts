@@ -5,24 +5,14 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CakeError } from '../util/errors.js';
 import { type CookSpec, type Output, type SourceSpec, bake, cook, helpers, kernelFile, kernelFromDebian, source } from './spec.js';
+import { type Recipe, RecipeError } from './recipe.js';
 import { MAX_CHAIN, validateRecipe } from './validate.js';
+
+export { type Recipe, RecipeError } from './recipe.js';
 
 export const RECIPE_NAMES = ['cake.config.ts', 'cake.config.mts', 'cake.config.js', 'cake.config.mjs', 'cake.config.json'];
 
-export interface Recipe {
-  file: string;
-  dir: string;
-  /** Output name → spec, in the recipe's order. */
-  outputs: Map<string, Output>;
-}
-
-export class RecipeError extends CakeError {
-  constructor(file: string, message: string, output?: string) {
-    super('ERECIPE', 'options', `${file}${output ? `: output "${output}"` : ''}: ${message}`, { file, output });
-  }
-}
 
 /** The recipe file: the one named, or cake.config.* in `cwd`. */
 export function findRecipe(arg: string | undefined, cwd = process.cwd()): string {

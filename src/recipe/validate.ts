@@ -10,7 +10,7 @@ import { normalizeHash, checkPathEntry } from '../api/cook.js';
 import { parseImageRef } from '../sources/registry.js';
 import { parsePlatform } from '../sources/oci.js';
 import { CakeError } from '../util/errors.js';
-import { type Recipe, RecipeError } from './load.js';
+import { type Recipe, RecipeError } from './recipe.js';
 import type { BakeSpec, CookSpec, Output, SourceSpec } from './spec.js';
 
 const COOK_KEYS = new Set(['kind', 'name', 'src', 'contents', 'path', 'script', 'prepare', 'cleanup', 'sha256', 'platform', 'lenient']);

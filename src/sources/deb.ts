@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { CorruptInputError } from '../util/errors.js';
 import type { LoadedTree } from './directory.js';
-import { loadTar } from './tar.js';
+import { type SpillStore, loadTar } from './tar.js';
 
 const AR_MAGIC = '!<arch>\n';
 const AR_HEADER = 60;
@@ -48,7 +48,7 @@ export function arMembers(path: string): ArMember[] {
 }
 
 /** The tree a .deb installs (its data.tar). */
-export async function loadDeb(path: string, opts: { lenient?: boolean; sizeLimit?: number } = {}): Promise<LoadedTree> {
+export async function loadDeb(path: string, opts: { lenient?: boolean; sizeLimit?: number; spill?: () => SpillStore } = {}): Promise<LoadedTree> {
   const members = arMembers(path);
   if (members[0]?.name !== 'debian-binary') throw new CorruptInputError(path, 'not a Debian package (no debian-binary member first)');
   const data = members.find((m) => /^data\.tar(\.(gz|xz|zst|bz2|lzma))?$/.test(m.name));
@@ -56,6 +56,5 @@ export async function loadDeb(path: string, opts: { lenient?: boolean; sizeLimit
   const label = `${path}: ${data.name}`;
   const open = (): AsyncIterable<Uint8Array> =>
     data.size === 0 ? (async function* () {})() : fs.createReadStream(path, { start: data.offset, end: data.offset + data.size - 1, highWaterMark: 1 << 20 });
-  const { tempFileSpill } = await import('../host/temp-spill.js');
-  return loadTar(open, { label, spill: tempFileSpill, lenient: opts.lenient, sizeLimit: opts.sizeLimit });
+  return loadTar(open, { label, spill: opts.spill, lenient: opts.lenient, sizeLimit: opts.sizeLimit });
 }

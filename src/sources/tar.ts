@@ -278,11 +278,3 @@ export class TarContent implements ContentSource {
     this.spill = null;
   }
 }
-
-/** Node convenience: loads a tar (or .tar.gz) file from disk. */
-export async function loadTarFile(path: string, opts: { lenient?: boolean; sizeLimit?: number } = {}): Promise<LoadedTree> {
-  const { createReadStream } = await import('node:fs');
-  const open = (): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: 1 << 20 });
-  const { tempFileSpill } = await import('../host/temp-spill.js');
-  return loadTar(open, { label: path, spill: tempFileSpill, lenient: opts.lenient, sizeLimit: opts.sizeLimit });
-}

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTarFile } from '../../src/sources/tar.js';
+import { loadTarFile } from '../../src/host/archive-file.js';
 import { expectFsckClean } from '../oracles/e2fsck.js';
 import { hasTool, isRoot } from '../oracles/tools.js';
 import { canRunAsNobody, cakeImg } from '../helpers/cli.js';

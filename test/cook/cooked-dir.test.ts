@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadCookedDir } from '../../src/cook/cooked-dir.js';
+import { loadCookedDir } from '../../src/host/cooked-dir.js';
 import { materialise } from '../../src/cook/materialise.js';
 import { BytesContent } from '../../src/io/content-source.js';
 import { loadDirectory } from '../../src/sources/directory.js';

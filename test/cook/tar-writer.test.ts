@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeTar } from '../../src/cook/tar-writer.js';
 import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { loadDirectory } from '../../src/sources/directory.js';
-import { loadTarFile } from '../../src/sources/tar.js';
+import { loadTarFile } from '../../src/host/archive-file.js';
 import { hashTree } from '../../src/tree/hash.js';
 import type { DirNode, FsNode } from '../../src/tree/node.js';
 import { expectTreesEqual } from '../helpers/compare-trees.js';

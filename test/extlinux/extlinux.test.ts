@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findSyslinux, SyslinuxNotFoundError } from '../../src/api/syslinux.js';
+import { findSyslinux, SyslinuxNotFoundError } from '../../src/host/syslinux.js';
 import {
   ADV_SIZE, EXT4_IMMUTABLE_FL, LDLINUX_MAGIC, LDLINUX_SYS_MODE, MAX_EXTENT_SECTORS, PatchArea, blankAdvCopy, buildExtents,
   installExtlinux, isValidAdvCopy, ldlinuxSysFileSize, readPatchLayout, type ExtlinuxInstallParams,
@@ -15,7 +15,7 @@ import {
 import { checkSyslinuxBlobs, extractFromExtlinux, type SyslinuxBlobs } from '../../src/bake/syslinux/extract.js';
 import { CakeError, CorruptInputError, InvalidOptionError, UnsupportedError } from '../../src/util/errors.js';
 import { testPackage } from '../helpers/debian.js';
-import { unpackedFrom } from '../../src/api/debian.js';
+import { unpackedFrom } from '../../src/host/debian.js';
 import { tmpDir } from '../helpers/image.js';
 import { debugfsBatch, parseStat } from '../oracles/debugfs.js';
 import { canLoopMount } from '../oracles/mount.js';

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NEWC_MAGIC, decodeNewcHeader, encodeNewcEntry } from '../../src/bake/cpio/newc.js';
 import { parseFeatures, parseSize, parseUuid } from '../../src/bake/ext4/options.js';
 import { cmdlineProblem } from '../../src/bake/kernel-cmdline.js';
-import { readTable } from '../../src/cook/meta-table.js';
+import { readTable } from '../../src/sources/meta-table.js';
 import { HeaderError, SparseMapParser, checkRuns, decodeHeader, parsePax, paxInteger, paxMap01, paxTime } from '../../src/sources/tar-headers.js';
 import { parseOwner } from '../../src/tree/transforms.js';
 import { InvalidOptionError } from '../../src/util/errors.js';

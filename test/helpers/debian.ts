@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { debianPackage, resolveDependency } from '../../src/api/debian.js';
-import { depmod } from '../../src/api/kernel.js';
+import { debianPackage, resolveDependency } from '../../src/host/debian.js';
+import { depmod } from '../../src/host/kernel.js';
 
 const CACHE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.cache/test-debs');
 

@@ -13,7 +13,7 @@ import { packTar, type TarEntry } from '../helpers/tar-pack.js';
 import { imageConfig } from '../helpers/image-config.js';
 import { pathsOf } from '../helpers/tree-paths.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadSource } from '../../src/sources/detect.js';
+import { loadSource } from '../../src/host/load-source.js';
 import type { LoadedTree } from '../../src/sources/directory.js';
 import { loadDockerArchive } from '../../src/sources/docker-archive.js';
 import { type LayerInput, applyLayers } from '../../src/sources/layers.js';

@@ -75,7 +75,7 @@ describe.skipIf(!hasTool('zstd'))('zstd tarballs', () => {
     const tar = path.join(work, 'z.tar');
     execFileSync('tar', ['-C', src, '--numeric-owner', '-cf', tar, '.']);
     execFileSync('zstd', ['-q', '-f', tar, '-o', `${tar}.zst`]);
-    const { loadSource } = await import('../../src/sources/detect.js');
+    const { loadSource } = await import('../../src/host/load-source.js');
     const a = await loadSource(tar);
     const b = await loadSource(`${tar}.zst`);
     const names = (t: typeof a) => [...walkTree(t.tree.root)].map((e) => e.path.join('/'));

@@ -11,7 +11,8 @@ import tarStream from 'tar-stream';
 import { pathsOf } from '../helpers/tree-paths.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedTree } from '../../src/sources/directory.js';
-import { loadTar, loadTarFile } from '../../src/sources/tar.js';
+import { loadTar } from '../../src/sources/tar.js';
+import { loadTarFile } from '../../src/host/archive-file.js';
 import { type DirNode, type FileNode, type FsNode, dataLength } from '../../src/tree/node.js';
 import { CakeError, CorruptInputError } from '../../src/util/errors.js';
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findSyslinux } from '../../src/api/syslinux.js';
+import { findSyslinux } from '../../src/host/syslinux.js';
 import { planDisk } from '../../src/bake/disk.js';
 import { planExt4 } from '../../src/bake/ext4/planner.js';
 import { NodeSourceFs } from '../../src/host/node-source-fs.js';

@@ -1,18 +1,18 @@
 // Picks the source reader for a path: a directory, or an archive recognised by its bytes.
 import * as fs from 'node:fs';
-import { NodeSourceFs } from '../host/node-source-fs.js';
+import { NodeSourceFs } from './node-source-fs.js';
 import { CakeError, CorruptInputError, ReadError, quote } from '../util/errors.js';
 import * as nodePath from 'node:path';
-import { isCookedDir, loadCookedDir } from '../cook/cooked-dir.js';
-import { compressionOf } from './compression.js';
-import { type LoadedTree, loadDirectory } from './directory.js';
+import { isCookedDir, loadCookedDir } from './cooked-dir.js';
+import { compressionOf } from '../sources/compression.js';
+import { type LoadedTree, loadDirectory } from '../sources/directory.js';
 
 // Readers load on use: a directory source should not pay (on a cold disk, every module file
 // is a read) for the tar, container-image and registry code it does not need.
 async function archiveReaders() {
-  const [{ registerHostDecoders }, deb, tar] = await Promise.all([import('../host/host-decoders.js'), import('./deb.js'), import('./tar.js')]);
+  const [{ registerHostDecoders }, deb, files] = await Promise.all([import('./host-decoders.js'), import('../sources/deb.js'), import('./archive-file.js')]);
   registerHostDecoders();
-  return { loadDeb: deb.loadDeb, isDeb: deb.isDeb, loadTarFile: tar.loadTarFile };
+  return { loadDeb: files.loadDebFile, isDeb: deb.isDeb, loadTarFile: files.loadTarFile };
 }
 
 export interface LoadOptions {
@@ -71,7 +71,7 @@ export type SourceKind = { kind: 'deb'; name: string } | { kind: 'image' } | { k
 /** What a SRC names, decided before anything is read (an existing path always wins). */
 export async function sourceKind(spec: string): Promise<SourceKind> {
   if (spec.startsWith('deb:') && !fs.existsSync(spec)) return { kind: 'deb', name: spec.slice(4) };
-  if (spec.includes('@sha256:') && (await import('./registry.js')).isImageRef(spec)) return { kind: 'image' };
+  if (spec.includes('@sha256:') && (await import('../sources/registry.js')).isImageRef(spec)) return { kind: 'image' };
   try {
     return { kind: 'path', st: fs.statSync(spec) };
   } catch (e) {
@@ -82,27 +82,27 @@ export async function sourceKind(spec: string): Promise<SourceKind> {
 export async function loadSource(path: string, opts: LoadOptions = {}): Promise<LoadedTree> {
   const what = await sourceKind(path);
   if (what.kind === 'deb') {
-    const { downloadDeb } = await import('../api/debian.js');
-    const { cacheDir } = await import('../api/cache.js');
+    const { downloadDeb } = await import('./debian.js');
+    const { cacheDir } = await import('./cache.js');
     const { path: deb } = await downloadDeb(what.name, cacheDir('debs'));
     return (await archiveReaders()).loadDeb(deb, { lenient: opts.lenient, sizeLimit: opts.sizeLimit });
   }
   if (what.kind === 'image') {
-    const { pullImage } = await import('./registry.js');
-    const { cacheDir } = await import('../api/cache.js');
-    const { removeOnExit } = await import('../host/lifecycle.js');
+    const { pullImage } = await import('../sources/registry.js');
+    const { cacheDir } = await import('./cache.js');
+    const { removeOnExit } = await import('./lifecycle.js');
     return pullImage(path, { platform: opts.platform, lenient: opts.lenient, blobCache: cacheDir('blobs'), onTemp: removeOnExit });
   }
   const { st } = what;
   if (st.isDirectory()) {
     if (fs.existsSync(nodePath.join(path, 'oci-layout'))) {
-      const image = await (await import('./oci.js')).loadContainerImage(path, st, opts);
+      const image = await (await import('../sources/oci.js')).loadContainerImage(path, st, opts);
       if (image) return image;
     }
     if (isCookedDir(path)) return loadCookedDir(path, { xattrs: opts.xattrs });
     return loadDirectory(new NodeSourceFs(path, { xattrs: opts.xattrs }), { label: path });
   }
-  const image = await (await import('./oci.js')).loadContainerImage(path, st, opts);
+  const image = await (await import('../sources/oci.js')).loadContainerImage(path, st, opts);
   if (image) return image;
   if (!st.isFile()) throw new CorruptInputError(path, 'source is neither a directory nor a file');
   const head = sniff(path);

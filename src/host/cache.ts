@@ -27,3 +27,8 @@ export function cacheDir(sub = ''): string {
   }
   return dir;
 }
+
+/** The store of cooked trees (cook/store.ts works on whatever directory it is given). */
+export function storeDir(): string {
+  return cacheDir('store');
+}

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError, CorruptInputError, InvalidOptionError } from '../util/errors.js';
 import { isDeb } from '../sources/deb.js';
-import { unreadable } from '../sources/detect.js';
+import { unreadable } from './load-source.js';
 import { unpackDeb } from './debian.js';
 
 export interface KernelInput {

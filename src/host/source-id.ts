@@ -5,13 +5,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { NodeSourceFs } from '../host/node-source-fs.js';
-import { sourceKind } from '../sources/detect.js';
+import { NodeSourceFs } from './node-source-fs.js';
+import { sourceKind } from './load-source.js';
 import { loadDirectory } from '../sources/directory.js';
 import { hashTree } from '../tree/hash.js';
 import { sha256File } from '../util/sha256-file.js';
-import { isCookedDir } from './cooked-dir.js';
-import { INFO_NAME, readInfo } from './store.js';
+import { isCookedDir } from '../sources/cooked-dir.js';
+import { INFO_NAME, readInfo } from '../cook/store.js';
 
 /** The hash of a host directory's tree as cook sees it (content, modes, owners, links; no times). */
 export async function hashHostDir(dir: string): Promise<string> {
@@ -27,7 +27,7 @@ export async function hashHostDir(dir: string): Promise<string> {
 export async function sourceIdentity(spec: string, opts: { platform?: string } = {}): Promise<string> {
   const what = await sourceKind(spec);
   if (what.kind === 'deb') {
-    const { debRef } = await import('../api/debian.js');
+    const { debRef } = await import('./debian.js');
     const ref = await debRef(what.name);
     return `deb:${ref.file}:sha256:${ref.sha256}`;
   }

@@ -5,9 +5,9 @@
 // and says so instead of letting the script fail in a confusing way.
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { type HostTool, hostTool } from '../api/host-tools.js';
+import { type HostTool, hostTool } from './host-tools.js';
 import { CakeError } from '../util/errors.js';
-import { resolveInRoot } from './in-root.js';
+import { resolveInRoot } from '../cook/in-root.js';
 
 export const BOOTSTRAP = '/bootstrap';
 

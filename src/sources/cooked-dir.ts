@@ -14,9 +14,8 @@
 // - entries the table lists but the host lacks were deleted, and stay deleted.
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { NodeSourceFs } from '../host/node-source-fs.js';
-import type { SourceStat } from '../io/source-fs.js';
-import { type LoadedTree, loadDirectory } from '../sources/directory.js';
+import type { SourceFs, SourceStat } from '../io/source-fs.js';
+import { type LoadedTree, loadDirectory } from './directory.js';
 import type { DirNode, FsNode } from '../tree/node.js';
 import { KIND_CODE, ROOTFS_NAME, TABLE_NAME, type TableEntry, readTable, sameInode } from './meta-table.js';
 
@@ -55,13 +54,16 @@ function merge(node: FsNode, e: TableEntry | undefined, st: SourceStat): FsNode 
   return Object.assign(node, base);
 }
 
-/** Loads a cooked directory as a tree (content read from its `rootfs/`). */
-export async function loadCookedDir(dir: string, opts: { xattrs?: boolean } = {}): Promise<LoadedTree> {
+/**
+ * Loads a cooked directory as a tree: `open` gives the filesystem of its `rootfs/` (the
+ * host's, host/cooked-dir.ts), whose entries are merged with the table.
+ */
+export async function loadCookedDir(dir: string, open: (rootfs: string) => SourceFs): Promise<LoadedTree> {
   const rootfs = nodePath.join(dir, ROOTFS_NAME);
   const table = readTable(nodePath.join(dir, TABLE_NAME));
   // The walk's own lstat of each entry is what the merge compares with the table.
   const stats = new Map<string, SourceStat>();
-  const loaded = await loadDirectory(new NodeSourceFs(rootfs, opts), { label: rootfs, onEntry: (p, st) => stats.set(p, st) });
+  const loaded = await loadDirectory(open(rootfs), { label: rootfs, onEntry: (p, st) => stats.set(p, st) });
   const merged = new Map<FsNode, FsNode>(); // hard links: one merge per inode
   const visit = (path: string, node: FsNode): FsNode => {
     const done = merged.get(node);

@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError, ToolError } from '../util/errors.js';
 import { sha256File } from '../util/sha256-file.js';
-import { ToolExit, runTool } from '../host/run-tool.js';
-import { removeOnExit } from '../host/lifecycle.js';
+import { ToolExit, runTool } from './run-tool.js';
+import { removeOnExit } from './lifecycle.js';
 
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
 const DONE = '.done';

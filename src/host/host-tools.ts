@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError } from '../util/errors.js';
 import { cacheDir } from './cache.js';
-import { runTool } from '../host/run-tool.js';
-import { removeOnExit } from '../host/lifecycle.js';
+import { runTool } from './run-tool.js';
+import { removeOnExit } from './lifecycle.js';
 
 
 export interface HostTool {
