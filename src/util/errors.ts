@@ -38,10 +38,29 @@ export class InvalidOptionError extends CakeError {
   }
 }
 
+/** Where in a binary input a decoder found it corrupt (ext4-view-rs style: not only free text). */
+export interface CorruptAt {
+  /** The format or struct being decoded ("tar header", "ext4 superblock", "gzip"). */
+  format?: string;
+  /** Byte offset in the input (or the struct's position in it). */
+  offset?: number;
+  /** The field found wrong. */
+  field?: string;
+}
+
 /** Input bytes or a source entry are not what they claim to be. `where` names the file/entry. */
 export class CorruptInputError extends CakeError {
-  constructor(where: string, message: string, data: Record<string, unknown> = {}) {
+  readonly where: string;
+  readonly format: string | undefined;
+  readonly offset: number | undefined;
+  readonly field: string | undefined;
+
+  constructor(where: string, message: string, data: Record<string, unknown> & CorruptAt = {}) {
     super('ECORRUPT', 'source', `${where}: ${message}`, { where, ...data });
+    this.where = where;
+    this.format = data.format;
+    this.offset = data.offset;
+    this.field = data.field;
   }
 }
 

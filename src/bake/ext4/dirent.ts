@@ -1,53 +1,53 @@
 // Directory entries (Documentation/filesystems/ext4/directory.rst): linear blocks of
 // ext4_dir_entry_2 with a 12-byte checksum tail, and the htree (dx) root/node blocks.
-import { defineStruct } from '../../struct/schema.js';
+import { type StructValue, defineStruct } from '../../struct/schema.js';
 
-export interface DirEntryHeader { inode: number; rec_len: number; name_len: number; file_type: number }
-export const DIRENT = defineStruct<DirEntryHeader>('ext4 dir entry', [
+export const DIRENT = defineStruct('ext4 dir entry', [
   ['inode', 'u32', 0x0],
   ['rec_len', 'u16', 0x4],
   ['name_len', 'u8', 0x6],
   ['file_type', 'u8', 0x7],
 ]);
+export type DirEntryHeader = StructValue<typeof DIRENT>;
 
-export interface DirTail { det_reserved_zero1: number; det_rec_len: number; det_reserved_zero2: number; det_reserved_ft: number; det_checksum: number }
-export const DIR_TAIL = defineStruct<DirTail>('ext4 dir tail', [
+export const DIR_TAIL = defineStruct('ext4 dir tail', [
   ['det_reserved_zero1', 'u32', 0x0],
   ['det_rec_len', 'u16', 0x4],
   ['det_reserved_zero2', 'u8', 0x6],
   ['det_reserved_ft', 'u8', 0x7],
   ['det_checksum', 'u32', 0x8],
 ]);
+export type DirTail = StructValue<typeof DIR_TAIL>;
 export const DIR_TAIL_SIZE = 12;
 export const DIR_TAIL_FT = 0xde;
 
 /** dx_root_info follows the fake "." and ".." entries at offset 24 of the root block. */
-export interface DxRootInfo { reserved_zero: number; hash_version: number; info_length: number; indirect_levels: number; unused_flags: number }
-export const DX_ROOT_INFO = defineStruct<DxRootInfo>('ext4 dx_root_info', [
+export const DX_ROOT_INFO = defineStruct('ext4 dx_root_info', [
   ['reserved_zero', 'u32', 0x0],
   ['hash_version', 'u8', 0x4],
   ['info_length', 'u8', 0x5],
   ['indirect_levels', 'u8', 0x6],
   ['unused_flags', 'u8', 0x7],
 ]);
+export type DxRootInfo = StructValue<typeof DX_ROOT_INFO>;
 
 /** dx_countlimit overlays the first dx_entry's hash field. */
-export interface DxCountLimit { limit: number; count: number; block: number }
-export const DX_COUNTLIMIT = defineStruct<DxCountLimit>('ext4 dx_countlimit', [
+export const DX_COUNTLIMIT = defineStruct('ext4 dx_countlimit', [
   ['limit', 'u16', 0x0],
   ['count', 'u16', 0x2],
   ['block', 'u32', 0x4],
 ]);
-export interface DxEntry { hash: number; block: number }
-export const DX_ENTRY = defineStruct<DxEntry>('ext4 dx_entry', [
+export type DxCountLimit = StructValue<typeof DX_COUNTLIMIT>;
+export const DX_ENTRY = defineStruct('ext4 dx_entry', [
   ['hash', 'u32', 0x0],
   ['block', 'u32', 0x4],
 ]);
-export interface DxTail { dt_reserved: number; dt_checksum: number }
-export const DX_TAIL = defineStruct<DxTail>('ext4 dx_tail', [
+export type DxEntry = StructValue<typeof DX_ENTRY>;
+export const DX_TAIL = defineStruct('ext4 dx_tail', [
   ['dt_reserved', 'u32', 0x0],
   ['dt_checksum', 'u32', 0x4],
 ]);
+export type DxTail = StructValue<typeof DX_TAIL>;
 
 export const FT = { unknown: 0, file: 1, dir: 2, chardev: 3, blockdev: 4, fifo: 5, socket: 6, symlink: 7 } as const;
 

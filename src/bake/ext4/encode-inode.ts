@@ -6,10 +6,10 @@ import { type FsNode, type Timestamp, kindTypeBits } from '../../tree/node.js';
 import type { CatalogEntry } from './catalog.js';
 import { encodeExtentNode, ROOT_EXTENTS } from './extent.js';
 import {
-  EXT4_EXTENTS_FL, EXT4_IMMUTABLE_FL, EXT4_INDEX_FL, EXTRA_ISIZE, GOOD_OLD_INODE_SIZE, INODE, type Inode, MAX_TIME, MIN_TIME, encodeTime,
+  EXT4_EXTENTS_FL, EXT4_IMMUTABLE_FL, EXT4_INDEX_FL, EXTRA_ISIZE, DEVICE_IBLOCK, GOOD_OLD_INODE_SIZE, INODE, MAX_TIME, MIN_TIME, encodeTime,
 } from './inode.js';
 import type { InodeLayout } from './layout.js';
-import { XATTR_MAGIC, encodeXattrRegion } from './xattr.js';
+import { IBODY_XATTR_HEADER, XATTR_MAGIC, encodeXattrRegion } from './xattr.js';
 
 export interface InodeInput {
   ino: number;
@@ -43,9 +43,9 @@ export function iBlockFor(node: FsNode | null, l: InodeLayout | undefined): { iB
   }
   if (node && (node.kind === 'chardev' || node.kind === 'blockdev')) {
     const { major, minor } = node;
-    const dv = new DataView(iBlock.buffer);
-    if (major < 256 && minor < 256) dv.setUint32(0, (major << 8) | minor, true);
-    else dv.setUint32(4, ((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)) >>> 0, true);
+    // The kernel's old_encode_dev / new_encode_dev (catalog.ts keeps major < 2^12, minor < 2^20).
+    if (major < 256 && minor < 256) DEVICE_IBLOCK.set(iBlock, 0, 'old_dev', (major << 8) | minor);
+    else DEVICE_IBLOCK.set(iBlock, 0, 'new_dev', ((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)) >>> 0);
     return { iBlock, extents: false };
   }
   if (node && (node.kind === 'fifo' || node.kind === 'socket')) return { iBlock, extents: false };
@@ -75,39 +75,31 @@ export function encodeInode(inp: InodeInput, buf: Uint8Array, off: number, inode
   const a = encodeTime(clampTime(inp.times.atime).sec, clampTime(inp.times.atime).nsec);
   const c = encodeTime(clampTime(inp.times.ctime).sec, clampTime(inp.times.ctime).nsec);
   const m = encodeTime(clampTime(inp.times.mtime).sec, clampTime(inp.times.mtime).nsec);
-  const sectors = inp.blocks * (bs / 512);
-  const fields: Partial<Inode> = {
+  INODE.encode({
     i_mode: inp.mode,
-    i_uid: inp.uid & 0xffff,
-    l_i_uid_high: inp.uid >>> 16,
-    i_gid: inp.gid & 0xffff,
-    l_i_gid_high: inp.gid >>> 16,
-    i_size_lo: inp.size >>> 0,
-    i_size_high: Math.floor(inp.size / 2 ** 32),
+    uid: inp.uid,
+    gid: inp.gid,
+    size: inp.size,
     i_atime: a.lo, i_atime_extra: a.extra,
     i_ctime: c.lo, i_ctime_extra: c.extra,
     i_mtime: m.lo, i_mtime_extra: m.extra,
     i_crtime: c.lo, i_crtime_extra: c.extra,
     i_links_count: inp.links,
-    i_blocks_lo: sectors >>> 0,
-    l_i_blocks_high: Math.floor(sectors / 2 ** 32),
+    blocks: inp.blocks * (bs / 512),
     i_flags: inp.flags,
     i_block: inp.iBlock,
-    i_file_acl_lo: inp.xattrBlock >>> 0,
-    l_i_file_acl_high: Math.floor(inp.xattrBlock / 2 ** 32),
+    file_acl: inp.xattrBlock,
     i_extra_isize: EXTRA_ISIZE,
-  };
-  INODE.encode(fields, buf, off);
+  }, buf, off);
   const inl = inp.entry?.xattrInInode ?? [];
   if (inl.length) {
     const hdr = off + GOOD_OLD_INODE_SIZE + EXTRA_ISIZE;
-    new DataView(buf.buffer, buf.byteOffset).setUint32(hdr, XATTR_MAGIC, true);
-    encodeXattrRegion(inl, buf, hdr + 4, off + inodeSize, hdr + 4);
+    IBODY_XATTR_HEADER.encode({ h_magic: XATTR_MAGIC }, buf, hdr);
+    const first = hdr + IBODY_XATTR_HEADER.size;
+    encodeXattrRegion(inl, buf, first, off + inodeSize, first);
   }
   let csum = crc32cU32(fsSeed, inp.ino);
   csum = crc32cU32(csum, 0); // i_generation
   csum = crc32c(csum, buf, off, off + inodeSize); // checksum fields are still zero here
-  const dv = new DataView(buf.buffer, buf.byteOffset);
-  dv.setUint16(off + 0x7c, csum & 0xffff, true);
-  dv.setUint16(off + 0x82, csum >>> 16, true);
+  INODE.set(buf, off, 'checksum', csum);
 }

@@ -1,30 +1,34 @@
 // Extent trees (Documentation/filesystems/ext4/ifork.rst). The root lives in i_block
 // (4 entries); bigger trees get leaf and index blocks, each with a crc32c tail.
-import { defineStruct } from '../../struct/schema.js';
+import { crc32c } from '../../struct/crc32c.js';
+import { type StructValue, defineStruct } from '../../struct/schema.js';
 
-export interface ExtentHeader { eh_magic: number; eh_entries: number; eh_max: number; eh_depth: number; eh_generation: number }
-export interface Extent { ee_block: number; ee_len: number; ee_start_hi: number; ee_start_lo: number }
-export interface ExtentIdx { ei_block: number; ei_leaf_lo: number; ei_leaf_hi: number; ei_unused: number }
 
-export const EXTENT_HEADER = defineStruct<ExtentHeader>('ext4 extent header', [
+export const EXTENT_HEADER = defineStruct('ext4 extent header', [
   ['eh_magic', 'u16', 0x0],
   ['eh_entries', 'u16', 0x2],
   ['eh_max', 'u16', 0x4],
   ['eh_depth', 'u16', 0x6],
   ['eh_generation', 'u32', 0x8],
 ]);
-export const EXTENT = defineStruct<Extent>('ext4 extent', [
+export type ExtentHeader = StructValue<typeof EXTENT_HEADER>;
+export const EXTENT = defineStruct('ext4 extent', [
   ['ee_block', 'u32', 0x0],
   ['ee_len', 'u16', 0x4],
   ['ee_start_hi', 'u16', 0x6],
   ['ee_start_lo', 'u32', 0x8],
-]);
-export const EXTENT_IDX = defineStruct<ExtentIdx>('ext4 extent index', [
+], { split: { ee_start: ['ee_start_lo', 'ee_start_hi'] } });
+export type Extent = StructValue<typeof EXTENT>;
+export const EXTENT_IDX = defineStruct('ext4 extent index', [
   ['ei_block', 'u32', 0x0],
   ['ei_leaf_lo', 'u32', 0x4],
   ['ei_leaf_hi', 'u16', 0x8],
   ['ei_unused', 'u16', 0xa],
-]);
+], { split: { ei_leaf: ['ei_leaf_lo', 'ei_leaf_hi'] } });
+export type ExtentIdx = StructValue<typeof EXTENT_IDX>;
+
+/** The crc32c after the last possible entry of a tree block (not in the i_block root). */
+export const EXTENT_TAIL = defineStruct('ext4 extent tail', [['et_checksum', 'u32', 0x0]]);
 
 export const EXT4_EXT_MAGIC = 0xf30a;
 /** Longest initialized extent. */
@@ -39,9 +43,9 @@ export interface Mapping {
   length: number;
 }
 
-/** Entries per tree block: header and checksum tail take 12 + 4 bytes. */
+/** Entries per tree block: the header and the checksum tail take the rest. */
 export function entriesPerBlock(blockSize: number): number {
-  return Math.floor((blockSize - 12 - 4) / 12);
+  return Math.floor((blockSize - EXTENT_HEADER.size - EXTENT_TAIL.size) / EXTENT.size);
 }
 
 export interface ExtentNode {
@@ -97,18 +101,28 @@ export function buildExtentTree(mappings: Mapping[], blockSize: number, alloc: (
 export function encodeExtentNode(node: ExtentNode, buf: Uint8Array, max: number): void {
   const entries = node.depth === 0 ? node.extents! : node.children!;
   EXTENT_HEADER.encode({ eh_magic: EXT4_EXT_MAGIC, eh_entries: entries.length, eh_max: max, eh_depth: node.depth, eh_generation: 0 }, buf, 0);
-  let off = 12;
+  let off = EXTENT_HEADER.size;
   if (node.depth === 0) {
     for (const m of node.extents!) {
-      EXTENT.encode({ ee_block: m.logical, ee_len: m.length, ee_start_hi: Math.floor(m.physical / 2 ** 32), ee_start_lo: m.physical >>> 0 }, buf, off);
-      off += 12;
+      EXTENT.encode({ ee_block: m.logical, ee_len: m.length, ee_start: m.physical }, buf, off);
+      off += EXTENT.size;
     }
   } else {
     for (const c of node.children!) {
-      EXTENT_IDX.encode({ ei_block: c.firstLogical, ei_leaf_lo: c.block! >>> 0, ei_leaf_hi: Math.floor(c.block! / 2 ** 32), ei_unused: 0 }, buf, off);
-      off += 12;
+      EXTENT_IDX.encode({ ei_block: c.firstLogical, ei_leaf: c.block!, ei_unused: 0 }, buf, off);
+      off += EXTENT_IDX.size;
     }
   }
+}
+
+/** A non-root tree block: the node, and the crc32c of everything before the tail in the tail. */
+export function encodeExtentBlock(node: ExtentNode, blockSize: number, csumSeed: number): Uint8Array {
+  const buf = new Uint8Array(blockSize);
+  const max = entriesPerBlock(blockSize);
+  encodeExtentNode(node, buf, max);
+  const tail = EXTENT_HEADER.size + max * EXTENT.size;
+  EXTENT_TAIL.set(buf, tail, 'et_checksum', crc32c(csumSeed, buf, 0, tail));
+  return buf;
 }
 
 /** Non-root nodes in allocation (pre-order) order. */

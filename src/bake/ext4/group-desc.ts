@@ -1,15 +1,5 @@
 // Block group descriptors: 32 bytes, or 64 with the 64bit feature (the _hi halves).
-import { defineStruct } from '../../struct/schema.js';
-
-export interface GroupDesc {
-  bg_block_bitmap_lo: number; bg_inode_bitmap_lo: number; bg_inode_table_lo: number;
-  bg_free_blocks_count_lo: number; bg_free_inodes_count_lo: number; bg_used_dirs_count_lo: number; bg_flags: number;
-  bg_exclude_bitmap_lo: number; bg_block_bitmap_csum_lo: number; bg_inode_bitmap_csum_lo: number; bg_itable_unused_lo: number;
-  bg_checksum: number;
-  bg_block_bitmap_hi: number; bg_inode_bitmap_hi: number; bg_inode_table_hi: number; bg_free_blocks_count_hi: number;
-  bg_free_inodes_count_hi: number; bg_used_dirs_count_hi: number; bg_itable_unused_hi: number; bg_exclude_bitmap_hi: number;
-  bg_block_bitmap_csum_hi: number; bg_inode_bitmap_csum_hi: number; bg_reserved: number;
-}
+import { type StructValue, defineStruct } from '../../struct/schema.js';
 
 const LO_FIELDS = [
   ['bg_block_bitmap_lo', 'u32', 0x0],
@@ -26,8 +16,26 @@ const LO_FIELDS = [
   ['bg_checksum', 'u16', 0x1e],
 ] as const;
 
-export const GROUP_DESC_32 = defineStruct<GroupDesc>('ext4 group descriptor', LO_FIELDS);
-export const GROUP_DESC_64 = defineStruct<GroupDesc>('ext4 group descriptor (64bit)', [
+// The values a descriptor holds, whole: in the 32-byte form only the low parts exist, so
+// a value must fit them (the planner keeps block numbers under 2^32 without 64bit).
+const SPLIT_32 = {
+  bg_block_bitmap: ['bg_block_bitmap_lo'], bg_inode_bitmap: ['bg_inode_bitmap_lo'], bg_inode_table: ['bg_inode_table_lo'],
+  bg_free_blocks_count: ['bg_free_blocks_count_lo'], bg_free_inodes_count: ['bg_free_inodes_count_lo'],
+  bg_used_dirs_count: ['bg_used_dirs_count_lo'], bg_itable_unused: ['bg_itable_unused_lo'],
+  bg_block_bitmap_csum: ['bg_block_bitmap_csum_lo'], bg_inode_bitmap_csum: ['bg_inode_bitmap_csum_lo'],
+} as const;
+const SPLIT_64 = {
+  bg_block_bitmap: ['bg_block_bitmap_lo', 'bg_block_bitmap_hi'], bg_inode_bitmap: ['bg_inode_bitmap_lo', 'bg_inode_bitmap_hi'],
+  bg_inode_table: ['bg_inode_table_lo', 'bg_inode_table_hi'], bg_free_blocks_count: ['bg_free_blocks_count_lo', 'bg_free_blocks_count_hi'],
+  bg_free_inodes_count: ['bg_free_inodes_count_lo', 'bg_free_inodes_count_hi'], bg_used_dirs_count: ['bg_used_dirs_count_lo', 'bg_used_dirs_count_hi'],
+  bg_itable_unused: ['bg_itable_unused_lo', 'bg_itable_unused_hi'],
+  bg_block_bitmap_csum: ['bg_block_bitmap_csum_lo', 'bg_block_bitmap_csum_hi'], bg_inode_bitmap_csum: ['bg_inode_bitmap_csum_lo', 'bg_inode_bitmap_csum_hi'],
+} as const;
+/** Bitmap checksums are the crc32c's low 16 bits (32 with 64bit); bg_checksum is always 16. */
+const LOW_BITS = ['bg_block_bitmap_csum', 'bg_inode_bitmap_csum', 'bg_checksum'] as const;
+
+export const GROUP_DESC_32 = defineStruct('ext4 group descriptor', LO_FIELDS, { split: SPLIT_32, lowBits: LOW_BITS });
+export const GROUP_DESC_64 = defineStruct('ext4 group descriptor (64bit)', [
   ...LO_FIELDS,
   ['bg_block_bitmap_hi', 'u32', 0x20],
   ['bg_inode_bitmap_hi', 'u32', 0x24],
@@ -40,8 +48,8 @@ export const GROUP_DESC_64 = defineStruct<GroupDesc>('ext4 group descriptor (64b
   ['bg_block_bitmap_csum_hi', 'u16', 0x38],
   ['bg_inode_bitmap_csum_hi', 'u16', 0x3a],
   ['bg_reserved', 'u32', 0x3c],
-]);
+], { split: SPLIT_64, lowBits: LOW_BITS });
+export type GroupDesc = StructValue<typeof GROUP_DESC_64>;
 
-export const EXT4_BG_INODE_UNINIT = 0x1;
-export const EXT4_BG_BLOCK_UNINIT = 0x2;
+/** bg_flags: the inode table is zeroed (what we write; the kernel then skips lazy init). */
 export const EXT4_BG_INODE_ZEROED = 0x4;

@@ -1,17 +1,9 @@
 // The on-disk inode: 128 bytes of the original ext2 inode plus the "extra" fields
 // (i_extra_isize bytes, 32 here) and room for in-inode xattrs up to s_inode_size.
-import { defineStruct } from '../../struct/schema.js';
+import { type StructValue, defineStruct } from '../../struct/schema.js';
 
-export interface Inode {
-  i_mode: number; i_uid: number; i_size_lo: number; i_atime: number; i_ctime: number; i_mtime: number; i_dtime: number;
-  i_gid: number; i_links_count: number; i_blocks_lo: number; i_flags: number; i_version: number; i_block: Uint8Array;
-  i_generation: number; i_file_acl_lo: number; i_size_high: number; i_obso_faddr: number; l_i_blocks_high: number;
-  l_i_file_acl_high: number; l_i_uid_high: number; l_i_gid_high: number; l_i_checksum_lo: number; l_i_reserved: number;
-  i_extra_isize: number; i_checksum_hi: number; i_ctime_extra: number; i_mtime_extra: number; i_atime_extra: number;
-  i_crtime: number; i_crtime_extra: number; i_version_hi: number; i_projid: number;
-}
 
-export const INODE = defineStruct<Inode>('ext4 inode', [
+export const INODE = defineStruct('ext4 inode', [
   ['i_mode', 'u16', 0x0],
   ['i_uid', 'u16', 0x2],
   ['i_size_lo', 'u32', 0x4],
@@ -44,7 +36,24 @@ export const INODE = defineStruct<Inode>('ext4 inode', [
   ['i_crtime_extra', 'u32', 0x94],
   ['i_version_hi', 'u32', 0x98],
   ['i_projid', 'u32', 0x9c],
-]);
+], {
+  split: {
+    uid: ['i_uid', 'l_i_uid_high'],
+    gid: ['i_gid', 'l_i_gid_high'],
+    size: ['i_size_lo', 'i_size_high'],
+    /** 512-byte sectors (huge_file without EXT4_HUGE_FILE_FL). */
+    blocks: ['i_blocks_lo', 'l_i_blocks_high'],
+    file_acl: ['i_file_acl_lo', 'l_i_file_acl_high'],
+    checksum: ['l_i_checksum_lo', 'i_checksum_hi'],
+  },
+});
+
+/** i_block of a device inode: the old 8+8-bit number in the first word, else the new form in the second. */
+export const DEVICE_IBLOCK = defineStruct('ext4 device i_block', [
+  ['old_dev', 'u32', 0x0],
+  ['new_dev', 'u32', 0x4],
+], { size: 60 });
+export type Inode = StructValue<typeof INODE>;
 
 /** The extra fields we fill (through i_projid). */
 export const EXTRA_ISIZE = 32;
@@ -52,7 +61,6 @@ export const GOOD_OLD_INODE_SIZE = 128;
 
 export const EXT4_IMMUTABLE_FL = 0x10;
 export const EXT4_INDEX_FL = 0x1000;
-export const EXT4_HUGE_FILE_FL = 0x40000;
 export const EXT4_EXTENTS_FL = 0x80000;
 
 export const ROOT_INO = 2;

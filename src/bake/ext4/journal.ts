@@ -1,14 +1,8 @@
 // An empty jbd2 journal: a big-endian v2 superblock in the first journal block
 // (e2fsprogs lib/ext2fs/kernel-jbd.h, Documentation/filesystems/ext4/journal.rst).
-import { defineStruct } from '../../struct/schema.js';
+import { type StructValue, defineStruct } from '../../struct/schema.js';
 
-export interface JournalSuperblock {
-  h_magic: number; h_blocktype: number; h_sequence: number; s_blocksize: number; s_maxlen: number; s_first: number;
-  s_sequence: number; s_start: number; s_errno: number; s_feature_compat: number; s_feature_incompat: number;
-  s_feature_ro_compat: number; s_uuid: Uint8Array; s_nr_users: number; s_dynsuper: number; s_max_transaction: number;
-  s_max_trans_data: number;
-}
-export const JOURNAL_SUPERBLOCK = defineStruct<JournalSuperblock>('jbd2 superblock', [
+export const JOURNAL_SUPERBLOCK = defineStruct('jbd2 superblock', [
   ['h_magic', 'u32be', 0x0],
   ['h_blocktype', 'u32be', 0x4],
   ['h_sequence', 'u32be', 0x8],
@@ -26,7 +20,8 @@ export const JOURNAL_SUPERBLOCK = defineStruct<JournalSuperblock>('jbd2 superblo
   ['s_dynsuper', 'u32be', 0x44],
   ['s_max_transaction', 'u32be', 0x48],
   ['s_max_trans_data', 'u32be', 0x4c],
-], 1024);
+], { size: 1024 });
+export type JournalSuperblock = StructValue<typeof JOURNAL_SUPERBLOCK>;
 
 export const JBD2_MAGIC = 0xc03b3998;
 export const JBD2_SUPERBLOCK_V2 = 4;

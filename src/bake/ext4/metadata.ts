@@ -69,46 +69,27 @@ export function encodeGdt(plan: Ext4Plan): Uint8Array {
     const ib = crc32c(seed, inodeBitmap(geo, lastIno, g), 0, geo.inodesPerGroup / 8);
     const at = g * geo.descSize;
     struct.encode({
-      bg_block_bitmap_lo: m.blockBitmap >>> 0, bg_block_bitmap_hi: Math.floor(m.blockBitmap / 2 ** 32),
-      bg_inode_bitmap_lo: m.inodeBitmap >>> 0, bg_inode_bitmap_hi: Math.floor(m.inodeBitmap / 2 ** 32),
-      bg_inode_table_lo: m.inodeTable >>> 0, bg_inode_table_hi: Math.floor(m.inodeTable / 2 ** 32),
-      bg_free_blocks_count_lo: s.freeBlocks & 0xffff, bg_free_blocks_count_hi: s.freeBlocks >>> 16,
-      bg_free_inodes_count_lo: s.freeInodes & 0xffff, bg_free_inodes_count_hi: s.freeInodes >>> 16,
-      bg_used_dirs_count_lo: s.usedDirs & 0xffff, bg_used_dirs_count_hi: s.usedDirs >>> 16,
-      bg_itable_unused_lo: s.itableUnused & 0xffff, bg_itable_unused_hi: s.itableUnused >>> 16,
-      bg_flags: EXT4_BG_INODE_ZEROED,
-      bg_block_bitmap_csum_lo: bb & 0xffff, bg_block_bitmap_csum_hi: geo.descSize === 64 ? bb >>> 16 : undefined,
-      bg_inode_bitmap_csum_lo: ib & 0xffff, bg_inode_bitmap_csum_hi: geo.descSize === 64 ? ib >>> 16 : undefined,
+      bg_block_bitmap: m.blockBitmap, bg_inode_bitmap: m.inodeBitmap, bg_inode_table: m.inodeTable,
+      bg_free_blocks_count: s.freeBlocks, bg_free_inodes_count: s.freeInodes, bg_used_dirs_count: s.usedDirs,
+      bg_itable_unused: s.itableUnused, bg_flags: EXT4_BG_INODE_ZEROED, bg_block_bitmap_csum: bb, bg_inode_bitmap_csum: ib,
     }, out, at);
-    const c = crc32c(crc32cU32(seed, g), out, at, at + geo.descSize);
-    new DataView(out.buffer).setUint16(at + 0x1e, c & 0xffff, true);
+    struct.set(out, at, 'bg_checksum', crc32c(crc32cU32(seed, g), out, at, at + geo.descSize));
   }
   return out;
 }
 
-/** The 1024-byte superblock as stored in group g. `jnlBlocks` is the journal inode's i_block. */
+/** The 1024-byte superblock as stored in group g. `journalIBlock` is the journal inode's i_block (backed up in it). */
 export function encodeSuperblock(plan: Ext4Plan, g: number, journalIBlock: Uint8Array | null): Uint8Array {
   const { geo, options: o } = plan;
   const f = o.features;
   const sb = new Uint8Array(1024);
   const label = new TextEncoder().encode(o.label);
-  let jnl: Uint8Array | undefined;
-  if (journalIBlock) {
-    jnl = new Uint8Array(68);
-    jnl.set(journalIBlock, 0);
-    const size = plan.journalBlocks * geo.blockSize;
-    const dv = new DataView(jnl.buffer);
-    dv.setUint32(60, Math.floor(size / 2 ** 32), true);
-    dv.setUint32(64, size >>> 0, true);
-  }
+  // Times are unsigned 40-bit here (the planner refuses a SOURCE_DATE_EPOCH before 1970).
   const t = o.timestamp;
-  const tHi = Math.floor(t / 2 ** 32) & 0xff;
   SUPERBLOCK.encode({
     s_inodes_count: geo.inodesPerGroup * geo.groups,
-    s_blocks_count_lo: geo.blocksCount >>> 0,
-    s_blocks_count_hi: Math.floor(geo.blocksCount / 2 ** 32),
-    s_free_blocks_count_lo: plan.freeBlocks >>> 0,
-    s_free_blocks_count_hi: Math.floor(plan.freeBlocks / 2 ** 32),
+    s_blocks_count: geo.blocksCount,
+    s_free_blocks_count: plan.freeBlocks,
     s_free_inodes_count: plan.freeInodes,
     s_first_data_block: geo.firstDataBlock,
     s_log_block_size: Math.log2(geo.blockSize) - 10,
@@ -117,13 +98,13 @@ export function encodeSuperblock(plan: Ext4Plan, g: number, journalIBlock: Uint8
     s_clusters_per_group: geo.blocksPerGroup,
     s_inodes_per_group: geo.inodesPerGroup,
     s_mtime: 0,
-    s_wtime: t >>> 0,
+    s_wtime_all: t,
     s_mnt_count: 0,
     s_max_mnt_count: 0xffff,
     s_magic: EXT4_SUPER_MAGIC,
     s_state: 1, // cleanly unmounted
     s_errors: 1, // continue
-    s_lastcheck: t >>> 0,
+    s_lastcheck_all: t,
     s_creator_os: 0, // Linux
     s_rev_level: 1, // dynamic inode sizes
     s_first_ino: FIRST_INO,
@@ -138,17 +119,17 @@ export function encodeSuperblock(plan: Ext4Plan, g: number, journalIBlock: Uint8
     s_hash_seed: o.hashSeed,
     s_def_hash_version: DX_HASH_HALF_MD4,
     s_jnl_backup_type: plan.journalBlocks ? 1 : 0,
-    s_jnl_blocks: jnl,
+    s_jnl_blocks: journalIBlock ?? undefined,
+    s_jnl_total_size: journalIBlock ? plan.journalBlocks * geo.blockSize : undefined,
     s_desc_size: f.bit64 ? 64 : 0,
     s_default_mount_opts: EXT4_DEFM_XATTR_USER | EXT4_DEFM_ACL,
-    s_mkfs_time: t >>> 0,
+    s_mkfs_time_all: t,
     s_min_extra_isize: EXTRA_ISIZE,
     s_want_extra_isize: EXTRA_ISIZE,
     s_flags: EXT2_FLAGS_SIGNED_HASH,
     s_log_groups_per_flex: geo.logGroupsPerFlex,
     s_checksum_type: 1, // crc32c
-    s_time_hi: tHi ? new Uint8Array([tHi, 0, tHi, tHi, 0, 0, 0, 0]) : undefined,
   }, sb, 0);
-  new DataView(sb.buffer).setUint32(0x3fc, crc32c(0xffffffff, sb, 0, 0x3fc), true);
+  SUPERBLOCK.set(sb, 0, 's_checksum', crc32c(0xffffffff, sb, 0, SUPERBLOCK.offsets.s_checksum));
   return sb;
 }

@@ -1,30 +1,10 @@
 // The ext4 superblock (1024 bytes at byte 1024 of the filesystem, and backups at the
 // start of groups 1 and powers of 3, 5, 7). Field names and offsets as in e2fsprogs
 // lib/ext2fs/ext2_fs.h and the kernel's Documentation/filesystems/ext4/super.rst.
-import { defineStruct } from '../../struct/schema.js';
+import { type StructValue, defineStruct } from '../../struct/schema.js';
 
-export interface Superblock {
-  s_inodes_count: number; s_blocks_count_lo: number; s_r_blocks_count_lo: number; s_free_blocks_count_lo: number;
-  s_free_inodes_count: number; s_first_data_block: number; s_log_block_size: number; s_log_cluster_size: number;
-  s_blocks_per_group: number; s_clusters_per_group: number; s_inodes_per_group: number; s_mtime: number; s_wtime: number;
-  s_mnt_count: number; s_max_mnt_count: number; s_magic: number; s_state: number; s_errors: number; s_minor_rev_level: number;
-  s_lastcheck: number; s_checkinterval: number; s_creator_os: number; s_rev_level: number; s_def_resuid: number; s_def_resgid: number;
-  s_first_ino: number; s_inode_size: number; s_block_group_nr: number; s_feature_compat: number; s_feature_incompat: number;
-  s_feature_ro_compat: number; s_uuid: Uint8Array; s_volume_name: Uint8Array; s_last_mounted: Uint8Array;
-  s_algorithm_usage_bitmap: number; s_prealloc_blocks: number; s_prealloc_dir_blocks: number; s_reserved_gdt_blocks: number;
-  s_journal_uuid: Uint8Array; s_journal_inum: number; s_journal_dev: number; s_last_orphan: number; s_hash_seed: Uint8Array;
-  s_def_hash_version: number; s_jnl_backup_type: number; s_desc_size: number; s_default_mount_opts: number; s_first_meta_bg: number;
-  s_mkfs_time: number; s_jnl_blocks: Uint8Array; s_blocks_count_hi: number; s_r_blocks_count_hi: number; s_free_blocks_count_hi: number;
-  s_min_extra_isize: number; s_want_extra_isize: number; s_flags: number; s_raid_stride: number; s_mmp_interval: number;
-  s_mmp_block_lo: number; s_mmp_block_hi: number; s_raid_stripe_width: number; s_log_groups_per_flex: number; s_checksum_type: number;
-  s_encryption_level: number; s_reserved_pad: number; s_kbytes_written_lo: number; s_kbytes_written_hi: number;
-  s_error_area: Uint8Array; s_mount_opts: Uint8Array; s_usr_quota_inum: number; s_grp_quota_inum: number; s_overhead_clusters: number;
-  s_backup_bgs: Uint8Array; s_encrypt_algos: Uint8Array; s_encrypt_pw_salt: Uint8Array; s_lpf_ino: number; s_prj_quota_inum: number;
-  s_checksum_seed: number; s_time_hi: Uint8Array; s_encoding: number; s_encoding_flags: number; s_orphan_file_inum: number;
-  s_reserved: Uint8Array; s_checksum: number;
-}
 
-export const SUPERBLOCK = defineStruct<Superblock>('ext4 superblock', [
+export const SUPERBLOCK = defineStruct('ext4 superblock', [
   ['s_inodes_count', 'u32', 0x0],
   ['s_blocks_count_lo', 'u32', 0x4],
   ['s_r_blocks_count_lo', 'u32', 0x8],
@@ -74,7 +54,9 @@ export const SUPERBLOCK = defineStruct<Superblock>('ext4 superblock', [
   ['s_default_mount_opts', 'u32', 0x100],
   ['s_first_meta_bg', 'u32', 0x104],
   ['s_mkfs_time', 'u32', 0x108],
-  ['s_jnl_blocks', 'bytes68', 0x10c], // 17 x u32: the journal inode's i_block, i_size_high, i_size
+  ['s_jnl_blocks', 'bytes60', 0x10c], // the journal inode's i_block (15 x u32), then its size:
+  ['s_jnl_size_high', 'u32', 0x148],
+  ['s_jnl_size', 'u32', 0x14c],
   ['s_blocks_count_hi', 'u32', 0x150],
   ['s_r_blocks_count_hi', 'u32', 0x154],
   ['s_free_blocks_count_hi', 'u32', 0x158],
@@ -103,16 +85,36 @@ export const SUPERBLOCK = defineStruct<Superblock>('ext4 superblock', [
   ['s_lpf_ino', 'u32', 0x268],
   ['s_prj_quota_inum', 'u32', 0x26c],
   ['s_checksum_seed', 'u32', 0x270],
-  ['s_time_hi', 'bytes8', 0x274], // high bytes of wtime, mtime, mkfs_time, lastcheck, error times; error codes
+  ['s_wtime_hi', 'u8', 0x274], // the high bytes of the times (past 2038)
+  ['s_mtime_hi', 'u8', 0x275],
+  ['s_mkfs_time_hi', 'u8', 0x276],
+  ['s_lastcheck_hi', 'u8', 0x277],
+  ['s_first_error_time_hi', 'u8', 0x278],
+  ['s_last_error_time_hi', 'u8', 0x279],
+  ['s_first_error_errcode', 'u8', 0x27a],
+  ['s_last_error_errcode', 'u8', 0x27b],
   ['s_encoding', 'u16', 0x27c],
   ['s_encoding_flags', 'u16', 0x27e],
   ['s_orphan_file_inum', 'u32', 0x280],
   ['s_reserved', 'bytes376', 0x284],
   ['s_checksum', 'u32', 0x3fc],
-]);
+], {
+  split: {
+    s_blocks_count: ['s_blocks_count_lo', 's_blocks_count_hi'],
+    s_r_blocks_count: ['s_r_blocks_count_lo', 's_r_blocks_count_hi'],
+    s_free_blocks_count: ['s_free_blocks_count_lo', 's_free_blocks_count_hi'],
+    s_mmp_block: ['s_mmp_block_lo', 's_mmp_block_hi'],
+    s_kbytes_written: ['s_kbytes_written_lo', 's_kbytes_written_hi'],
+    s_jnl_total_size: ['s_jnl_size', 's_jnl_size_high'],
+    s_wtime_all: ['s_wtime', 's_wtime_hi'],
+    s_mtime_all: ['s_mtime', 's_mtime_hi'],
+    s_mkfs_time_all: ['s_mkfs_time', 's_mkfs_time_hi'],
+    s_lastcheck_all: ['s_lastcheck', 's_lastcheck_hi'],
+  },
+});
+export type Superblock = StructValue<typeof SUPERBLOCK>;
 
 export const EXT4_SUPER_MAGIC = 0xef53;
-export const SUPERBLOCK_OFFSET = 1024;
 
 export const COMPAT = { dir_prealloc: 0x1, imagic_inodes: 0x2, has_journal: 0x4, ext_attr: 0x8, resize_inode: 0x10, dir_index: 0x20, sparse_super2: 0x200 } as const;
 export const INCOMPAT = {

@@ -10,7 +10,7 @@ import { CorruptInputError } from '../../util/errors.js';
 import { type CatalogEntry, entryPath } from './catalog.js';
 import { encodeDirBlock } from './dir-layout.js';
 import { encodeInode, iBlockFor, inodeInputFor } from './encode-inode.js';
-import { type ExtentNode, type Mapping, encodeExtentNode, entriesPerBlock, extentTreeBlocks } from './extent.js';
+import { type ExtentNode, type Mapping, encodeExtentBlock, extentTreeBlocks } from './extent.js';
 import { groupHasSuper, groupStart } from './geometry.js';
 import { EXT4_EXTENTS_FL, JOURNAL_INO } from './inode.js';
 import { encodeJournalSuperblock } from './journal.js';
@@ -18,7 +18,7 @@ import type { InodeLayout } from './layout.js';
 import { blockBitmap, encodeGdt, encodeSuperblock, fsSeed, inodeBitmap } from './metadata.js';
 import { fileSegments } from './file-segments.js';
 import type { Ext4Plan } from './planner.js';
-import { XATTR_BLOCK_HEADER, XATTR_MAGIC, encodeXattrRegion, xattrBlockHash } from './xattr.js';
+import { XATTR_BLOCK_HEADER, XATTR_BLOCK_NUMBER, XATTR_MAGIC, encodeXattrRegion, xattrBlockHash } from './xattr.js';
 
 export interface WriteOptions {
   /**
@@ -88,14 +88,7 @@ class Coalescer {
 const YIELD_EVERY = 64 << 20;
 
 function treeBlockEncoder(node: ExtentNode, bs: number, csumSeed: number): () => Uint8Array {
-  return () => {
-    const buf = new Uint8Array(bs);
-    const max = entriesPerBlock(bs);
-    encodeExtentNode(node, buf, max);
-    const tail = 12 + max * 12;
-    new DataView(buf.buffer).setUint32(tail, crc32c(csumSeed, buf, 0, tail), true);
-    return buf;
-  };
+  return () => encodeExtentBlock(node, bs, csumSeed);
 }
 
 function inodeSeed(fs: number, ino: number): number {
@@ -200,13 +193,11 @@ function t(plan: Ext4Plan) {
 
 function encodeXattrBlock(e: CatalogEntry, block: number, bs: number, seed: number): Uint8Array {
   const buf = new Uint8Array(bs);
-  encodeXattrRegion(e.xattrInBlock, buf, 32, bs, 0);
+  encodeXattrRegion(e.xattrInBlock, buf, XATTR_BLOCK_HEADER.size, bs, 0);
   XATTR_BLOCK_HEADER.encode({ h_magic: XATTR_MAGIC, h_refcount: 1, h_blocks: 1, h_hash: xattrBlockHash(e.xattrInBlock) }, buf, 0);
-  const le64 = new Uint8Array(8);
-  new DataView(le64.buffer).setUint32(0, block >>> 0, true);
-  new DataView(le64.buffer).setUint32(4, Math.floor(block / 2 ** 32), true);
-  const c = crc32c(crc32c(seed, le64), buf);
-  new DataView(buf.buffer).setUint32(0x10, c, true);
+  // The checksum covers the block number (le64), then the block with h_checksum still zero.
+  const c = crc32c(crc32c(seed, XATTR_BLOCK_NUMBER.encode({ block })), buf);
+  XATTR_BLOCK_HEADER.set(buf, 0, 'h_checksum', c);
   return buf;
 }
 

@@ -1,12 +1,11 @@
 // Extended attributes (Documentation/filesystems/ext4/attributes.rst): in the inode after
 // the extra fields, and in one xattr block when they do not fit there.
-import { defineStruct } from '../../struct/schema.js';
+import { type StructValue, defineStruct } from '../../struct/schema.js';
 const utf8 = new TextEncoder();
 import type { Xattr } from '../../tree/node.js';
 import { UnsupportedError } from '../../util/errors.js';
 
-export interface XattrBlockHeader { h_magic: number; h_refcount: number; h_blocks: number; h_hash: number; h_checksum: number; h_reserved: Uint8Array }
-export const XATTR_BLOCK_HEADER = defineStruct<XattrBlockHeader>('ext4 xattr block header', [
+export const XATTR_BLOCK_HEADER = defineStruct('ext4 xattr block header', [
   ['h_magic', 'u32', 0x0],
   ['h_refcount', 'u32', 0x4],
   ['h_blocks', 'u32', 0x8],
@@ -14,8 +13,8 @@ export const XATTR_BLOCK_HEADER = defineStruct<XattrBlockHeader>('ext4 xattr blo
   ['h_checksum', 'u32', 0x10],
   ['h_reserved', 'bytes12', 0x14],
 ]);
-export interface XattrEntryHeader { e_name_len: number; e_name_index: number; e_value_offs: number; e_value_inum: number; e_value_size: number; e_hash: number }
-export const XATTR_ENTRY = defineStruct<XattrEntryHeader>('ext4 xattr entry', [
+export type XattrBlockHeader = StructValue<typeof XATTR_BLOCK_HEADER>;
+export const XATTR_ENTRY = defineStruct('ext4 xattr entry', [
   ['e_name_len', 'u8', 0x0],
   ['e_name_index', 'u8', 0x1],
   ['e_value_offs', 'u16', 0x2],
@@ -23,7 +22,24 @@ export const XATTR_ENTRY = defineStruct<XattrEntryHeader>('ext4 xattr entry', [
   ['e_value_size', 'u32', 0x8],
   ['e_hash', 'u32', 0xc],
 ]);
+export type XattrEntryHeader = StructValue<typeof XATTR_ENTRY>;
 export const XATTR_MAGIC = 0xea020000;
+
+/** What an xattr block's checksum starts with: its block number. */
+export const XATTR_BLOCK_NUMBER = defineStruct('ext4 xattr block number', [['block', 'u64', 0x0]]);
+
+/** In-inode xattrs start with this header, after the inode's extra fields. */
+export const IBODY_XATTR_HEADER = defineStruct('ext4 in-inode xattr header', [['h_magic', 'u32', 0x0]]);
+
+// POSIX ACLs: the Linux VFS form (a version and 8-byte entries) a source gives, and
+// ext4's (version 1; the entries for a named user or group keep the id, the others drop it).
+const VFS_ACL_HEADER = defineStruct('POSIX ACL (VFS) header', [['a_version', 'u32', 0x0]]);
+const VFS_ACL_ENTRY = defineStruct('POSIX ACL (VFS) entry', [['e_tag', 'u16', 0x0], ['e_perm', 'u16', 0x2], ['e_id', 'u32', 0x4]]);
+const EXT4_ACL_HEADER = defineStruct('ext4 ACL header', [['a_version', 'u32', 0x0]]);
+const EXT4_ACL_ENTRY = defineStruct('ext4 ACL entry', [['e_tag', 'u16', 0x0], ['e_perm', 'u16', 0x2], ['e_id', 'u32', 0x4]]);
+const EXT4_ACL_ENTRY_SHORT = defineStruct('ext4 ACL short entry', [['e_tag', 'u16', 0x0], ['e_perm', 'u16', 0x2]]);
+const ACL_USER = 0x02;
+const ACL_GROUP = 0x08;
 
 // Name prefixes ext4 stores as an index byte. Exact names first: the ACLs have no suffix.
 const EXACT: [string, number][] = [['system.posix_acl_access', 2], ['system.posix_acl_default', 3], ['system.richacl', 8]];
@@ -46,20 +62,21 @@ export function valueLen(size: number): number {
 
 /** Converts the VFS ACL form (version 2, 8-byte entries) to ext4's (version 1, short entries for the *_OBJ/MASK/OTHER tags). */
 export function aclToDisk(value: Uint8Array, where: string): Uint8Array {
-  const dv = new DataView(value.buffer, value.byteOffset, value.length);
-  if (value.length < 4 || (value.length - 4) % 8 !== 0 || dv.getUint32(0, true) !== 2) {
+  const n = (value.length - VFS_ACL_HEADER.size) / VFS_ACL_ENTRY.size;
+  if (!Number.isInteger(n) || n < 0 || VFS_ACL_HEADER.get(value, 0, 'a_version') !== 2) {
     throw new UnsupportedError(where, 'POSIX ACL xattr is not in the Linux VFS format (version 2)');
   }
-  const n = (value.length - 4) / 8;
-  const out: number[] = [1, 0, 0, 0];
-  for (let i = 0; i < n; i++) {
-    const tag = dv.getUint16(4 + i * 8, true);
-    const perm = dv.getUint16(6 + i * 8, true);
-    const id = dv.getUint32(8 + i * 8, true);
-    out.push(tag & 0xff, tag >> 8, perm & 0xff, perm >> 8);
-    if (tag === 0x02 || tag === 0x08) out.push(id & 0xff, (id >>> 8) & 0xff, (id >>> 16) & 0xff, id >>> 24);
+  const entries = Array.from({ length: n }, (_, i) => VFS_ACL_ENTRY.decode(value, VFS_ACL_HEADER.size + i * VFS_ACL_ENTRY.size));
+  const named = (tag: number) => tag === ACL_USER || tag === ACL_GROUP;
+  const size = EXT4_ACL_HEADER.size + entries.reduce((t, e) => t + (named(e.e_tag) ? EXT4_ACL_ENTRY.size : EXT4_ACL_ENTRY_SHORT.size), 0);
+  const out = EXT4_ACL_HEADER.encode({ a_version: 1 }, new Uint8Array(size), 0);
+  let at = EXT4_ACL_HEADER.size;
+  for (const e of entries) {
+    const form = named(e.e_tag) ? EXT4_ACL_ENTRY : EXT4_ACL_ENTRY_SHORT;
+    form.encode(e, out, at);
+    at += form.size;
   }
-  return new Uint8Array(out);
+  return out;
 }
 
 /** ext2fs_ext_attr_hash_entry (unsigned name bytes). */

@@ -3,7 +3,7 @@
 // blobs and the sector map of the on-disk ldlinux.sys, so an image writer that placed the
 // file itself can install the boot loader without mounting anything.
 // Spec: shared/docs/extlinux.md §4 (VBR), §5 (image layout), §6 (file, ADV), §7 (algorithm).
-import { defineStruct } from '../../struct/schema.js';
+import { type StructValue, defineStruct } from '../../struct/schema.js';
 import { CorruptInputError, InvalidOptionError, UnsupportedError } from '../../util/errors.js';
 
 export const SECTOR = 512;
@@ -28,13 +28,7 @@ export const LDLINUX_C32_MODE = 0o444;
 // ---- layouts -------------------------------------------------------------------------
 
 /** The fake FAT BPB at the head of the VBR (only the fields up to bsHugeSectors). */
-export interface BootSectorHead {
-  jump: Uint8Array; oemName: Uint8Array;
-  bytesPerSec: number; secPerClust: number; resSectors: number; fats: number; rootDirEnts: number;
-  sectors: number; media: number; fatSecs: number; secPerTrack: number; heads: number;
-  hiddenSecs: number; hugeSectors: number;
-}
-export const BootSectorHead = defineStruct<BootSectorHead>('extlinux boot sector', [
+export const BootSectorHead = defineStruct('extlinux boot sector', [
   ['jump', 'bytes3', 0x00],
   ['oemName', 'bytes8', 0x03],
   ['bytesPerSec', 'u16', 0x0b],
@@ -50,16 +44,13 @@ export const BootSectorHead = defineStruct<BootSectorHead>('extlinux boot sector
   ['hiddenSecs', 'u32', 0x1c],
   ['hugeSectors', 'u32', 0x20],
 ]);
+export type BootSectorHead = StructValue<typeof BootSectorHead>;
 
 /** Boot-sector trailer: bs_magic, bs_link, 55 AA. */
 export const BS_MAGIC_OFFSET = 0x1f8;
 
 /** `struct patch_area`, at the first 4-aligned LDLINUX_MAGIC of ldlinux.sys (0x18 here). */
-export interface PatchArea {
-  magic: number; instance: number; dataSectors: number; advSectors: number;
-  dwords: number; checksum: number; maxTransfer: number; epaOffset: number;
-}
-export const PatchArea = defineStruct<PatchArea>('ldlinux.sys patch area', [
+export const PatchArea = defineStruct('ldlinux.sys patch area', [
   ['magic', 'u32', 0],
   ['instance', 'u32', 4],
   ['dataSectors', 'u16', 8],
@@ -69,15 +60,11 @@ export const PatchArea = defineStruct<PatchArea>('ldlinux.sys patch area', [
   ['maxTransfer', 'u16', 20],
   ['epaOffset', 'u16', 22],
 ]);
+export type PatchArea = StructValue<typeof PatchArea>;
 
 /** `struct ext_patch_area`, at image offset epaOffset. The first seven are relative to
  *  ldlinux.sys (or sizes); sect1ptr0/sect1ptr1/raidPatch are offsets into the VBR. */
-export interface ExtPatchArea {
-  advPtrOffset: number; dirOffset: number; dirLen: number; subvolOffset: number; subvolLen: number;
-  secPtrOffset: number; secPtrCnt: number; sect1Ptr0: number; sect1Ptr1: number; raidPatch: number;
-  bannerPtr: number;
-}
-export const ExtPatchArea = defineStruct<ExtPatchArea>('ldlinux.sys extended patch area', [
+export const ExtPatchArea = defineStruct('ldlinux.sys extended patch area', [
   ['advPtrOffset', 'u16', 0],
   ['dirOffset', 'u16', 2],
   ['dirLen', 'u16', 4],
@@ -90,32 +77,33 @@ export const ExtPatchArea = defineStruct<ExtPatchArea>('ldlinux.sys extended pat
   ['raidPatch', 'u16', 18],
   ['bannerPtr', 'u16', 20],
 ]);
+export type ExtPatchArea = StructValue<typeof ExtPatchArea>;
 
 /** `struct syslinux_extent` (packed, 10 bytes): u64 lba split in two dwords, u16 len. */
-export interface Extent { lbaLo: number; lbaHi: number; len: number }
-export const Extent = defineStruct<Extent>('syslinux extent', [
+export const Extent = defineStruct('syslinux extent', [
   ['lbaLo', 'u32', 0],
   ['lbaHi', 'u32', 4],
   ['len', 'u16', 8],
 ]);
+export type Extent = StructValue<typeof Extent>;
 
 /** The two u64 ADV sector pointers at advPtrOffset. */
-export interface AdvPointers { adv0Lo: number; adv0Hi: number; adv1Lo: number; adv1Hi: number }
-export const AdvPointers = defineStruct<AdvPointers>('ldlinux.sys ADV pointers', [
+export const AdvPointers = defineStruct('ldlinux.sys ADV pointers', [
   ['adv0Lo', 'u32', 0],
   ['adv0Hi', 'u32', 4],
   ['adv1Lo', 'u32', 8],
   ['adv1Hi', 'u32', 12],
 ]);
+export type AdvPointers = StructValue<typeof AdvPointers>;
 
 /** One ADV copy (512 bytes). */
-export interface Adv { head: number; checksum: number; data: Uint8Array; tail: number }
-export const Adv = defineStruct<Adv>('syslinux ADV', [
+export const Adv = defineStruct('syslinux ADV', [
   ['head', 'u32', 0],
   ['checksum', 'u32', 4],
   ['data', 'bytes500', 8],
   ['tail', 'u32', 508],
 ]);
+export type Adv = StructValue<typeof Adv>;
 
 // ---- reading the image ---------------------------------------------------------------
 

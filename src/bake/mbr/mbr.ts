@@ -1,10 +1,9 @@
 // The MBR: syslinux's mbr.bin boot code (bytes 0..439), a disk signature, one active
 // Linux partition from LBA 2048 to the end of the disk, 55 AA. Plan, then encode.
-import { defineStruct } from '../../struct/schema.js';
+import { type StructValue, defineStruct } from '../../struct/schema.js';
 import { InvalidOptionError } from '../../util/errors.js';
 
-export interface PartitionEntry { status: number; chs_first: Uint8Array; type: number; chs_last: Uint8Array; lba_first: number; sectors: number }
-export const PARTITION_ENTRY = defineStruct<PartitionEntry>('MBR partition entry', [
+export const PARTITION_ENTRY = defineStruct('MBR partition entry', [
   ['status', 'u8', 0x0],
   ['chs_first', 'bytes3', 0x1],
   ['type', 'u8', 0x4],
@@ -12,6 +11,7 @@ export const PARTITION_ENTRY = defineStruct<PartitionEntry>('MBR partition entry
   ['lba_first', 'u32', 0x8],
   ['sectors', 'u32', 0xc],
 ]);
+export type PartitionEntry = StructValue<typeof PARTITION_ENTRY>;
 
 export const MBR_BOOT_CODE = 440;
 export const MBR_SIGNATURE_OFFSET = 440;
