@@ -9,7 +9,7 @@ import { CorruptInputError, DoesNotFitError, suggestSize } from '../util/errors.
 import { type Ext4Plan, planExt4 } from './ext4/planner.js';
 import { writeExt4, type WriteOptions } from './ext4/writer.js';
 import type { Ext4Options } from './ext4/options.js';
-import { installExtlinux } from './extlinux/install.js';
+import { ADV_BYTES, LDLINUX_C32_MODE, LDLINUX_SYS_MODE, installExtlinux } from './extlinux/install.js';
 import { checkCmdline } from './kernel-cmdline.js';
 import { PARTITION_START, SECTOR, encodeMbr, planMbr } from './mbr/mbr.js';
 
@@ -50,7 +50,6 @@ export interface DiskPlan {
 export const BOOT_FILES = ['vmlinux', 'initrd', 'syslinux.cfg', 'ldlinux.c32', 'ldlinux.sys'];
 
 const FS_OFFSET = PARTITION_START * SECTOR;
-const ADV_BYTES = 1024;
 
 /** syslinux.cfg: the original recipe's, plus a serial line when the kernel logs to ttyS*. */
 export function syslinuxConfig(append: string): string {
@@ -76,7 +75,7 @@ export function planDisk(r: DiskRequest): DiskPlan {
     content: data.length ? boot.add(data) : null, attributes,
   });
   const sysLen = r.syslinux.ldlinuxSys.length + ADV_BYTES;
-  const ldlinuxSys = file(new Uint8Array(sysLen), 0o444, { immutable: true });
+  const ldlinuxSys = file(new Uint8Array(sysLen), LDLINUX_SYS_MODE, { immutable: true });
 
   // The rootfs with /boot added (a copy of the root's entry map: the caller's tree is left as it was).
   const root: DirNode = { ...r.rootfs.root, entries: new Map(r.rootfs.root.entries) };
@@ -91,7 +90,7 @@ export function planDisk(r: DiskRequest): DiskPlan {
   bootDir.entries.set('vmlinux', file(r.kernel, 0o644));
   bootDir.entries.set('initrd', file(r.initrd, 0o644));
   bootDir.entries.set('syslinux.cfg', file(new TextEncoder().encode(syslinuxConfig(r.append)), 0o644));
-  bootDir.entries.set('ldlinux.c32', file(r.syslinux.ldlinuxC32, 0o444));
+  bootDir.entries.set('ldlinux.c32', file(r.syslinux.ldlinuxC32, LDLINUX_C32_MODE));
   bootDir.entries.set('ldlinux.sys', ldlinuxSys);
   const tree: FsTree = { root };
 

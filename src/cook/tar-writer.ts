@@ -10,13 +10,17 @@ import { readLogical } from '../tree/logical-read.js';
 import { byteStringToBytes } from '../tree/names.js';
 import type { FileNode, FsNode, FsTree } from '../tree/node.js';
 import { walkTree } from '../tree/walk.js';
+import { BLOCK, USTAR_HEADER, ustarField } from '../sources/tar-struct.js';
 
-const BLOCK = 512;
 const ZEROS = new Uint8Array(1 << 16);
 const ascii = new TextEncoder();
 const TYPE: Record<Exclude<FsNode['kind'], 'socket'>, string> = { file: '0', dir: '5', symlink: '2', chardev: '3', blockdev: '4', fifo: '6' };
 
-function octal(buf: Uint8Array, off: number, width: number, value: number): boolean {
+type NumberField = 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'devmajor' | 'devminor';
+
+/** Writes `value` as zero-padded octal with a NUL; false when it does not fit (pax carries it). */
+function octal(buf: Uint8Array, field: NumberField, value: number): boolean {
+  const [off, width] = ustarField(field);
   const s = value.toString(8);
   if (value < 0 || s.length > width - 1) return false;
   buf.set(ascii.encode(s.padStart(width - 1, '0')), off);
@@ -38,26 +42,27 @@ function paxRecord(key: string, value: Uint8Array): Uint8Array {
 }
 
 function header(name: Uint8Array, type: string, mode: number, uid: number, gid: number, size: number, mtime: number, link: Uint8Array, major = 0, minor = 0): Uint8Array {
+  const H = USTAR_HEADER;
   const b = new Uint8Array(BLOCK);
-  b.set(name.subarray(0, 100), 0);
-  octal(b, 100, 8, mode);
-  if (!octal(b, 108, 8, uid)) octal(b, 108, 8, 0);
-  if (!octal(b, 116, 8, gid)) octal(b, 116, 8, 0);
-  if (!octal(b, 124, 12, size)) octal(b, 124, 12, 0);
-  if (!octal(b, 136, 12, mtime)) octal(b, 136, 12, 0);
-  b.fill(0x20, 148, 156);
-  b[156] = type.charCodeAt(0);
-  b.set(link.subarray(0, 100), 157);
-  b.set(ascii.encode('ustar\x0000'), 257);
-  octal(b, 329, 8, major);
-  octal(b, 337, 8, minor);
+  // Values that do not fit go in pax records; the header then holds 0 (as GNU tar does).
+  H.encode({
+    name: name.subarray(0, ustarField('name')[1]),
+    linkname: link.subarray(0, ustarField('linkname')[1]),
+    typeflag: ascii.encode(type),
+    magic: ascii.encode('ustar\0'),
+    version: ascii.encode('00'),
+    chksum: ascii.encode(' '.repeat(ustarField('chksum')[1])),
+  }, b);
+  octal(b, 'mode', mode);
+  const fields: [NumberField, number][] = [['uid', uid], ['gid', gid], ['size', size], ['mtime', mtime], ['devmajor', major], ['devminor', minor]];
+  for (const [f, v] of fields) if (!octal(b, f, v)) octal(b, f, 0);
   let sum = 0;
   for (const x of b) sum += x;
-  b.set(ascii.encode(`${sum.toString(8).padStart(6, '0')}\0 `), 148);
+  H.set(b, 0, 'chksum', ascii.encode(`${sum.toString(8).padStart(6, '0')}\0 `));
   return b;
 }
 
-const fits = (v: number, width: number): boolean => v >= 0 && v.toString(8).length <= width - 1;
+const fits = (v: number, field: NumberField): boolean => v >= 0 && v.toString(8).length <= ustarField(field)[1] - 1;
 
 /** Streams `tree` as a tar into `sink`; file bytes come from `content` in its order. */
 export async function writeTar(tree: FsTree, content: ContentSource, sink: ChunkSink): Promise<void> {
@@ -76,12 +81,12 @@ export async function writeTar(tree: FsTree, content: ContentSource, sink: Chunk
     const pax: Uint8Array[] = [];
     const nameBytes = byteStringToBytes(path);
     const linkBytes = byteStringToBytes(link);
-    if (nameBytes.length > 100 || /[^\x20-\x7e]/.test(path)) pax.push(paxRecord('path', nameBytes));
-    if (linkBytes.length > 100 || /[^\x20-\x7e]/.test(link)) pax.push(paxRecord('linkpath', linkBytes));
-    if (!fits(size, 12)) pax.push(paxRecord('size', ascii.encode(String(size))));
-    if (!fits(n.uid, 8)) pax.push(paxRecord('uid', ascii.encode(String(n.uid))));
-    if (!fits(n.gid, 8)) pax.push(paxRecord('gid', ascii.encode(String(n.gid))));
-    if (n.mtime.nsec !== 0 || !fits(n.mtime.sec, 12)) {
+    if (nameBytes.length > ustarField('name')[1] || /[^\x20-\x7e]/.test(path)) pax.push(paxRecord('path', nameBytes));
+    if (linkBytes.length > ustarField('linkname')[1] || /[^\x20-\x7e]/.test(link)) pax.push(paxRecord('linkpath', linkBytes));
+    if (!fits(size, 'size')) pax.push(paxRecord('size', ascii.encode(String(size))));
+    if (!fits(n.uid, 'uid')) pax.push(paxRecord('uid', ascii.encode(String(n.uid))));
+    if (!fits(n.gid, 'gid')) pax.push(paxRecord('gid', ascii.encode(String(n.gid))));
+    if (n.mtime.nsec !== 0 || !fits(n.mtime.sec, 'mtime')) {
       const t = n.mtime.sec < 0 && n.mtime.nsec ? `-${-n.mtime.sec - 1}.${String(1e9 - n.mtime.nsec).padStart(9, '0')}` : `${n.mtime.sec}.${String(n.mtime.nsec).padStart(9, '0')}`;
       pax.push(paxRecord('mtime', ascii.encode(t)));
     }

@@ -13,6 +13,7 @@ import {
   BLOCK, HeaderError, type PaxRecords, type RawHeader, SparseMapParser, checkRuns, collectXattrs, cString, decodeHeader, headerSum,
   isZeroBlock, oldGnuRuns, parseNumeric, paxInteger, paxMap01, paxString, paxTime, parsePax, typeName,
 } from './tar-headers.js';
+import { GNU_SPARSE_ENTRY, GNU_SPARSE_EXTENSION, GNU_SPARSE_HEADER } from './tar-struct.js';
 
 /** Sequential reads with a position: a decompressing ByteReader, or a plain file. */
 export interface SeqReader {
@@ -199,14 +200,16 @@ export async function* tarEntries(reader: SeqReader, opts: TarEntryOptions): Asy
       let skipBytes = 0;
       if (h.type === 'S') {
         const all: DataRun[] = [];
-        check(() => oldGnuRuns(block, 386, 4, all));
-        realSize = check(() => parseNumeric(block, 483, 12, 'realsize'));
-        let extended = block[482] !== 0;
+        const S = GNU_SPARSE_HEADER, X = GNU_SPARSE_EXTENSION, runSize = GNU_SPARSE_ENTRY.size;
+        const [realAt, realEnd] = S.span('realsize');
+        check(() => oldGnuRuns(block, S.offsets.sparse, (S.span('sparse')[1] - S.offsets.sparse) / runSize, all));
+        realSize = check(() => parseNumeric(block, realAt, realEnd - realAt, 'realsize'));
+        let extended = S.get(block, 0, 'isextended') !== 0;
         const ext = new Uint8Array(BLOCK);
         while (extended) {
           if ((await reader.read(ext)) < BLOCK) fail('archive is truncated (in a sparse header)');
-          check(() => oldGnuRuns(ext, 0, 21, all));
-          extended = ext[504] !== 0;
+          check(() => oldGnuRuns(ext, X.offsets.sparse, (X.span('sparse')[1] - X.offsets.sparse) / runSize, all));
+          extended = X.get(ext, 0, 'isextended') !== 0;
           if (all.length > MAX_RUNS) fail('sparse map is too long');
         }
         entry.dataStart = reader.offset;

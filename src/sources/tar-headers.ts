@@ -4,9 +4,11 @@
 import { bytesToByteString, displayName } from '../tree/names.js';
 import { type DataRun, type Timestamp, type Xattr, sortXattrs } from '../tree/node.js';
 
-export class HeaderError extends Error {}
+import { BLOCK, GNU_SPARSE_ENTRY, USTAR_HEADER, ustarField } from './tar-struct.js';
 
-export const BLOCK = 512;
+export { BLOCK };
+
+export class HeaderError extends Error {}
 
 export type HeaderFormat = 'ustar' | 'gnu' | 'v7';
 
@@ -73,29 +75,32 @@ export function parseNumeric(b: Uint8Array, off: number, len: number, field: str
 }
 
 /** The header checksum: the unsigned byte sum with the checksum field counted as spaces. */
+const [CHKSUM, CHKSUM_LEN] = ustarField('chksum');
+
 export function headerSum(b: Uint8Array): number {
-  let sum = 8 * 0x20;
-  for (let i = 0; i < 148; i++) sum += b[i]!;
-  for (let i = 156; i < BLOCK; i++) sum += b[i]!;
+  let sum = CHKSUM_LEN * 0x20;
+  for (let i = 0; i < CHKSUM; i++) sum += b[i]!;
+  for (let i = CHKSUM + CHKSUM_LEN; i < BLOCK; i++) sum += b[i]!;
   return sum;
 }
 
 function checksumOk(b: Uint8Array): boolean {
   let stored: number;
   try {
-    stored = parseNumeric(b, 148, 8, 'checksum');
+    stored = parseNumeric(b, CHKSUM, CHKSUM_LEN, 'checksum');
   } catch {
     return false;
   }
   if (stored === headerSum(b)) return true;
   // Some old writers summed signed chars.
-  let signed = 8 * 0x20;
-  for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) signed += b[i]! >= 128 ? b[i]! - 256 : b[i]!;
+  let signed = CHKSUM_LEN * 0x20;
+  for (let i = 0; i < BLOCK; i++) if (i < CHKSUM || i >= CHKSUM + CHKSUM_LEN) signed += b[i]! >= 128 ? b[i]! - 256 : b[i]!;
   return stored === signed;
 }
 
 function magicIs(b: Uint8Array, magic: string): boolean {
-  for (let i = 0; i < magic.length; i++) if (b[257 + i] !== magic.charCodeAt(i)) return false;
+  const at = USTAR_HEADER.offsets.magic;
+  for (let i = 0; i < magic.length; i++) if (b[at + i] !== magic.charCodeAt(i)) return false;
   return true;
 }
 
@@ -103,27 +108,29 @@ function magicIs(b: Uint8Array, magic: string): boolean {
 export function decodeHeader(b: Uint8Array): RawHeader {
   if (!checksumOk(b)) throw new HeaderError('bad header checksum (not a tar archive, or corrupted)');
   const format: HeaderFormat = magicIs(b, 'ustar\0') ? 'ustar' : magicIs(b, 'ustar  \0') ? 'gnu' : 'v7';
-  let name = cString(b, 0, 100);
-  if (format === 'ustar' && b[345] !== 0) name = `${cString(b, 345, 155)}/${name}`;
-  const typeByte = b[156]!;
+  const text = (field: 'name' | 'linkname' | 'prefix'): string => cString(b, ...ustarField(field));
+  let name = text('name');
+  if (format === 'ustar' && b[USTAR_HEADER.offsets.prefix] !== 0) name = `${text('prefix')}/${name}`;
+  const typeByte = b[USTAR_HEADER.offsets.typeflag]!;
   // Base-256 fields can be negative; only a time may be (before 1970). A negative size,
   // owner, mode or device number is corrupt, not something to wrap into range.
-  const unsigned = (off: number, len: number, field: string): number => {
-    const v = parseNumeric(b, off, len, field);
+  type NumberField = 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'devmajor' | 'devminor';
+  const unsigned = (field: NumberField): number => {
+    const v = parseNumeric(b, ...ustarField(field), field);
     if (v < 0) throw new HeaderError(`${field} field is negative (${v})`);
     return v;
   };
   return {
     name,
-    mode: unsigned(100, 8, 'mode'),
-    uid: unsigned(108, 8, 'uid'),
-    gid: unsigned(116, 8, 'gid'),
-    size: unsigned(124, 12, 'size'),
-    mtime: parseNumeric(b, 136, 12, 'mtime'),
+    mode: unsigned('mode'),
+    uid: unsigned('uid'),
+    gid: unsigned('gid'),
+    size: unsigned('size'),
+    mtime: parseNumeric(b, ...ustarField('mtime'), 'mtime'),
     type: String.fromCharCode(typeByte),
-    linkname: cString(b, 157, 100),
-    devmajor: format === 'v7' ? 0 : unsigned(329, 8, 'devmajor'),
-    devminor: format === 'v7' ? 0 : unsigned(337, 8, 'devminor'),
+    linkname: text('linkname'),
+    devmajor: format === 'v7' ? 0 : unsigned('devmajor'),
+    devminor: format === 'v7' ? 0 : unsigned('devminor'),
     format,
   };
 }
@@ -209,10 +216,12 @@ export function checkRuns(runs: DataRun[], realSize: number): DataRun[] {
 
 /** Runs from an old GNU ('S') sparse descriptor area: `count` entries of (offset[12], numbytes[12]). */
 export function oldGnuRuns(b: Uint8Array, off: number, count: number, into: DataRun[]): void {
+  const [offAt, offEnd] = GNU_SPARSE_ENTRY.span('offset');
+  const [lenAt, lenEnd] = GNU_SPARSE_ENTRY.span('numbytes');
   for (let i = 0; i < count; i++) {
-    const o = off + i * 24;
+    const o = off + i * GNU_SPARSE_ENTRY.size;
     if (b[o] === 0) return;
-    into.push({ offset: parseNumeric(b, o, 12, 'sparse offset'), length: parseNumeric(b, o + 12, 12, 'sparse numbytes') });
+    into.push({ offset: parseNumeric(b, o + offAt, offEnd - offAt, 'sparse offset'), length: parseNumeric(b, o + lenAt, lenEnd - lenAt, 'sparse numbytes') });
   }
 }
 

@@ -14,9 +14,11 @@
 // - Decoding is for bytes from outside: a short buffer, or a value past what a
 //   JavaScript number holds exactly, is a CorruptInputError naming the struct, the field
 //   and the byte offset.
+// - Text formats with fixed-width numbers (cpio newc: 8 ASCII hex digits) use `hexN`:
+//   encoded as N lowercase hex digits, decoded only from N hex digits (either case).
 import { CorruptInputError } from '../util/errors.js';
 
-export type FieldType = 'u8' | 'u16' | 'u32' | 'u64' | 'u16be' | 'u32be' | 'u64be' | `bytes${number}`;
+export type FieldType = 'u8' | 'u16' | 'u32' | 'u64' | 'u16be' | 'u32be' | 'u64be' | `bytes${number}` | `hex${number}`;
 export type FieldSpec = readonly [name: string, type: FieldType, offset: number];
 
 type FieldValue<T> = T extends `bytes${number}` ? Uint8Array : number;
@@ -62,7 +64,7 @@ function width(t: FieldType): number {
     case 'u16': case 'u16be': return 2;
     case 'u32': case 'u32be': return 4;
     case 'u64': case 'u64be': return 8;
-    default: return Number(t.slice(5));
+    default: return Number(t.startsWith('hex') ? t.slice(3) : t.slice(5));
   }
 }
 
@@ -76,7 +78,31 @@ export class StructRangeError extends RangeError {
   }
 }
 
+const HEX = '0123456789abcdef';
+
+function writeHex(s: string, r: Row, buf: Uint8Array, o: number, x: unknown): void {
+  const n = x as number;
+  if (!(typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n < 16 ** r.width)) throw new StructRangeError(s, r.name, x, `${r.width} hex digits`);
+  let v = n;
+  for (let d = r.width - 1; d >= 0; d--) {
+    buf[o + d] = HEX.charCodeAt(v % 16);
+    v = Math.floor(v / 16);
+  }
+}
+
+function readHex(s: string, r: Row, buf: Uint8Array, o: number): number {
+  let v = 0;
+  for (let d = 0; d < r.width; d++) {
+    const c = buf[o + d]!;
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+    if (digit < 0) throw new CorruptInputError(s, `${r.name} is not ${r.width} hex digits`, { format: s, field: r.name, offset: o });
+    v = v * 16 + digit;
+  }
+  return v;
+}
+
 function writeNumber(s: string, r: Row, buf: Uint8Array, o: number, x: unknown): void {
+  if (r.type.startsWith('hex')) return writeHex(s, r, buf, o, x);
   let n = x as number;
   if (!(typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= LIMIT[r.width]!)) {
     if (!(r.low && typeof n === 'number' && Number.isInteger(n))) throw new StructRangeError(s, r.name, x, r.type);
@@ -130,7 +156,7 @@ function readField(s: string, r: Row, buf: Uint8Array, at: number): number | Uin
       if (hi > 0x1fffff) throw new CorruptInputError(s, `${r.name} is past 2^53`, { format: s, field: r.name, offset: o });
       return hi * 2 ** 32 + lo;
     }
-    default: return buf.slice(o, o + r.width);
+    default: return r.type.startsWith('hex') ? readHex(s, r, buf, o) : buf.slice(o, o + r.width);
   }
 }
 
@@ -164,7 +190,7 @@ export function defineStruct<const F extends readonly FieldSpec[], const S exten
     let bits = 0;
     const parts = partNames.map((p) => {
       const row = byName.get(p);
-      if (!row || row.type.startsWith('bytes') || row.width === 8) throw new Error(`struct ${name}: split ${sname}: ${p} is not an integer field of it`);
+      if (!row || row.type.startsWith('bytes') || row.type.startsWith('hex') || row.width === 8) throw new Error(`struct ${name}: split ${sname}: ${p} is not an integer field of it`);
       const part = { row, scale: 2 ** bits };
       bits += row.width * 8;
       return part;

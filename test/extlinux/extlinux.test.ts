@@ -8,8 +8,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findSyslinux, SyslinuxNotFoundError } from '../../src/host/syslinux.js';
+import { EXT4_IMMUTABLE_FL } from '../../src/bake/ext4/inode.js';
 import {
-  ADV_SIZE, EXT4_IMMUTABLE_FL, LDLINUX_MAGIC, LDLINUX_SYS_MODE, MAX_EXTENT_SECTORS, PatchArea, blankAdvCopy, buildExtents,
+  ADV_SIZE, LDLINUX_MAGIC, LDLINUX_SYS_MODE, MAX_EXTENT_SECTORS, PatchArea, blankAdvCopy, buildExtents,
   installExtlinux, isValidAdvCopy, ldlinuxSysFileSize, readPatchLayout, type ExtlinuxInstallParams,
 } from '../../src/bake/extlinux/install.js';
 import { checkSyslinuxBlobs, extractFromExtlinux, type SyslinuxBlobs } from '../../src/bake/syslinux/extract.js';

@@ -82,3 +82,16 @@ describe('struct kit', () => {
     expect(() => defineStruct('bad', [['x', 'u16', 0], ['x', 'u16', 2]])).toThrow(/twice/);
   });
 });
+
+describe('hex text fields', () => {
+  const H = defineStruct('test hex', [['magic', 'bytes2', 0], ['n', 'hex8', 2]]);
+  it('encode as lowercase digits, decode either case, refuse anything else', () => {
+    const b = H.encode({ n: 0xdeadbeef });
+    expect(new TextDecoder().decode(b.subarray(2))).toBe('deadbeef');
+    b.set(new TextEncoder().encode('DEADBEEF'), 2);
+    expect(H.decode(b).n).toBe(0xdeadbeef);
+    expect(() => H.encode({ n: 2 ** 32 })).toThrow(/does not fit 8 hex digits/);
+    b[5] = 0x67; // 'g'
+    expect(() => H.decode(b)).toThrow(CorruptInputError);
+  });
+});

@@ -6,7 +6,9 @@
 import { type StructValue, defineStruct } from '../../struct/schema.js';
 import { CorruptInputError, InvalidOptionError, UnsupportedError } from '../../util/errors.js';
 
-export const SECTOR = 512;
+import { SECTOR } from '../sector.js';
+
+export { SECTOR };
 /** LDLINUX_MAGIC: starts the patch area in ldlinux.sys and sits at VBR 0x1F8. */
 export const LDLINUX_MAGIC = 0x3eb202fe;
 /** Two ADV copies follow the image in the on-disk file. */
@@ -18,12 +20,12 @@ export const ADV_MAGIC3 = 0xdd28bf64;
 /** A run of the extent table holds at most this many sectors ((len + 1) * 512 < 65536). */
 export const MAX_EXTENT_SECTORS = 127;
 
-/** Inode of /boot/ldlinux.sys as extlinux leaves it (as root): r--r--r--, immutable. */
+/** Inode of /boot/ldlinux.sys as extlinux leaves it (as root): r--r--r--, immutable (FS_IMMUTABLE_FL). */
 export const LDLINUX_SYS_MODE = 0o444;
-/** FS_IMMUTABLE_FL = EXT4_IMMUTABLE_FL; on disk with extents i_flags = 0x80010. */
-export const EXT4_IMMUTABLE_FL = 0x00000010;
 /** /boot/ldlinux.c32: plain file, mode 0444, no immutable flag. */
 export const LDLINUX_C32_MODE = 0o444;
+/** The file's on-disk size: the image, then the two ADV copies. */
+export const ADV_BYTES = ADV_SECTORS * ADV_SIZE;
 
 // ---- layouts -------------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 // Linux partition from LBA 2048 to the end of the disk, 55 AA. Plan, then encode.
 import { type StructValue, defineStruct } from '../../struct/schema.js';
 import { InvalidOptionError } from '../../util/errors.js';
+import { SECTOR } from '../sector.js';
+
+export { SECTOR };
 
 export const PARTITION_ENTRY = defineStruct('MBR partition entry', [
   ['status', 'u8', 0x0],
@@ -16,7 +19,6 @@ export type PartitionEntry = StructValue<typeof PARTITION_ENTRY>;
 export const MBR_BOOT_CODE = 440;
 export const MBR_SIGNATURE_OFFSET = 440;
 export const MBR_PARTITIONS_OFFSET = 446;
-export const SECTOR = 512;
 export const PARTITION_START = 2048;
 export const LINUX = 0x83;
 export const ACTIVE = 0x80;
