@@ -1,5 +1,6 @@
 // The MBR: syslinux's mbr.bin boot code (bytes 0..439), a disk signature, one active
-// Linux partition from LBA 2048 to the end of the disk, 55 AA. Plan, then encode.
+// Linux partition from LBA 2048 to the end of the disk, 55 AA. Plan, then encode. Also
+// the protective MBR of a GPT disk (UEFI 2.10 §5.2.3): one 0xEE record from LBA 1.
 import { type StructValue, defineStruct } from '../../struct/schema.js';
 import { InvalidOptionError } from '../../util/errors.js';
 import { SECTOR } from '../sector.js';
@@ -16,9 +17,20 @@ export const PARTITION_ENTRY = defineStruct('MBR partition entry', [
 ]);
 export type PartitionEntry = StructValue<typeof PARTITION_ENTRY>;
 
-export const MBR_BOOT_CODE = 440;
-export const MBR_SIGNATURE_OFFSET = 440;
-export const MBR_PARTITIONS_OFFSET = 446;
+/** Sector 0: boot code, the disk signature, four partition records, the boot signature. */
+export const MBR_SECTOR = defineStruct('MBR', [
+  ['bootstrap', 'bytes440', 0x0],
+  ['disk_signature', 'u32', 0x1b8],
+  ['reserved', 'u16', 0x1bc],
+  ['partitions', 'bytes64', 0x1be],
+  ['boot_signature', 'u16', 0x1fe],
+]);
+export const BOOT_SIGNATURE = 0xaa55;
+
+export const MBR_BOOT_CODE = MBR_SECTOR.span('bootstrap')[1];
+export const MBR_PARTITIONS_OFFSET = MBR_SECTOR.offsets.partitions;
+/** The GPT protective partition type. */
+export const GPT_PROTECTIVE = 0xee;
 export const PARTITION_START = 2048;
 export const LINUX = 0x83;
 export const ACTIVE = 0x80;
@@ -50,16 +62,37 @@ export function chs(lba: number): Uint8Array {
 }
 
 export function encodeMbr(p: MbrPlan): Uint8Array {
-  const out = new Uint8Array(SECTOR);
-  out.set(p.bootCode, 0);
-  new DataView(out.buffer).setUint32(MBR_SIGNATURE_OFFSET, p.signature, true);
+  const out = MBR_SECTOR.encode({ bootstrap: p.bootCode, disk_signature: p.signature, boot_signature: BOOT_SIGNATURE });
   const last = p.partitionStart + p.partitionSectors - 1;
   PARTITION_ENTRY.encode(
     { status: ACTIVE, chs_first: chs(p.partitionStart), type: LINUX, chs_last: chs(last), lba_first: p.partitionStart, sectors: p.partitionSectors },
     out,
     MBR_PARTITIONS_OFFSET,
   );
-  out[510] = 0x55;
-  out[511] = 0xaa;
   return out;
+}
+
+/**
+ * The protective MBR of a GPT disk of `sectors` LBAs: boot code (gptmbr.bin for a disk
+ * that boots on BIOS, else zeros), disk signature 0, one record of type 0xEE from LBA 1
+ * over the rest of the disk (at most 2^32 − 1 sectors), status 0 (OVMF ignores a GPT whose
+ * protective record is marked bootable on some versions; gptmbr.bin does not need it).
+ */
+export function encodeProtectiveMbr(sectors: number, bootCode: Uint8Array = new Uint8Array(MBR_BOOT_CODE)): Uint8Array {
+  if (bootCode.length !== MBR_BOOT_CODE) throw new InvalidOptionError('gptmbr.bin', `must be ${MBR_BOOT_CODE} bytes, not ${bootCode.length}`);
+  const out = MBR_SECTOR.encode({ bootstrap: bootCode, boot_signature: BOOT_SIGNATURE });
+  const size = Math.min(sectors - 1, 0xffffffff);
+  PARTITION_ENTRY.encode(
+    // Start CHS 0/0/2 (LBA 1); the end as the CHS of the last LBA, saturating at FF FF FF.
+    { status: 0, chs_first: new Uint8Array([0x00, 0x02, 0x00]), type: GPT_PROTECTIVE, chs_last: chsOrMax(sectors - 1), lba_first: 1, sectors: size },
+    out,
+    MBR_PARTITIONS_OFFSET,
+  );
+  return out;
+}
+
+/** CHS for the protective record's end: FF FF FF once past what CHS can address (as sgdisk and libfdisk write it). */
+function chsOrMax(lba: number): Uint8Array {
+  const c = chs(lba);
+  return c[0] === 0xfe && c[1] === 0xff && c[2] === 0xff ? new Uint8Array([0xff, 0xff, 0xff]) : c;
 }
