@@ -9,7 +9,7 @@
 // PATH is the byte-string path relative to rootfs ("" for the root); KIND one of
 // f d l c b p s. Device nodes, fifos and sockets are empty regular files on the host.
 import * as fs from 'node:fs';
-import type { FsNode, Timestamp, Xattr } from '../tree/node.js';
+import type { FsNode, NodeMeta } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
 
 export const TABLE_NAME = 'cake-meta.jsonl';
@@ -19,15 +19,8 @@ const HEADER = { format: 'cake-img cooked tree', version: 1 };
 export type KindCode = 'f' | 'd' | 'l' | 'c' | 'b' | 'p' | 's';
 export const KIND_CODE: Record<FsNode['kind'], KindCode> = { file: 'f', dir: 'd', symlink: 'l', chardev: 'c', blockdev: 'b', fifo: 'p', socket: 's' };
 
-export interface TableEntry {
+export interface TableEntry extends NodeMeta {
   kind: KindCode;
-  perm: number;
-  uid: number;
-  gid: number;
-  mtime: Timestamp;
-  atime: Timestamp;
-  ctime: Timestamp;
-  xattrs: Xattr[];
   major?: number;
   minor?: number;
   /** The host entry when the table was written. */

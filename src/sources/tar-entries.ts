@@ -7,7 +7,7 @@
 // in the stream; the iterator skips the data itself. Nothing here trusts a path: callers
 // place entries (tree/builder.ts). Errors name the archive and the entry or header offset.
 import { displayName } from '../tree/names.js';
-import type { DataRun, Timestamp, Xattr } from '../tree/node.js';
+import type { DataRun, NodeMeta, Timestamp } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
 import {
   BLOCK, HeaderError, type PaxRecords, type RawHeader, SparseMapParser, checkRuns, collectXattrs, cString, decodeHeader, headerSum,
@@ -27,34 +27,32 @@ export interface SeqReader {
 /** Entry kinds after normalisation: regular files ('0', '\0', '7', 'S'), hard link, symlink, char, block, directory ('5', 'D', a name ending in '/'), fifo. */
 export type EntryType = '0' | '1' | '2' | '3' | '4' | '5' | '6';
 
-export interface TarEntry {
+/** What an entry says about the node it makes (the tar source and image layers build it with entryNode). */
+export interface EntryFields extends NodeMeta {
+  type: EntryType;
+  /** Link target as a byte string, long names applied; not yet checked for safety. */
+  linkname: string;
+  major: number;
+  minor: number;
+  /** Files: the logical size (a sparse file's real size); 0 for others. */
+  size: number;
+  /** Sparse files: where the stored bytes go in the file. */
+  runs?: DataRun[];
+}
+
+export interface TarEntry extends EntryFields {
   /** Position among the real entries (0, 1, ...). */
   index: number;
   /** Stream offset of the entry's own header block, and that block's byte sum. */
   headerOffset: number;
   headerSum: number;
-  /** Name and link target as byte strings, long names applied; not yet checked for safety. */
+  /** Name as a byte string, long names applied; not yet checked for safety. */
   path: string;
-  linkname: string;
-  type: EntryType;
   /** The type byte as stored, for messages. */
   rawType: string;
-  perm: number;
-  uid: number;
-  gid: number;
-  mtime: Timestamp;
-  atime: Timestamp;
-  ctime: Timestamp;
-  xattrs: Xattr[];
-  major: number;
-  minor: number;
-  /** Files: the logical size (a sparse file's real size); 0 for others. */
-  size: number;
   /** Files: stream offset of the first stored data byte (after a pax 1.0 sparse map) and how many are stored. */
   dataStart: number;
   dataLength: number;
-  /** Sparse files: where the stored bytes go in the file. */
-  runs?: DataRun[];
   /** "archive: name", for messages about this entry. */
   where: string;
 }
