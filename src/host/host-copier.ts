@@ -1,6 +1,6 @@
 // Copies file data straight from host files into a host image file, on the main thread
-// and one worker at once: both claim files from a shared counter and pread/pwrite them to
-// the places the plan gave. Used when the source is a host directory and the image a
+// and (with more than 64 files and a second core) one worker at once: both claim files
+// from a shared counter and pread/pwrite them to the places the plan gave. Used when the source is a host directory and the image a
 // host file; the bake core only hands over (ref → segments) jobs.
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';

@@ -21,8 +21,9 @@ export function registerDecoder(format: 'xz' | 'bzip2' | 'lz4', decoder: StreamD
 
 
 /**
- * The bytes of `input`, gunzipped when they start with the gzip magic (1f 8b). Other
- * compressors are recognised and refused with a clear message. Errors name `label`.
+ * The bytes of `input`, decompressed when they start with the magic of gzip or zstd, or of
+ * a format with a registered decoder; other compressors are recognised and refused with
+ * a clear message. Errors name `label`.
  */
 export async function* maybeDecompress(input: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<Uint8Array> {
   const it = input[Symbol.asyncIterator]();

@@ -1,5 +1,5 @@
 // Directory source: an lstat walk of a SourceFs into an FsTree. Owners, modes, ns times,
-// xattrs, hard links (one node per inodeKey), devices, fifos, sockets.
+// xattrs, hard links (one node per inodeKey), devices, fifos, sockets, holes (data runs).
 import type { ChunkSink, ContentSource } from '../io/content-source.js';
 import { joinPath, type SourceFs, type SourceStat } from '../io/source-fs.js';
 import { compareByteStrings, displayName } from '../tree/names.js';
