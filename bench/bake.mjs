@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TREES, TREE_NAMES, prepareTree } from './trees.mjs';
 import {
-  BENCH_DIR, CHILD_ENV, debVersions, distBuilt, dropCaches, ensureTool, finishRun, fmtBytes, fmtInt, fmtSec, getCachePolicy, isRoot, log, othersCpuNote, parseTreeArgs, REPO_DIR, run, runOrThrow, summarizeRuns, timeCommand, timeFsync, which, WORK_DIR,
+  BENCH_DIR, CHILD_ENV, debFile, debVersions, distBuilt, dropCaches, ensureTool, finishRun, fmtBytes, fmtInt, fmtSec, getCachePolicy, isRoot, log, othersCpuNote, parseTreeArgs, REPO_DIR, run, runOrThrow, summarizeRuns, timeCommand, timeFsync, which, WORK_DIR,
 } from './timing.mjs';
 
 export const name = 'bake';
@@ -115,20 +115,11 @@ export function prepareKernel() {
   fs.rmSync(KERNEL_MARKER, { force: true });
   fs.rmSync(KERNEL_DIR, { recursive: true, force: true });
   const pkg = resolveKernelPackage();
-  const debs = path.join(WORK_DIR, 'debs');
-  fs.mkdirSync(debs, { recursive: true });
-  const isPkgDeb = (f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb');
-  let deb = fs.readdirSync(debs).find(isPkgDeb);
-  let from = 'bench/scratch/debs';
-  if (!deb) {
-    log(`kernel: apt-get download ${pkg}`);
-    runOrThrow('apt-get', ['download', pkg], { cwd: debs });
-    deb = fs.readdirSync(debs).find(isPkgDeb);
-    if (!deb) throw new Error(`apt-get download ${pkg} left no .deb behind`);
-    from = 'apt-get download';
-  }
+  const got = debFile(pkg);
+  const deb = got.file;
+  const from = got.downloaded ? 'apt-get download' : 'bench/scratch/debs';
   log(`kernel: dpkg-deb -x ${deb}`);
-  runOrThrow('dpkg-deb', ['-x', path.join(debs, deb), KERNEL_DIR]);
+  runOrThrow('dpkg-deb', ['-x', got.path, KERNEL_DIR]);
   const version = fs.readdirSync(path.join(KERNEL_DIR, 'lib', 'modules'))[0];
   if (!version) throw new Error(`${deb} has no lib/modules/<version>`);
   runOrThrow('depmod', ['-b', KERNEL_DIR, version]);

@@ -76,6 +76,29 @@ export function ensureTool(cmd, pkg) {
   return which(cmd);
 }
 
+/**
+ * The .deb of `pkg` in bench/scratch/debs: the one there, else fetched with `apt-get
+ * download` (after an `apt-get update`, as root, when that fails). Returns { file, path, downloaded }.
+ */
+export function debFile(pkg) {
+  const debs = path.join(WORK_DIR, 'debs');
+  fs.mkdirSync(debs, { recursive: true });
+  const isPkg = (f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb');
+  let file = fs.readdirSync(debs).find(isPkg);
+  if (file) return { file, path: path.join(debs, file), downloaded: false };
+  if (!which('apt-get')) throw new Error(`apt-get is not available to download ${pkg}`);
+  log(`apt-get download ${pkg}`);
+  let r = run('apt-get', ['download', pkg], { cwd: debs });
+  if (r.status !== 0 && isRoot()) {
+    run('apt-get', ['update', '-q']);
+    r = run('apt-get', ['download', pkg], { cwd: debs });
+  }
+  if (r.status !== 0) throw new Error(`apt-get download ${pkg} failed: ${r.stderr.trim()}`);
+  file = fs.readdirSync(debs).find(isPkg);
+  if (!file) throw new Error(`apt-get download ${pkg} left no .deb behind`);
+  return { file, path: path.join(debs, file), downloaded: true };
+}
+
 // ---------------------------------------------------------------------------------------
 // Cache policy
 

@@ -4,7 +4,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { WORK_DIR, ensureTool, isRoot, log, run, runOrThrow, which } from './timing.mjs';
+import { WORK_DIR, debFile, ensureTool, log, run, runOrThrow } from './timing.mjs';
 
 const SPEC_VERSION = 1;
 
@@ -102,22 +102,9 @@ export function treeStats(root) {
 // (a) busybox
 
 function makeBusybox(dir) {
-  const debs = path.join(WORK_DIR, 'debs');
-  fs.mkdirSync(debs, { recursive: true });
-  let deb = fs.readdirSync(debs).find((f) => /^busybox-static_.*\.deb$/.test(f));
-  if (!deb) {
-    if (!which('apt-get')) throw new Error('apt-get is not available to download busybox-static');
-    let r = run('apt-get', ['download', 'busybox-static'], { cwd: debs });
-    if (r.status !== 0 && isRoot()) {
-      run('apt-get', ['update', '-q']);
-      r = run('apt-get', ['download', 'busybox-static'], { cwd: debs });
-    }
-    if (r.status !== 0) throw new Error(`apt-get download busybox-static failed: ${r.stderr.trim()}`);
-    deb = fs.readdirSync(debs).find((f) => /^busybox-static_.*\.deb$/.test(f));
-    if (!deb) throw new Error('apt-get download busybox-static left no .deb behind');
-  }
+  const { file: deb, path: debPath } = debFile('busybox-static');
   fs.mkdirSync(dir, { recursive: true });
-  runOrThrow('dpkg-deb', ['-x', path.join(debs, deb), dir]);
+  runOrThrow('dpkg-deb', ['-x', debPath, dir]);
   const bb = ['bin/busybox', 'usr/bin/busybox'].map((p) => path.join(dir, p)).find((p) => fs.existsSync(p));
   if (!bb) throw new Error(`no busybox binary in ${deb}`);
   const bbTarget = `/${path.relative(dir, bb)}`;

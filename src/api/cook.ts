@@ -1,36 +1,35 @@
 // `cake-img cook`: a source tree → (prepare on the host) → the bootstrap script under
 // proot → PATH in /etc/profile → --contents copied in → (cleanup on the host) → rescan →
 // a store entry, checked against --sha256 like a Nix fixed-output derivation. The order
-// is the original recipe's installPhase. Same inputs never cook twice.
+// is the original recipe's installPhase. Same inputs never cook twice. What -o writes is
+// in cook-output.ts.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { createGzip } from 'node:zlib';
 import { type SpecialEntry, copyContents, placeSpecials } from '../cook/contents.js';
-import { isCookedDir, loadCookedDir } from '../host/cooked-dir.js';
+import { loadCookedDir } from '../host/cooked-dir.js';
 import { explainMiss } from '../cook/explain.js';
 import { resolveInRoot } from '../cook/in-root.js';
 import { materialise, writeTable } from '../cook/materialise.js';
 import { ROOTFS_NAME } from '../sources/meta-table.js';
+import type { LoadedTree } from '../sources/directory.js';
 import { storeDir } from '../host/cache.js';
 import { probeProot, prootTool, runScript } from '../host/proot.js';
 import { diskUsage, sizeSummary } from '../cook/size-summary.js';
 import { hashHostDir, sourceIdentity } from '../host/source-id.js';
 import { sha256File } from '../util/sha256-file.js';
-import { type CookInputs, INFO_NAME, type StoreInfo, commit, listEntries, lookup, newBuildDir, storeName } from '../cook/store.js';
+import { type CookInputs, type StoreInfo, commit, listEntries, lookup, newBuildDir, storeName } from '../cook/store.js';
 import { removeTree } from '../util/remove-tree.js';
-import { writeTar } from '../cook/tar-writer.js';
 import { loadSource } from '../host/load-source.js';
 import { hashTree } from '../tree/hash.js';
-import { CakeError, InvalidOptionError, OutputError, quote } from '../util/errors.js';
+import { CakeError, InvalidOptionError, quote } from '../util/errors.js';
 import { removeOnExit, spawnTracked } from '../host/lifecycle.js';
 import { faultPoint } from '../host/fault.js';
-import { checkOutputPath, writeFault, writeOutput } from '../host/output-file.js';
-import { NodeFileSink } from '../host/node-file-sink.js';
 import { unreadable } from '../host/load-source.js';
 import type { DirNode, Timestamp } from '../tree/node.js';
 import { clampTimes, forEachNode } from '../tree/transforms.js';
 import { VERSION } from '../version.js';
+import { checkCookOutput, writeOut } from './cook-output.js';
 
 export interface CookRequest {
   src: string;
@@ -196,85 +195,113 @@ function appendPath(rootfs: string, dirs: string[]): void {
   fs.appendFileSync(profile, `${sep}PATH=${dirs.join(':')}:$PATH\n`);
 }
 
+/** Cooks in a fresh build directory of the store and commits it there whole. */
 async function build(req: CookRequest, name: string, key: string, inputs: CookInputs, store: string): Promise<{ path: string; info: StoreInfo; warnings: string[] }> {
-  const log = req.log;
   const dir = newBuildDir(store, name);
   const forget = removeOnExit(dir); // a signal or a crash must not leave it in the store
-  const rootfs = nodePath.join(dir, ROOTFS_NAME);
   let ok = false;
-  let epoch: Timestamp | undefined = req.sourceDateEpoch === undefined ? undefined : { sec: req.sourceDateEpoch, nsec: 0 };
-  const specials: SpecialEntry[] = [];
   try {
-    // Before any work: a missing proot or a ptrace ban should cost nothing.
-    const proot = req.script ? await prootTool(log) : null;
-    if (proot) probeProot(proot);
-    const phase = req.onProgress ?? (() => {});
-    log?.(`unpacking ${req.src}`);
-    phase('reading the source');
-    const loaded = await loadSource(req.src, { platform: req.platform, lenient: req.lenient });
-    try {
-      epoch ??= newestMtime(loaded.tree.root);
-      faultPoint('loaded');
-      await materialise(loaded, dir, (files, bytes) => phase('unpacking', files, bytes));
-    } finally {
-      await loaded.content.close();
-    }
-    if (req.prepare) {
-      log?.('running prepare');
-      phase('prepare');
-      await hostShell('prepare', req.prepare, dir, log);
-    }
-    if (req.script) {
-      log?.('running the script under proot');
-      phase('running the script');
-      await runScript(rootfs, req.script, proot!, { onLine: (l) => (faultPoint('script'), log?.(l)), spawn: spawnTracked });
-    }
-    if (req.path?.length) appendPath(rootfs, req.path);
-    if (req.contents?.length) phase('adding contents');
-    for (const c of req.contents ?? []) {
-      const st = copyContents(c, rootfs);
-      specials.push(...st.specials);
-      const later = st.newest.sec > epoch!.sec || (st.newest.sec === epoch!.sec && st.newest.nsec > epoch!.nsec);
-      if (req.sourceDateEpoch === undefined && later) epoch = st.newest;
-      log?.(`added ${c} (${st.files} files)`);
-    }
-    if (req.cleanup) {
-      log?.('running cleanup');
-      phase('cleanup');
-      await hostShell('cleanup', req.cleanup, dir, log);
-    }
-    phase('scanning and hashing');
-    const final = await loadCookedDir(dir);
-    placeSpecials(final.tree, specials);
-    // Reproducible times: whatever the script made carries the wall clock; every time is
-    // clamped to SOURCE_DATE_EPOCH, else to the newest time among the inputs.
-    clampTimes(final.tree.root, epoch!);
-    let hash: string;
-    try {
-      hash = await hashTree(final.tree, final.content, () => createHash('sha256'));
-    } finally {
-      await final.content.close();
-    }
+    const made = await makeTree(req, dir);
+    req.onProgress?.('scanning and hashing');
+    const { final, hash } = await rescan(dir, made.specials, made.epoch);
     if (req.sha256 && normalizeHash(req.sha256) !== hash) {
       throw new CakeError('EHASH', 'tool', `hash mismatch in cooked ${name}: expected ${normalizeHash(req.sha256)}, got ${hash}; nothing stored`, { expected: normalizeHash(req.sha256), actual: hash });
     }
     writeTable(final.tree, dir);
     const summary = sizeSummary(final.tree);
-    const info: StoreInfo = { name, key, hash, inputs, created: new Date().toISOString(), size: diskUsage(final.tree), summary, epoch: epoch!.sec };
+    const info: StoreInfo = { name, key, hash, inputs, created: new Date().toISOString(), size: diskUsage(final.tree), summary, epoch: made.epoch.sec };
     const path = commit(store, dir, info);
     forget();
     ok = true;
-    return { path, info, warnings: [...loaded.warnings, ...final.warnings] };
+    return { path, info, warnings: [...made.warnings, ...final.warnings] };
   } finally {
-    if (!ok) {
-      if (req.keepFailed && fs.existsSync(dir)) {
-        forget();
-        log?.(`kept the failed build in ${dir}`);
-      } else {
-        removeTree(dir);
-        forget();
-      }
-    }
+    if (!ok) discardBuild(req, dir, forget);
+  }
+}
+
+/** A failed cook's build directory goes, unless --keep-failed keeps it (and says where). */
+function discardBuild(req: CookRequest, dir: string, forget: () => void): void {
+  if (req.keepFailed && fs.existsSync(dir)) {
+    forget();
+    req.log?.(`kept the failed build in ${dir}`);
+  } else {
+    removeTree(dir);
+    forget();
+  }
+}
+
+/**
+ * The cook's steps in `dir`, in the original recipe's order. Returns the time every time
+ * is clamped to (SOURCE_DATE_EPOCH, else the newest among the inputs), the special files
+ * --contents brought, and the source's warnings.
+ */
+async function makeTree(req: CookRequest, dir: string): Promise<{ epoch: Timestamp; specials: SpecialEntry[]; warnings: string[] }> {
+  const log = req.log;
+  const rootfs = nodePath.join(dir, ROOTFS_NAME);
+  // Before any work: a missing proot or a ptrace ban should cost nothing.
+  const proot = req.script ? await prootTool(log) : null;
+  if (proot) probeProot(proot);
+  const phase = req.onProgress ?? (() => {});
+  const unpacked = await unpack(req, dir, phase);
+  if (req.prepare) await hostStep('prepare', req.prepare, dir, phase, log);
+  if (req.script) {
+    log?.('running the script under proot');
+    phase('running the script');
+    await runScript(rootfs, req.script, proot!, { onLine: (l) => (faultPoint('script'), log?.(l)), spawn: spawnTracked });
+  }
+  if (req.path?.length) appendPath(rootfs, req.path);
+  const added = addContents(req, rootfs, unpacked.epoch, phase);
+  if (req.cleanup) await hostStep('cleanup', req.cleanup, dir, phase, log);
+  return { epoch: added.epoch, specials: added.specials, warnings: unpacked.warnings };
+}
+
+/** The source unpacked into `dir/rootfs`; the epoch is SOURCE_DATE_EPOCH, else the source's newest mtime. */
+async function unpack(req: CookRequest, dir: string, phase: (phase: string, files?: number, bytes?: number) => void): Promise<{ epoch: Timestamp; warnings: string[] }> {
+  req.log?.(`unpacking ${req.src}`);
+  phase('reading the source');
+  const loaded = await loadSource(req.src, { platform: req.platform, lenient: req.lenient });
+  try {
+    const epoch = req.sourceDateEpoch === undefined ? newestMtime(loaded.tree.root) : { sec: req.sourceDateEpoch, nsec: 0 };
+    faultPoint('loaded');
+    await materialise(loaded, dir, (files, bytes) => phase('unpacking', files, bytes));
+    return { epoch, warnings: loaded.warnings };
+  } finally {
+    await loaded.content.close();
+  }
+}
+
+/** A host shell step (prepare, cleanup), said in the log and the progress. */
+async function hostStep(what: string, cmd: string, dir: string, phase: (phase: string) => void, log?: (l: string) => void): Promise<void> {
+  log?.(`running ${what}`);
+  phase(what);
+  await hostShell(what, cmd, dir, log);
+}
+
+/** Copies each --contents path in; without SOURCE_DATE_EPOCH, a newer time among them moves the epoch. */
+function addContents(req: CookRequest, rootfs: string, epoch: Timestamp, phase: (phase: string) => void): { epoch: Timestamp; specials: SpecialEntry[] } {
+  const specials: SpecialEntry[] = [];
+  if (req.contents?.length) phase('adding contents');
+  for (const c of req.contents ?? []) {
+    const st = copyContents(c, rootfs);
+    specials.push(...st.specials);
+    const later = st.newest.sec > epoch.sec || (st.newest.sec === epoch.sec && st.newest.nsec > epoch.nsec);
+    if (req.sourceDateEpoch === undefined && later) epoch = st.newest;
+    req.log?.(`added ${c} (${st.files} files)`);
+  }
+  return { epoch, specials };
+}
+
+/** The cooked directory read back as a tree (the table merged with what the steps did), special files placed, times clamped, and its hash. */
+async function rescan(dir: string, specials: SpecialEntry[], epoch: Timestamp): Promise<{ final: LoadedTree; hash: string }> {
+  const final = await loadCookedDir(dir);
+  placeSpecials(final.tree, specials);
+  // Reproducible times: whatever the script made carries the wall clock; every time is
+  // clamped to SOURCE_DATE_EPOCH, else to the newest time among the inputs.
+  clampTimes(final.tree.root, epoch);
+  try {
+    return { final, hash: await hashTree(final.tree, final.content, () => createHash('sha256')) };
+  } finally {
+    await final.content.close();
   }
 }
 
@@ -285,95 +312,6 @@ function newestMtime(root: DirNode): Timestamp {
     if (n.mtime.sec > newest.sec || (n.mtime.sec === newest.sec && n.mtime.nsec > newest.nsec)) newest = n.mtime;
   });
   return newest;
-}
-
-/** Writes a store entry to `out`: a directory (a cooked directory) or a .tar / .tar.gz. */
-async function writeOut(entry: string, out: string): Promise<void> {
-  const isTar = /\.(tar|tar\.gz|tgz)$/.test(out);
-  if (!isTar && /\.(tar\.(xz|zst|bz2)|txz)$/.test(out)) throw new InvalidOptionError('-o', `${quote(out)}: cook writes .tar and .tar.gz; use a directory or one of those`);
-  const loaded = await loadCookedDir(entry);
-  try {
-    if (isTar) {
-      await writeOutput(out, { option: '-o' }, async (file) => {
-        const sink = new NodeFileSink(file.fd);
-        if (/\.(tar\.gz|tgz)$/.test(out)) await gzipTo(sink, (s) => writeTar(loaded.tree, loaded.content, s));
-        else await writeTar(loaded.tree, loaded.content, sink.write);
-        sink.close();
-      });
-    } else {
-      await writeOutDir(entry, loaded, out);
-    }
-  } finally {
-    await loaded.content.close();
-  }
-}
-
-/** `-o DIR`: a fresh cooked directory renamed into place (replacing only an empty or cooked directory). */
-async function writeOutDir(entry: string, loaded: Awaited<ReturnType<typeof loadCookedDir>>, out: string): Promise<void> {
-  if (out === '' || out === '-') throw new InvalidOptionError('-o', out === '' ? 'the output name is empty' : 'cannot write a tree to standard output; name a directory or a .tar');
-  const abs = nodePath.resolve(out);
-  const parent = nodePath.dirname(abs);
-  let pst: fs.Stats;
-  try {
-    pst = fs.statSync(parent);
-  } catch {
-    throw new OutputError(quote(out), `the directory ${quote(parent)} does not exist; create it first`);
-  }
-  if (!pst.isDirectory()) throw new OutputError(quote(out), `${quote(parent)} is not a directory`);
-  const existing = (() => {
-    try {
-      return fs.lstatSync(abs);
-    } catch {
-      return null;
-    }
-  })();
-  if (existing && !existing.isDirectory()) {
-    throw new OutputError(quote(out), `exists and is ${existing.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; refusing to replace it (name a new directory, or a .tar)`);
-  }
-  if (existing && fs.readdirSync(abs).length !== 0 && !isCookedDir(abs)) {
-    throw new OutputError(quote(out), 'exists and is not a cooked directory; refusing to replace it');
-  }
-  let tmp: string;
-  try {
-    tmp = fs.mkdtempSync(nodePath.join(parent, `.${nodePath.basename(abs)}.cake-`));
-  } catch (e) {
-    throw writeFault(out, e, 'create a directory beside it');
-  }
-  const forget = removeOnExit(tmp);
-  try {
-    const dir = nodePath.join(tmp, 'out');
-    fs.mkdirSync(dir);
-    await materialise(loaded, dir);
-    fs.copyFileSync(nodePath.join(entry, INFO_NAME), nodePath.join(dir, INFO_NAME));
-    if (existing) fs.renameSync(abs, nodePath.join(tmp, 'old'));
-    fs.renameSync(dir, abs);
-  } catch (e) {
-    throw writeFault(out, e);
-  } finally {
-    removeTree(tmp);
-    forget();
-  }
-}
-
-/** gzip (level 6, Node's zlib: a cook's tar.gz is a convenience, not a reproducible artefact like the initramfs) into `sink`. */
-async function gzipTo(sink: NodeFileSink, produce: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
-  const gz = createGzip({ level: 6 });
-  const done = new Promise<void>((resolve, reject) => {
-    gz.on('data', (d: Buffer) => sink.write(d));
-    gz.on('end', resolve);
-    gz.on('error', reject);
-  });
-  await produce(async (chunk) => {
-    if (!gz.write(Buffer.from(chunk))) await new Promise((r) => gz.once('drain', r));
-  });
-  gz.end();
-  await done;
-}
-
-/** Refuses an output that cannot be written, before any work. */
-function checkCookOutput(out: string): void {
-  if (/\.(tar|tar\.gz|tgz)$/.test(out)) checkOutputPath(out, { option: '-o' });
-  else if (out === '' || out === '-') throw new InvalidOptionError('-o', out === '' ? 'the output name is empty' : 'cannot write a tree to standard output; name a directory or a .tar');
 }
 
 export async function cook(req: CookRequest): Promise<CookResult> {

@@ -49,31 +49,34 @@ Examples:
   cake-img cook --src busybox.oci --script setup.sh -o rootfs.tar
   cake-img cook --src deb:busybox-static --contents ./etc --path /opt/bin -o cooked/
   cake-img cook --src registry.example/alpine@sha256:... --sha256 sha256:... -o alpine.tar.gz`)
-    .action(async (o: Record<string, unknown>) => {
-      const { cook } = await import('../api/cook.js');
-      const quiet = Boolean(o.quiet);
-      const r = await cook({
-        src: o.src as string,
-        name: o.name as string | undefined,
-        script: o.script ? readText(o.script as string, '--script') : undefined,
-        prepare: o.prepare as string | undefined,
-        cleanup: o.cleanup as string | undefined,
-        contents: o.contents as string[],
-        path: o.path as string[],
-        sha256: o.sha256 as string | undefined,
-        rebuild: Boolean(o.rebuild),
-        explain: Boolean(o.explain),
-        keepFailed: Boolean(o.keepFailed),
-        out: o.output as string | undefined,
-        platform: o.platform as string | undefined,
-        lenient: Boolean(o.lenient),
-        sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
-        log: quiet ? undefined : (line) => process.stderr.write(`  ${line}\n`),
-      });
-      if (r.explanation) process.stderr.write(`cake-img: ${r.explanation}\n`);
-      for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);
-      if (!quiet && r.summary.length) process.stderr.write(`\n${r.summary.join('\n')}\n\n`);
-      process.stdout.write(`${r.name}: ${r.hash} ${r.cached ? 'cached' : 'cooked'} in ${r.storePath}${r.out ? `; written to ${r.out}` : ''}\n`);
-      if (!o.sha256 && !r.cached) process.stderr.write(`cake-img: pin it with --sha256 ${r.hash}\n`);
-    });
+    .action(runCook);
+}
+
+/** The command's options → the cook request; prints the result line and what to pin. */
+async function runCook(o: Record<string, unknown>): Promise<void> {
+  const { cook } = await import('../api/cook.js');
+  const quiet = Boolean(o.quiet);
+  const r = await cook({
+    src: o.src as string,
+    name: o.name as string | undefined,
+    script: o.script ? readText(o.script as string, '--script') : undefined,
+    prepare: o.prepare as string | undefined,
+    cleanup: o.cleanup as string | undefined,
+    contents: o.contents as string[],
+    path: o.path as string[],
+    sha256: o.sha256 as string | undefined,
+    rebuild: Boolean(o.rebuild),
+    explain: Boolean(o.explain),
+    keepFailed: Boolean(o.keepFailed),
+    out: o.output as string | undefined,
+    platform: o.platform as string | undefined,
+    lenient: Boolean(o.lenient),
+    sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
+    log: quiet ? undefined : (line) => process.stderr.write(`  ${line}\n`),
+  });
+  if (r.explanation) process.stderr.write(`cake-img: ${r.explanation}\n`);
+  for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);
+  if (!quiet && r.summary.length) process.stderr.write(`\n${r.summary.join('\n')}\n\n`);
+  process.stdout.write(`${r.name}: ${r.hash} ${r.cached ? 'cached' : 'cooked'} in ${r.storePath}${r.out ? `; written to ${r.out}` : ''}\n`);
+  if (!o.sha256 && !r.cached) process.stderr.write(`cake-img: pin it with --sha256 ${r.hash}\n`);
 }

@@ -62,11 +62,33 @@ export async function materialise(loaded: LoadedTree, dir: string, progress?: (f
   } catch (e) {
     fail(Buffer.from(rootfs), 'create directory', e);
   }
-  const files: { node: FileNode; dest: Buffer }[] = [];
+  const made = createEntries(loaded.tree, rootfs);
+  await writeFiles(loaded, made.files, progress);
+  for (const [from, to] of made.links) {
+    try {
+      fs.linkSync(from, to);
+    } catch (e) {
+      fail(to, 'create hard link', e);
+    }
+  }
+  setModesAndTimes(made.order);
+  writeTable(loaded.tree, dir);
+}
+
+/** A node and the host path of its first name. */
+type Placed<N extends FsNode = FsNode> = { node: N; dest: Buffer };
+
+/**
+ * Every entry's first name, created in walk order (parents first): directories,
+ * symlinks, empty placeholders. Returns the files to write, the later names of hard
+ * links, and everything created, in order.
+ */
+function createEntries(tree: FsTree, rootfs: string): { files: Placed<FileNode>[]; links: [Buffer, Buffer][]; order: Placed[] } {
+  const files: Placed<FileNode>[] = [];
   const firstPath = new Map<FsNode, Buffer>();
   const links: [Buffer, Buffer][] = [];
-  const order: { node: FsNode; dest: Buffer }[] = [];
-  for (const e of walkTree(loaded.tree.root)) {
+  const order: Placed[] = [];
+  for (const e of walkTree(tree.root)) {
     const rel = e.path.join('/');
     const dest = hostPath(rootfs, rel);
     const n = e.node;
@@ -91,6 +113,11 @@ export async function materialise(loaded: LoadedTree, dir: string, progress?: (f
       fail(dest, `create ${n.kind}`, e);
     }
   }
+  return { files, links, order };
+}
+
+/** The files' contents, in the content source's order. */
+async function writeFiles(loaded: LoadedTree, files: Placed<FileNode>[], progress?: (files: number, bytes: number) => void): Promise<void> {
   files.sort((a, b) => (a.node.content?.order ?? -1) - (b.node.content?.order ?? -1));
   loaded.content.plan?.(files.flatMap((f) => (f.node.content && dataLength(f.node) > 0 ? [f.node.content] : [])));
   let done = 0;
@@ -101,15 +128,13 @@ export async function materialise(loaded: LoadedTree, dir: string, progress?: (f
     if (++done % 256 === 0) progress?.(done, bytes);
   }
   progress?.(done, bytes);
-  for (const [from, to] of links) {
-    try {
-      fs.linkSync(from, to);
-    } catch (e) {
-      fail(to, 'create hard link', e);
-    }
-  }
-  // Modes and times last, children before parents, so creating an entry does not bump
-  // its directory's mtime after it was set.
+}
+
+/**
+ * Modes and times last, children before parents, so creating an entry does not bump its
+ * directory's mtime after it was set.
+ */
+function setModesAndTimes(order: Placed[]): void {
   for (let i = order.length - 1; i >= 0; i--) {
     const { node, dest } = order[i]!;
     try {
@@ -120,7 +145,6 @@ export async function materialise(loaded: LoadedTree, dir: string, progress?: (f
       if ((e as NodeJS.ErrnoException).code !== 'EINVAL') fail(dest, 'set mode and times', e);
     }
   }
-  writeTable(loaded.tree, dir);
 }
 
 /** Writes `dir/cake-meta.jsonl` for `tree` as it now stands on the host in `dir/rootfs`. */

@@ -1,6 +1,7 @@
 // Debian packages fetched rootless: `apt-get download` (any user with the machine's apt
 // lists) into the cache, unpacked with `dpkg-deb -x` into a temporary directory and
-// renamed into place, so a half-unpacked tree is never used and two runs can race.
+// renamed into place, so a half-unpacked tree is never used and two runs can race. Host
+// tools (host-tools.ts) are fetched the same way.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError, ToolError } from '../util/errors.js';
@@ -29,27 +30,52 @@ function isFile(p: string): boolean {
   }
 }
 
+/** Whether `root` holds a whole unpacked tree (its `.done` marker). */
+export function isUnpacked(root: string): boolean {
+  return isFile(path.join(root, DONE));
+}
+
 /**
- * Unpacks `deb` into `root` once; `.done` inside marks a whole tree. Complete trees are
- * only ever renamed into place and never deleted, so concurrent runs (two test workers,
- * two builds) each either use a finished tree or put theirs there.
+ * `apt-get download PACKAGES` into a fresh directory under `parent`; `use` gets the .deb
+ * files, and the directory goes when it is done. The one download routine: packages,
+ * kernels and host tools all come this way.
  */
-export async function unpackDeb(deb: string, root: string, prepare?: (tree: string) => Promise<void> | void): Promise<string> {
-  if (isFile(path.join(root, DONE))) return root;
+export async function withDownloaded<T>(packages: string[], parent: string, use: (debs: string[]) => Promise<T>): Promise<T> {
+  fs.mkdirSync(parent, { recursive: true });
+  const dl = fs.mkdtempSync(path.join(parent, '.download-'));
+  const forgetDownload = removeOnExit(dl);
+  try {
+    await run('apt-get', ['download', ...packages], dl);
+    const debs = fs.readdirSync(dl).filter((f) => f.endsWith('.deb'));
+    if (!debs.length) throw new CakeError('ENOPKG', 'tool', `apt-get download ${packages.join(' ')} gave no package`);
+    return await use(debs.map((f) => path.join(dl, f)));
+  } finally {
+    fs.rmSync(dl, { recursive: true, force: true });
+    forgetDownload();
+  }
+}
+
+/**
+ * Unpacks `debs` into `root` once; `.done` inside (holding `done`) marks a whole tree.
+ * Complete trees are only ever renamed into place and never deleted, so concurrent runs
+ * (two test workers, two builds) each either use a finished tree or put theirs there.
+ */
+export async function unpackDebs(debs: string[], root: string, done: string, prepare?: (tree: string) => Promise<void> | void): Promise<string> {
+  if (isUnpacked(root)) return root;
   fs.mkdirSync(path.dirname(root), { recursive: true });
   const work = fs.mkdtempSync(path.join(path.dirname(root), `.${path.basename(root)}-`));
   const forgetWork = removeOnExit(work);
   try {
     const tree = path.join(work, 'root');
-    await run('dpkg-deb', ['-x', deb, tree]);
+    for (const deb of debs) await run('dpkg-deb', ['-x', deb, tree]);
     await prepare?.(tree);
-    fs.writeFileSync(path.join(tree, DONE), `${path.basename(deb)}\n`);
+    fs.writeFileSync(path.join(tree, DONE), `${done}\n`);
     // A leftover without .done is from an interrupted run of an older layout: move it aside.
-    if (fs.existsSync(root) && !isFile(path.join(root, DONE))) fs.renameSync(root, path.join(work, 'stale'));
+    if (fs.existsSync(root) && !isUnpacked(root)) fs.renameSync(root, path.join(work, 'stale'));
     try {
       fs.renameSync(tree, root);
     } catch (e) {
-      if (!isFile(path.join(root, DONE))) throw e; // another run finished first: use theirs
+      if (!isUnpacked(root)) throw e; // another run finished first: use theirs
     }
     return root;
   } finally {
@@ -58,22 +84,16 @@ export async function unpackDeb(deb: string, root: string, prepare?: (tree: stri
   }
 }
 
+/** Unpacks one .deb into `root` once (see unpackDebs); `.done` names the package file. */
+export function unpackDeb(deb: string, root: string, prepare?: (tree: string) => Promise<void> | void): Promise<string> {
+  return unpackDebs([deb], root, path.basename(deb), prepare);
+}
+
 /** `apt-get download NAME` and unpack into `cache/NAME`; returns the unpacked root. */
 export async function debianPackage(name: string, cache: string, prepare?: (tree: string) => Promise<void> | void): Promise<string> {
   const root = path.join(cache, name);
-  if (isFile(path.join(root, DONE))) return root;
-  fs.mkdirSync(cache, { recursive: true });
-  const dl = fs.mkdtempSync(path.join(cache, `.${name}-download-`));
-  const forgetDownload = removeOnExit(dl);
-  try {
-    await run('apt-get', ['download', name], dl);
-    const deb = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
-    if (!deb) throw new CakeError('ENOPKG', 'tool', `apt-get download ${name} gave no package`);
-    return await unpackDeb(path.join(dl, deb), root, prepare);
-  } finally {
-    fs.rmSync(dl, { recursive: true, force: true });
-    forgetDownload();
-  }
+  if (isUnpacked(root)) return root;
+  return withDownloaded([name], cache, ([deb]) => unpackDeb(deb!, root, prepare));
 }
 
 /** The package a meta package (linux-image-amd64) depends on, at its candidate version. */
@@ -110,19 +130,10 @@ export async function downloadDeb(name: string, cache: string): Promise<{ path: 
   const ref = await debRef(name);
   const dest = path.join(cache, ref.file);
   if (isFile(dest) && sha256File(dest) === `sha256:${ref.sha256}`) return { path: dest, ref };
-  fs.mkdirSync(cache, { recursive: true });
-  const dl = fs.mkdtempSync(path.join(cache, '.download-'));
-  const forgetDownload = removeOnExit(dl);
-  try {
-    await run('apt-get', ['download', name], dl);
-    const got = fs.readdirSync(dl).find((f) => f.endsWith('.deb'));
-    if (!got) throw new CakeError('ENOPKG', 'tool', `apt-get download ${name} gave no package`);
-    const actual = sha256File(path.join(dl, got));
-    if (actual !== `sha256:${ref.sha256}`) throw new CakeError('ECORRUPT', 'source', `deb:${name}: downloaded ${got} has ${actual}, the apt lists say sha256:${ref.sha256}`);
-    fs.renameSync(path.join(dl, got), dest);
+  return withDownloaded([name], cache, async ([got]) => {
+    const actual = sha256File(got!);
+    if (actual !== `sha256:${ref.sha256}`) throw new CakeError('ECORRUPT', 'source', `deb:${name}: downloaded ${path.basename(got!)} has ${actual}, the apt lists say sha256:${ref.sha256}`);
+    fs.renameSync(got!, dest);
     return { path: dest, ref };
-  } finally {
-    fs.rmSync(dl, { recursive: true, force: true });
-    forgetDownload();
-  }
+  });
 }

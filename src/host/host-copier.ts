@@ -1,6 +1,6 @@
 // Copies file data straight from host files into a host image file, on the main thread
-// and one worker at once: both claim files from a shared counter and pread/pwrite them to
-// the places the plan gave. Used when the source is a host directory and the image a
+// and (with more than 64 files and a second core) one worker at once: both claim files
+// from a shared counter and pread/pwrite them to the places the plan gave. Used when the source is a host directory and the image a
 // host file; the bake core only hands over (ref → segments) jobs.
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -88,62 +88,86 @@ export function hostCopier(imageFd: number, base: number, hostPath: (ref: Conten
     begin(count, job) {
       // Pass 1: sizes of the flat arrays; pass 2: fill them. Jobs are made on demand so
       // no array of 100,000 job objects ever exists.
-      const paths: Uint8Array[] = new Array(count);
-      let pathLen = 0;
-      let copyLen = 0;
-      let zeroLen = 0;
-      for (let i = 0; i < count; i++) {
-        const j = job(i);
-        const p = hostPath(j.ref);
-        if (!p) return { taken: false, finish: async () => {} };
-        paths[i] = p;
-        pathLen += p.length;
-        copyLen += j.copies.length;
-        zeroLen += j.zeros.length;
-      }
-      const s: Shared = {
-        pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, pathLen))), pathOff: sharedF64(count + 1),
-        sizes: sharedF64(count), copyOff: sharedF64(count + 1), copies: sharedF64(copyLen),
-        zeroOff: sharedF64(count + 1), zeros: sharedF64(zeroLen), count, fd: imageFd, base, fill: zeroFill,
-        ctl: new Int32Array(new SharedArrayBuffer(8)),
-      };
-      let po = 0, co = 0, zo = 0;
-      for (let i = 0; i < count; i++) {
-        const j = job(i);
-        s.pathBytes.set(paths[i]!, po);
-        po += paths[i]!.length;
-        s.pathOff[i + 1] = po;
-        s.sizes[i] = j.size;
-        s.copies.set(j.copies, co);
-        co += j.copies.length;
-        s.copyOff[i + 1] = co;
-        s.zeros.set(j.zeros, zo);
-        zo += j.zeros.length;
-        s.zeroOff[i + 1] = zo;
-      }
-      // One helper thread is worth its start-up only with something to share.
-      const worker = os.availableParallelism() > 1 && count > 64 ? new Worker(WORKER, { eval: true, workerData: s }) : null;
-      const fromWorker = worker
-        ? new Promise<Failure>((resolve, reject) => {
-            worker.once('message', resolve);
-            worker.once('error', reject);
-            worker.once('exit', (code) => (code === 0 ? resolve(null) : reject(new Error(`copy worker exited with ${code}`))));
-          })
-        : Promise.resolve(null);
-      return {
-        taken: true,
-        async finish() {
-          const fs = await import('node:fs');
-          const mine = copyLoop(s, fs);
-          const theirs = await fromWorker;
-          const f = mine ?? theirs;
-          if (f) {
-            const where = Buffer.from(paths[f.index]!).toString('utf8');
-            const why = f.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
-            throw new CorruptInputError(where, f.code === 'ECHANGED' ? f.message : `cannot read: ${f.code} ${why}`);
-          }
-        },
-      };
+      const sized = measureJobs(count, job, hostPath);
+      if (!sized) return { taken: false, finish: async () => {} };
+      const s = shareJobs(count, job, sized, { fd: imageFd, base, fill: zeroFill });
+      const fromWorker = startWorker(s);
+      return { taken: true, finish: () => finish(s, sized.paths, fromWorker) };
     },
   };
+}
+
+interface JobSizes {
+  paths: Uint8Array[];
+  pathLen: number;
+  copyLen: number;
+  zeroLen: number;
+}
+
+/** Every job's host path and the total lengths of the shared arrays; null when a file is not a host file. */
+function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null): JobSizes | null {
+  const paths: Uint8Array[] = new Array(count);
+  let pathLen = 0;
+  let copyLen = 0;
+  let zeroLen = 0;
+  for (let i = 0; i < count; i++) {
+    const j = job(i);
+    const p = hostPath(j.ref);
+    if (!p) return null;
+    paths[i] = p;
+    pathLen += p.length;
+    copyLen += j.copies.length;
+    zeroLen += j.zeros.length;
+  }
+  return { paths, pathLen, copyLen, zeroLen };
+}
+
+/** The jobs in shared arrays, each job's part found through its offset array. */
+function shareJobs(count: number, job: (i: number) => CopyJob, sized: JobSizes, image: { fd: number; base: number; fill: boolean }): Shared {
+  const s: Shared = {
+    pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, sized.pathLen))), pathOff: sharedF64(count + 1),
+    sizes: sharedF64(count), copyOff: sharedF64(count + 1), copies: sharedF64(sized.copyLen),
+    zeroOff: sharedF64(count + 1), zeros: sharedF64(sized.zeroLen), count, ...image,
+    ctl: new Int32Array(new SharedArrayBuffer(8)),
+  };
+  let po = 0, co = 0, zo = 0;
+  for (let i = 0; i < count; i++) {
+    const j = job(i);
+    const p = sized.paths[i]!;
+    s.pathBytes.set(p, po);
+    po += p.length;
+    s.pathOff[i + 1] = po;
+    s.sizes[i] = j.size;
+    s.copies.set(j.copies, co);
+    co += j.copies.length;
+    s.copyOff[i + 1] = co;
+    s.zeros.set(j.zeros, zo);
+    zo += j.zeros.length;
+    s.zeroOff[i + 1] = zo;
+  }
+  return s;
+}
+
+/** The helper thread's result (its failure or null); one helper is worth its start-up only with something to share. */
+function startWorker(s: Shared): Promise<Failure> {
+  if (!(os.availableParallelism() > 1 && s.count > 64)) return Promise.resolve(null);
+  const worker = new Worker(WORKER, { eval: true, workerData: s });
+  return new Promise<Failure>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve(null) : reject(new Error(`copy worker exited with ${code}`))));
+  });
+}
+
+/** The main thread's share of the copy, then the helper's end; the first failure is an error naming its file. */
+async function finish(s: Shared, paths: Uint8Array[], fromWorker: Promise<Failure>): Promise<void> {
+  const fs = await import('node:fs');
+  const mine = copyLoop(s, fs);
+  const theirs = await fromWorker;
+  const f = mine ?? theirs;
+  if (f) {
+    const where = Buffer.from(paths[f.index]!).toString('utf8');
+    const why = f.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+    throw new CorruptInputError(where, f.code === 'ECHANGED' ? f.message : `cannot read: ${f.code} ${why}`);
+  }
 }

@@ -4,13 +4,12 @@
 // dependencies the host lacks (as `apt-get -s install` works out), unpacked into the cache
 // and run from there with their shared libraries (LD_LIBRARY_PATH) and data (qemu -L).
 // CAKE_IMG_FETCH_TOOLS=1 fetches even when the host has them (tests, or to pin versions).
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError } from '../util/errors.js';
 import { cacheDir } from './cache.js';
 import { runTool } from './run-tool.js';
-import { removeOnExit } from './lifecycle.js';
+import { isUnpacked, unpackDebs, withDownloaded } from './debian.js';
 
 
 export interface HostTool {
@@ -60,8 +59,6 @@ function onPath(bin: string): string | null {
   return null;
 }
 
-const DONE = '.done';
-
 /** Directories under `root` that hold shared libraries. */
 function libraryDirs(root: string): string[] {
   const out: string[] = [];
@@ -101,35 +98,10 @@ async function fetchTool(info: ToolInfo, log?: (line: string) => void): Promise<
   const base = cacheDir('tools');
   const version = (await apt(['download', '--print-uris', info.pkg]).catch(() => '')).match(/ (\S+\.deb) /)?.[1] ?? info.pkg;
   const root = path.join(base, version.replace(/\.deb$/, ''));
-  if (fs.existsSync(path.join(root, DONE))) return root;
+  if (isUnpacked(root)) return root;
   const pkgs = [...new Set([...(await missingPackages(info.pkg)), ...(info.companions ?? [])])];
   log?.(`fetching ${info.pkg} rootless with apt-get download (${pkgs.length} package${pkgs.length === 1 ? '' : 's'})`);
-  const work = fs.mkdtempSync(path.join(base, `.${info.pkg}-`));
-  const forgetWork = removeOnExit(work);
-  try {
-    const dl = path.join(work, 'debs');
-    fs.mkdirSync(dl);
-    await apt(['download', ...pkgs], dl);
-    const tree = path.join(work, 'root');
-    for (const deb of fs.readdirSync(dl).filter((f) => f.endsWith('.deb'))) {
-      try {
-        execFileSync('dpkg-deb', ['-x', path.join(dl, deb), tree], { stdio: ['ignore', 'ignore', 'pipe'] });
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new CakeError('ENOTOOL', 'tool', code === 'ENOENT' ? 'dpkg-deb not found: fetching tools needs a Debian or Ubuntu host' : `dpkg-deb -x ${deb} failed`);
-      }
-    }
-    fs.writeFileSync(path.join(tree, DONE), `${pkgs.join(' ')}\n`);
-    try {
-      fs.renameSync(tree, root);
-    } catch (e) {
-      if (!fs.existsSync(path.join(root, DONE))) throw e; // another run finished first
-    }
-    return root;
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
-    forgetWork();
-  }
+  return withDownloaded(pkgs, base, (debs) => unpackDebs(debs, root, pkgs.join(' ')));
 }
 
 const found = new Map<string, Promise<HostTool>>();

@@ -30,78 +30,91 @@ export function validateRecipe(recipe: Recipe): void {
     if (seen.has(o)) return;
     seen.add(o);
     const name = names.get(o) ?? o.name ?? `${user}-src`;
-    const fail = (msg: string): never => {
-      throw new RecipeError(recipe.file, msg, name);
-    };
-    if (depth > MAX_CHAIN) fail(`is at the end of a chain of more than ${MAX_CHAIN} outputs, each the src or image of the next`);
-    // An option checked by the command's own parser: its error, worded for the recipe.
-    const check = (field: string, f: () => unknown): void => {
-      try {
-        f();
-      } catch (e) {
-        if (e instanceof CakeError) fail(`${field}: ${e.message.replace(/^[-\w]+: /, '')}`);
-        throw e;
-      }
-    };
+    const ch = new FieldChecks(recipe.file, name);
+    if (depth > MAX_CHAIN) ch.fail(`is at the end of a chain of more than ${MAX_CHAIN} outputs, each the src or image of the next`);
     const keys = o.kind === 'cook' ? COOK_KEYS : BAKE_KEYS;
-    for (const k of Object.keys(o)) if (!keys.has(k)) fail(`unknown field ${JSON.stringify(k)} in a ${o.kind} (it takes ${[...keys].filter((x) => x !== 'kind').join(', ')})`);
-    const strings = (field: string, v: unknown): string[] => {
-      if (v === undefined) return [];
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(`${field} must be a list of strings`);
-      return v as string[];
-    };
-    const str = (field: string, v: unknown): void => {
-      if (v !== undefined && typeof v !== 'string') fail(`${field} must be a string`);
-    };
-    const bool = (field: string, v: unknown): void => {
-      if (v !== undefined && typeof v !== 'boolean') fail(`${field} must be true or false`);
-    };
-    if (o.kind === 'cook') {
-      const c = o as CookSpec;
-      for (const f of ['name', 'script', 'prepare', 'cleanup', 'sha256', 'platform'] as const) str(f, c[f]);
-      bool('lenient', c.lenient);
-      if (c.sha256 !== undefined) check('sha256', () => normalizeHash(c.sha256!));
-      if (c.platform !== undefined) check('platform', () => parsePlatform(c.platform!));
-      for (const d of strings('path', c.path)) check('path', () => checkPathEntry(d));
-      for (const p of strings('contents', c.contents)) {
-        if (!fs.existsSync(nodePath.resolve(recipe.dir, p))) fail(`contents ${JSON.stringify(p)}: no such file or directory`);
-      }
-      visitInput(c.src, name, 'src', depth);
-    } else {
-      const b = o as BakeSpec;
-      for (const f of ['name', 'size', 'uuid'] as const) str(f, b[f]);
-      bool('debug', b.debug);
-      bool('force', b.force);
-      if (b.size !== undefined) check('size', () => parseSize(b.size!));
-      if (b.uuid !== undefined) check('uuid', () => parseUuid(b.uuid!));
-      const options = strings('options', b.options);
-      const why = cmdlineProblem(options.join(' '));
-      if (why) fail(`options: the kernel command line ${JSON.stringify(options.join(' '))} ${why}`);
-      for (const m of strings('modules', b.modules)) if (!MODULE.test(m)) fail(`modules: ${JSON.stringify(m)} is not a module name`);
-      const k = b.kernel;
-      for (const f of ['debian', 'path'] as const) if (k[f] !== undefined && typeof k[f] !== 'string') fail(`kernel: ${f} must be a string`);
-      if (k.debian !== undefined && !DEB_NAME.test(k.debian)) fail(`kernel: ${JSON.stringify(k.debian)} is not a Debian package name`);
-      if (k.path !== undefined && !fs.existsSync(nodePath.resolve(recipe.dir, k.path))) fail(`kernel ${JSON.stringify(k.path)}: no such file or directory`);
-      visitInput(b.image, name, 'image', depth);
-    }
-  };
-  const visitInput = (s: SourceSpec | CookSpec, user: string, field: string, depth: number): void => {
-    if (s.kind === 'cook') return visit(s, user, depth + 1);
-    const fail = (msg: string): never => {
-      throw new RecipeError(recipe.file, msg, user);
-    };
-    if (s.ref.startsWith('deb:')) {
-      if (!DEB_NAME.test(s.ref.slice(4))) fail(`${field} ${JSON.stringify(s.ref)}: not a Debian package name`);
-    } else if (!s.isPath) {
-      try {
-        parseImageRef(s.ref);
-      } catch (e) {
-        fail(`${field}: ${(e as Error).message.replace(/^image: /, '')}`);
-      }
-    } else if (!fs.existsSync(nodePath.resolve(recipe.dir, s.ref))) {
-      const outputs = [...recipe.outputs.keys()];
-      fail(`${field} ${JSON.stringify(s.ref)} is neither an output of this recipe (${outputs.join(', ')}) nor a file or directory`);
-    }
+    for (const k of Object.keys(o)) if (!keys.has(k)) ch.fail(`unknown field ${JSON.stringify(k)} in a ${o.kind} (it takes ${[...keys].filter((x) => x !== 'kind').join(', ')})`);
+    if (o.kind === 'cook') checkCook(o as CookSpec, ch, recipe.dir);
+    else checkBake(o as BakeSpec, ch, recipe.dir);
+    const [input, field] = o.kind === 'cook' ? [(o as CookSpec).src, 'src'] : [(o as BakeSpec).image, 'image'];
+    if (input.kind === 'cook') visit(input, name, depth + 1);
+    else checkSource(recipe, input, field, ch);
   };
   for (const [name, o] of recipe.outputs) visit(o, name);
+}
+
+/** Checks of one output's fields; a failure is a RecipeError naming the recipe file and the output. */
+class FieldChecks {
+  constructor(private readonly file: string, private readonly output: string) {}
+
+  fail(msg: string): never {
+    throw new RecipeError(this.file, msg, this.output);
+  }
+
+  /** An option checked by the command's own parser: its error, worded for the recipe. */
+  parsed(field: string, f: () => unknown): void {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof CakeError) this.fail(`${field}: ${e.message.replace(/^[-\w]+: /, '')}`);
+      throw e;
+    }
+  }
+
+  strings(field: string, v: unknown): string[] {
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) this.fail(`${field} must be a list of strings`);
+    return v as string[];
+  }
+
+  str(field: string, v: unknown): void {
+    if (v !== undefined && typeof v !== 'string') this.fail(`${field} must be a string`);
+  }
+
+  bool(field: string, v: unknown): void {
+    if (v !== undefined && typeof v !== 'boolean') this.fail(`${field} must be true or false`);
+  }
+}
+
+function checkCook(c: CookSpec, ch: FieldChecks, dir: string): void {
+  for (const f of ['name', 'script', 'prepare', 'cleanup', 'sha256', 'platform'] as const) ch.str(f, c[f]);
+  ch.bool('lenient', c.lenient);
+  if (c.sha256 !== undefined) ch.parsed('sha256', () => normalizeHash(c.sha256!));
+  if (c.platform !== undefined) ch.parsed('platform', () => parsePlatform(c.platform!));
+  for (const d of ch.strings('path', c.path)) ch.parsed('path', () => checkPathEntry(d));
+  for (const p of ch.strings('contents', c.contents)) {
+    if (!fs.existsSync(nodePath.resolve(dir, p))) ch.fail(`contents ${JSON.stringify(p)}: no such file or directory`);
+  }
+}
+
+function checkBake(b: BakeSpec, ch: FieldChecks, dir: string): void {
+  for (const f of ['name', 'size', 'uuid'] as const) ch.str(f, b[f]);
+  ch.bool('debug', b.debug);
+  ch.bool('force', b.force);
+  if (b.size !== undefined) ch.parsed('size', () => parseSize(b.size!));
+  if (b.uuid !== undefined) ch.parsed('uuid', () => parseUuid(b.uuid!));
+  const options = ch.strings('options', b.options);
+  const why = cmdlineProblem(options.join(' '));
+  if (why) ch.fail(`options: the kernel command line ${JSON.stringify(options.join(' '))} ${why}`);
+  for (const m of ch.strings('modules', b.modules)) if (!MODULE.test(m)) ch.fail(`modules: ${JSON.stringify(m)} is not a module name`);
+  const k = b.kernel;
+  for (const f of ['debian', 'path'] as const) if (k[f] !== undefined && typeof k[f] !== 'string') ch.fail(`kernel: ${f} must be a string`);
+  if (k.debian !== undefined && !DEB_NAME.test(k.debian)) ch.fail(`kernel: ${JSON.stringify(k.debian)} is not a Debian package name`);
+  if (k.path !== undefined && !fs.existsSync(nodePath.resolve(dir, k.path))) ch.fail(`kernel ${JSON.stringify(k.path)}: no such file or directory`);
+}
+
+/** A plain source (`src` or `image` of the output `ch` checks): a Debian package name, an image reference, or a path that exists. */
+function checkSource(recipe: Recipe, s: SourceSpec, field: string, ch: FieldChecks): void {
+  if (s.ref.startsWith('deb:')) {
+    if (!DEB_NAME.test(s.ref.slice(4))) ch.fail(`${field} ${JSON.stringify(s.ref)}: not a Debian package name`);
+  } else if (!s.isPath) {
+    try {
+      parseImageRef(s.ref);
+    } catch (e) {
+      ch.fail(`${field}: ${(e as Error).message.replace(/^image: /, '')}`);
+    }
+  } else if (!fs.existsSync(nodePath.resolve(recipe.dir, s.ref))) {
+    const outputs = [...recipe.outputs.keys()];
+    ch.fail(`${field} ${JSON.stringify(s.ref)} is neither an output of this recipe (${outputs.join(', ')}) nor a file or directory`);
+  }
 }

@@ -1,21 +1,18 @@
 // Streaming input for archive readers: sniffs the compression by magic bytes and inflates
-// gzip with pako's zlib port, chunk by chunk, so neither the archive nor a member is ever held whole.
-// No node: imports, so it runs in a browser too.
-import * as zlibInflate from 'pako/lib/zlib/inflate.js';
-import ZStreamCtor, { type ZStream } from 'pako/lib/zlib/zstream.js';
+// gzip (gunzip.ts) and zstd (fzstd) chunk by chunk, so neither the archive nor a member
+// is ever held whole; xz, bzip2 and lz4 go to a registered decoder. No node: imports, so
+// it runs in a browser too.
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { CorruptInputError } from '../util/errors.js';
 import { compressionOf } from './compression.js';
-
-/** Inflated output comes in chunks of this size; the inflater stops when one is full, so memory stays bounded. */
-const INFLATE_CHUNK = 256 * 1024;
+import { gunzip } from './gunzip.js';
 
 
 /** A streaming decoder for a format this module does not decode itself. */
 export type StreamDecoder = (input: AsyncIterable<Uint8Array>, label: string) => AsyncIterable<Uint8Array>;
 
 // xz and bzip2 have no well-kept streaming decoder for JS; a backend registers one (on
-// Node: the host's `xz -dc`, see io/host-decoders.ts). Unregistered formats are refused.
+// Node: the host's `xz -dc`, see host/host-decoders.ts). Unregistered formats are refused.
 const extraDecoders = new Map<string, StreamDecoder>();
 
 export function registerDecoder(format: 'xz' | 'bzip2' | 'lz4', decoder: StreamDecoder): void {
@@ -24,8 +21,9 @@ export function registerDecoder(format: 'xz' | 'bzip2' | 'lz4', decoder: StreamD
 
 
 /**
- * The bytes of `input`, gunzipped when they start with the gzip magic (1f 8b). Other
- * compressors are recognised and refused with a clear message. Errors name `label`.
+ * The bytes of `input`, decompressed when they start with the magic of gzip or zstd, or of
+ * a format with a registered decoder; other compressors are recognised and refused with
+ * a clear message. Errors name `label`.
  */
 export async function* maybeDecompress(input: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<Uint8Array> {
   const it = input[Symbol.asyncIterator]();
@@ -228,92 +226,6 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
     o += p.length;
   }
   return out;
-}
-
-// pako's high-level Inflate mishandles a second gzip member that starts inside a pushed
-// chunk ("invalid distance too far back"), so this drives its zlib port directly: one
-// fresh stream per member, and we see exactly where each member ends.
-const Z_NO_FLUSH = 0;
-const Z_OK = 0;
-const Z_STREAM_END = 1;
-const Z_BUF_ERROR = -5;
-const GZIP_ONLY = 15 + 16;
-
-function newStream(): ZStream {
-  const strm = new ZStreamCtor();
-  strm.avail_out = 0;
-  if (zlibInflate.inflateInit2(strm, GZIP_ONLY) !== Z_OK) throw new Error('pako: inflateInit2 failed');
-  return strm;
-}
-
-async function* gunzip(first: Uint8Array, rest: AsyncIterator<Uint8Array> | null, label: string): AsyncGenerator<Uint8Array> {
-  let strm: ZStream | null = null; // null between members
-  let sawMember = false;
-  let consumedBefore = 0; // compressed bytes before the current input chunk
-  let chunkStart = 0;
-
-  const fail = (what: string): never => {
-    const at = consumedBefore + (strm ? strm.next_in : chunkStart);
-    throw new CorruptInputError(label, `corrupt gzip data near compressed byte ${at}: ${what}`);
-  };
-
-  const process = function* (input: Uint8Array): Generator<Uint8Array> {
-    let pos = 0;
-    while (pos < input.length) {
-      if (strm === null) {
-        // Between members: zero padding, or the magic of another member.
-        chunkStart = pos;
-        if (input[pos] === 0) {
-          pos++;
-          continue;
-        }
-        if (input[pos] !== 0x1f) fail(sawMember ? 'trailing garbage after the gzip data' : 'not gzip data');
-        strm = newStream();
-        sawMember = true;
-      }
-      strm.input = input;
-      strm.next_in = pos;
-      strm.avail_in = input.length - pos;
-      for (;;) {
-        if (strm.avail_out === 0) {
-          strm.output = new Uint8Array(INFLATE_CHUNK);
-          strm.next_out = 0;
-          strm.avail_out = INFLATE_CHUNK;
-        }
-        const status = zlibInflate.inflate(strm, Z_NO_FLUSH);
-        if (status !== Z_OK && status !== Z_STREAM_END && status !== Z_BUF_ERROR) fail(strm.msg || `zlib status ${status}`);
-        const full = strm.avail_out === 0;
-        if (strm.next_out > 0 && (full || status === Z_STREAM_END)) {
-          const out = strm.output!.subarray(0, strm.next_out);
-          strm.avail_out = 0; // a fresh buffer next time: the consumer may still hold this one
-          yield out;
-        }
-        if (status === Z_STREAM_END) {
-          pos = strm.next_in;
-          zlibInflate.inflateEnd(strm);
-          strm = null;
-          break;
-        }
-        if (strm.avail_in === 0) {
-          pos = input.length;
-          break;
-        }
-        if (!full && status === Z_BUF_ERROR) fail('inflate made no progress');
-      }
-    }
-    consumedBefore += input.length;
-  };
-
-  yield* process(first);
-  if (rest) {
-    for (;;) {
-      const r = await rest.next();
-      if (r.done) break;
-      yield* process(r.value);
-    }
-  }
-  // consumedBefore now counts every byte: the position is the end, not "next_in" on top of it.
-  if (strm !== null) throw new CorruptInputError(label, `truncated gzip data: the stream ends after ${consumedBefore} compressed bytes, inside a member`);
 }
 
 const EMPTY = new Uint8Array(0);

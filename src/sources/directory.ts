@@ -1,9 +1,9 @@
 // Directory source: an lstat walk of a SourceFs into an FsTree. Owners, modes, ns times,
-// xattrs, hard links (one node per inodeKey), devices, fifos, sockets.
+// xattrs, hard links (one node per inodeKey), devices, fifos, sockets, holes (data runs).
 import type { ChunkSink, ContentSource } from '../io/content-source.js';
 import { joinPath, type SourceFs, type SourceStat } from '../io/source-fs.js';
 import { compareByteStrings, displayName } from '../tree/names.js';
-import { type ContentRef, type DataRun, type DirNode, type FileNode, type FsNode, type FsTree, type Xattr, kindFromMode, sortXattrs } from '../tree/node.js';
+import { type ContentRef, type DataRun, type DirNode, type FileNode, type FsNode, type FsTree, type Timestamp, type Xattr, kindFromMode, sortXattrs } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
 
 export interface DirectorySourceOptions {
@@ -78,17 +78,76 @@ class DirectoryContent implements ContentSource {
   }
 }
 
+/** Reads the tree of `fs` (whose contents are read later, through the returned ContentSource). */
 export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions = {}): Promise<LoadedTree> {
   const label = opts.label ?? 'directory';
-  const byInode = new Map<string, FsNode>();
-  let order = 0;
+  const walk = new DirectoryWalk(fs, label, opts);
+  fs.warm?.();
+  const root = await walk.walk();
+  await walk.findHoles();
+  const warnings = (fs as { warnings?: string[] }).warnings ?? [];
+  return { tree: { root }, content: new DirectoryContent(fs, label), warnings };
+}
 
-  // SourceFs answers may be promises or plain values; awaiting a plain value still costs a
-  // microtask per call and keeps per-entry garbage alive across scavenges, so only real
-  // promises are awaited.
-  const makeNode = async (path: string, st: SourceStat): Promise<FsNode> => {
+type HoleCheck = { path: string; stat: SourceStat; node: FileNode; handle: Handle };
+
+/**
+ * One lstat walk of a SourceFs: a node per inode, file contents numbered in walk order.
+ * SourceFs answers may be promises or plain values; awaiting a plain value still costs a
+ * microtask per call and keeps per-entry garbage alive across scavenges, so only real
+ * promises are awaited.
+ */
+class DirectoryWalk {
+  private readonly byInode = new Map<string, FsNode>();
+  private order = 0;
+  /** Hole detection is asked for all files at once when the backend can batch it. */
+  private readonly holeChecks: HoleCheck[] = [];
+
+  constructor(private readonly fs: SourceFs, private readonly label: string, private readonly opts: DirectorySourceOptions) {}
+
+  /** The root and everything under it: an iterative DFS in sorted order, so content order (and everything after) is deterministic. */
+  async walk(): Promise<DirNode> {
+    const rootStat = await this.fs.lstat('');
+    this.opts.onEntry?.('', rootStat);
+    const root = await this.makeNode('', rootStat);
+    if (root.kind !== 'dir') throw new CorruptInputError(this.label, 'is not a directory');
+    const stack: [string, DirNode][] = [['', root]];
+    while (stack.length) {
+      const [dirPath, dir] = stack.pop()!;
+      const subdirs = await this.readDir(dirPath, dir);
+      for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+    }
+    return root;
+  }
+
+  /** Fills `dir` with its entries; returns its subdirectories, in name order. */
+  private async readDir(dirPath: string, dir: DirNode): Promise<[string, DirNode][]> {
+    const { fs } = this;
+    let listed = fs.readdir(dirPath);
+    if (listed instanceof Promise) listed = await listed;
+    const subdirs: [string, DirNode][] = [];
+    for (const name of listed.sort(compareByteStrings)) {
+      const path = joinPath(dirPath, name);
+      let st = fs.lstat(path);
+      if (st instanceof Promise) st = await st;
+      this.opts.onEntry?.(path, st);
+      let node: FsNode | undefined;
+      const isDir = (st.mode & 0o170000) === 0o040000;
+      if (!isDir && st.nlink > 1) node = this.byInode.get(st.inodeKey);
+      if (!node) {
+        node = await this.makeNode(path, st);
+        if (!isDir && st.nlink > 1) this.byInode.set(st.inodeKey, node);
+      }
+      dir.entries.set(name, node);
+      if (node.kind === 'dir') subdirs.push([path, node]);
+    }
+    return subdirs;
+  }
+
+  private async makeNode(path: string, st: SourceStat): Promise<FsNode> {
+    const { fs, opts } = this;
     const kind = kindFromMode(st.mode);
-    const where = path === '' ? label : `${label}/${displayName(path)}`;
+    const where = path === '' ? this.label : `${this.label}/${displayName(path)}`;
     if (!kind) throw new CorruptInputError(where, `unknown file type (mode 0o${st.mode.toString(8)})`);
     const atime = opts.keepAtimeCtime ? st.atime : st.mtime;
     const ctime = opts.keepAtimeCtime ? st.ctime : st.mtime;
@@ -101,17 +160,8 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
     switch (kind) {
       case 'dir':
         return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, entries: new Map() };
-      case 'file': {
-        const batch = !!fs.dataRunsMany;
-        let runs = !batch && fs.dataRuns ? fs.dataRuns(path, st) : undefined;
-        if (runs instanceof Promise) runs = await runs;
-        const handle: Handle = { path, runs, size: st.size };
-        const content = st.size > 0 ? { order: order++, handle } : null;
-        const node: FileNode = { kind, perm, uid, gid, mtime, atime, ctime, xattrs, size: st.size, dataRuns: runs, content };
-        // Only candidates are kept (with their stat) until the batch question at the end.
-        if (batch && st.size > 0 && (fs.mayHaveHoles?.(st) ?? true)) holeChecks.push({ path, stat: st, node, handle });
-        return node;
-      }
+      case 'file':
+        return this.makeFile(path, st, perm, xattrs, atime, ctime);
       case 'symlink': {
         let target = fs.readlink(path);
         if (target instanceof Promise) target = await target;
@@ -123,49 +173,29 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
       default:
         return { kind, perm, uid, gid, mtime, atime, ctime, xattrs };
     }
-  };
-
-  // Hole detection is asked for all files at once when the backend can batch it.
-  const holeChecks: { path: string; stat: SourceStat; node: FileNode; handle: Handle }[] = [];
-  fs.warm?.();
-  const rootStat = await fs.lstat('');
-  opts.onEntry?.('', rootStat);
-  const root = await makeNode('', rootStat);
-  if (root.kind !== 'dir') throw new CorruptInputError(label, 'is not a directory');
-
-  // Iterative DFS in sorted order, so content order (and everything after) is deterministic.
-  const stack: [string, DirNode][] = [['', root]];
-  while (stack.length) {
-    const [dirPath, dir] = stack.pop()!;
-    let listed = fs.readdir(dirPath);
-    if (listed instanceof Promise) listed = await listed;
-    const names = listed.sort(compareByteStrings);
-    const subdirs: [string, DirNode][] = [];
-    for (const name of names) {
-      const path = joinPath(dirPath, name);
-      let st = fs.lstat(path);
-      if (st instanceof Promise) st = await st;
-      opts.onEntry?.(path, st);
-      let node: FsNode | undefined;
-      const isDir = (st.mode & 0o170000) === 0o040000;
-      if (!isDir && st.nlink > 1) node = byInode.get(st.inodeKey);
-      if (!node) {
-        node = await makeNode(path, st);
-        if (!isDir && st.nlink > 1) byInode.set(st.inodeKey, node);
-      }
-      dir.entries.set(name, node);
-      if (node.kind === 'dir') subdirs.push([path, node]);
-    }
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
   }
 
-  if (holeChecks.length && fs.dataRunsMany) {
-    const found = await fs.dataRunsMany(holeChecks);
-    holeChecks.forEach((h, i) => {
+  /** A file node, with its data runs (asked now, or kept for the batch question) and its place in the content order. */
+  private async makeFile(path: string, st: SourceStat, perm: number, xattrs: Xattr[], atime: Timestamp, ctime: Timestamp): Promise<FileNode> {
+    const { fs } = this;
+    const batch = !!fs.dataRunsMany;
+    let runs = !batch && fs.dataRuns ? fs.dataRuns(path, st) : undefined;
+    if (runs instanceof Promise) runs = await runs;
+    const handle: Handle = { path, runs, size: st.size };
+    const content = st.size > 0 ? { order: this.order++, handle } : null;
+    const node: FileNode = { kind: 'file', perm, uid: st.uid, gid: st.gid, mtime: st.mtime, atime, ctime, xattrs, size: st.size, dataRuns: runs, content };
+    // Only candidates are kept (with their stat) until the batch question at the end.
+    if (batch && st.size > 0 && (fs.mayHaveHoles?.(st) ?? true)) this.holeChecks.push({ path, stat: st, node, handle });
+    return node;
+  }
+
+  /** The batch question: data runs of every file that may have holes. */
+  async findHoles(): Promise<void> {
+    if (!this.holeChecks.length || !this.fs.dataRunsMany) return;
+    const found = await this.fs.dataRunsMany(this.holeChecks);
+    this.holeChecks.forEach((h, i) => {
       h.node.dataRuns = found[i];
       h.handle.runs = found[i];
     });
   }
-  const warnings = (fs as { warnings?: string[] }).warnings ?? [];
-  return { tree: { root }, content: new DirectoryContent(fs, label), warnings };
 }

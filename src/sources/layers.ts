@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto';
 import { MultiContent } from '../io/content-source.js';
 import { TreeBuilder, splitArchivePath } from '../tree/builder.js';
 import { displayName } from '../tree/names.js';
-import type { DataRun, DirNode, FileNode, FsNode, Timestamp, Xattr } from '../tree/node.js';
-import { CakeError, CorruptInputError } from '../util/errors.js';
+import { type ContentRef, type DirNode, type FsNode, nodeMeta } from '../tree/node.js';
+import { CorruptInputError } from '../util/errors.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
 import type { LoadedTree } from './directory.js';
-import { TarContent } from './tar.js';
-import { type EntryType, tarEntries } from './tar-entries.js';
+import { TarContent, type TarHandle, dataHandle, entryNode, onceWarner, readEntries } from './tar.js';
+import type { EntryFields } from './tar-entries.js';
 
 /** One layer: a name for messages and a way to (re)open its bytes (compressed or not). */
 export interface LayerInput {
@@ -63,39 +63,11 @@ export function verifiedOpener(open: () => AsyncIterable<Uint8Array>, digest: st
   return () => digestChecked(open(), digest, label, 'layer does not match its digest');
 }
 
-interface LayerHandle {
-  path: string;
-  headerOffset: number;
-  headerSum: number;
-  start: number;
-  length: number;
-}
-
 /** One member of a layer tar, with its metadata decoded but its path not yet trusted. */
-interface LayerEntry {
+interface LayerEntry extends EntryFields {
   index: number;
   path: string;
-  type: EntryType;
-  linkname: string;
-  perm: number;
-  uid: number;
-  gid: number;
-  mtime: Timestamp;
-  atime: Timestamp;
-  ctime: Timestamp;
-  xattrs: Xattr[];
-  size: number;
-  runs?: DataRun[];
-  major: number;
-  minor: number;
-  handle: LayerHandle | null;
-}
-
-function asSourceError(e: unknown, where: string): unknown {
-  if (e instanceof CakeError || e instanceof TypeError || e instanceof ReferenceError) return e;
-  const err = e as Error & { code?: string };
-  const msg = err instanceof Error ? `${err.code ? `${err.code} ` : ''}${err.message}` : String(e);
-  return new CorruptInputError(where, `cannot read layer: ${msg}`);
+  handle: TarHandle | null;
 }
 
 /** Pass 1 over one layer: every entry's header, data skipped; the uncompressed bytes checked against the diff_id. */
@@ -104,25 +76,14 @@ async function readLayerEntries(layer: LayerInput, warn: (key: string, msg: stri
   const decoded = maybeDecompress(layer.open(), label);
   const reader = new ByteReader(layer.diffId ? digestChecked(decoded, layer.diffId, label, 'the uncompressed layer does not match its diff_id') : decoded);
   const entries: LayerEntry[] = [];
-  try {
-    for await (const e of tarEntries(reader, { label, warn })) {
-      const isFile = e.type === '0';
-      entries.push({
-        index: entries.length, path: e.path, type: e.type, linkname: e.linkname, perm: e.perm, uid: e.uid, gid: e.gid,
-        mtime: e.mtime, atime: e.atime, ctime: e.ctime, xattrs: e.xattrs, size: e.size, runs: e.runs, major: e.major, minor: e.minor,
-        handle: isFile && e.dataLength > 0 ? { path: e.path, headerOffset: e.headerOffset, headerSum: e.headerSum, start: e.dataStart, length: e.dataLength } : null,
-      });
-    }
-    while ((await reader.skip(1 << 30)) > 0);
-  } catch (e) {
-    await reader.close().catch(() => {});
-    throw asSourceError(e, label);
-  }
-  await reader.close();
+  await readEntries(reader, { label, warn }, 'layer', (e) => {
+    entries.push({
+      ...nodeMeta(e), index: entries.length, path: e.path, type: e.type, linkname: e.linkname, size: e.size, runs: e.runs,
+      major: e.major, minor: e.minor, handle: dataHandle(e),
+    });
+  });
   return entries;
 }
-
-/** Pass 2: one layer's file contents, asked for in ascending entry order. */
 
 const show = (parts: string[]): string => JSON.stringify(displayName(parts.join('/')));
 
@@ -145,114 +106,103 @@ function walkDirs(root: DirNode, parts: string[], where: string): DirNode | null
   return dir;
 }
 
+/** A layer being applied: where its entries go and how their failures are reported. */
+interface LayerContext {
+  builder: TreeBuilder;
+  label: string;
+  lenient: boolean;
+  warnings: string[];
+  warn: (key: string, msg: string) => void;
+  /** Turns a ref into this layer's TarContent into one of the tree's MultiContent. */
+  wrap: (ref: ContentRef) => ContentRef;
+}
+
 /** Applies the layers in order; the result's content reads each layer's files in the layer's order. */
 export async function applyLayers(layers: LayerInput[], opts: ApplyLayersOptions = {}): Promise<LoadedTree> {
   const warnings: string[] = [];
-  const warnOnce = new Set<string>();
+  const warned = new Set<string>();
   const builder = new TreeBuilder();
-  const root = builder.tree.root;
   const content = new MultiContent();
-
   for (const layer of layers) {
-    const warn = (key: string, msg: string): void => {
-      if (warnOnce.has(`${layer.label}\0${key}`)) return;
-      warnOnce.add(`${layer.label}\0${key}`);
-      warnings.push(`${layer.label}: ${msg}`);
-    };
+    const warn = onceWarner(warnings, layer.label, warned);
     const entries = await readLayerEntries(layer, warn);
+    // Pass 2, the file contents, reads the layer again (in its own order) when asked.
     const wrap = content.register(new TarContent(layer.open, layer.label));
-
-    // Each entry gets its checked path once; failures are errors or (lenient) warnings.
-    const tryEntry = (e: LayerEntry, f: (where: string) => void): void => {
-      const where = `${layer.label}: ${displayName(e.path)}`;
-      try {
-        f(where);
-      } catch (err) {
-        if (opts.lenient && err instanceof CorruptInputError) {
-          warnings.push(`${err.message} (entry skipped)`);
-          return;
-        }
-        throw err;
-      }
-    };
-
-    const opaque: [LayerEntry, string[]][] = [];
-    const whiteouts: [LayerEntry, string[], string][] = [];
-    const regular: [LayerEntry, string[]][] = [];
-    for (const e of entries) {
-      tryEntry(e, (where) => {
-        const parts = splitArchivePath(e.path, where);
-        const name = parts[parts.length - 1];
-        if (parts.slice(0, -1).some((p) => p.startsWith(WH))) {
-          warn('aufs', `entries under ".wh."-named directories (aufs metadata) are ignored`);
-          return;
-        }
-        if (name === OPAQUE) opaque.push([e, parts.slice(0, -1)]);
-        else if (name !== undefined && name.startsWith(`${WH}${WH}`)) warn('aufs', `aufs metadata entries (".wh..wh.*") are ignored`);
-        else if (name !== undefined && name.startsWith(WH)) {
-          const target = name.slice(WH.length);
-          if (target === '' || target === '.' || target === '..') throw new CorruptInputError(where, 'whiteout names no entry');
-          whiteouts.push([e, parts.slice(0, -1), target]);
-        } else regular.push([e, parts]);
-      });
-    }
-
+    const cx: LayerContext = { builder, label: layer.label, lenient: !!opts.lenient, warnings, warn, wrap };
+    const sorted = sortEntries(cx, entries);
     // Whiteouts hide what earlier layers put there, so they go first; this layer's own entries stay.
-    for (const [e, dirParts] of opaque) {
-      tryEntry(e, (where) => {
-        const dir = walkDirs(root, dirParts, where);
+    for (const [e, dirParts] of sorted.opaque) {
+      tryEntry(cx, e, (where) => {
+        const dir = walkDirs(builder.tree.root, dirParts, where);
         if (dir) dir.entries = new Map();
       });
     }
-    for (const [e, dirParts, target] of whiteouts) {
-      tryEntry(e, (where) => {
-        const dir = walkDirs(root, dirParts, where);
-        dir?.entries.delete(target);
-      });
+    for (const [e, dirParts, target] of sorted.whiteouts) {
+      tryEntry(cx, e, (where) => walkDirs(builder.tree.root, dirParts, where)?.entries.delete(target));
     }
-
-    for (const [e, parts] of regular) {
-      tryEntry(e, (where) => {
-        const fail: (msg: string) => never = (msg) => {
-          throw new CorruptInputError(where, msg);
-        };
-        walkDirs(root, parts.slice(0, -1), where); // missing parents are created; symlinks and files are errors
-        const meta = { perm: e.perm, uid: e.uid, gid: e.gid, mtime: e.mtime, atime: e.atime, ctime: e.ctime, xattrs: e.xattrs };
-        let node: FsNode;
-        switch (e.type) {
-          case '0': {
-            const file: FileNode = { kind: 'file', ...meta, size: e.size, content: e.handle ? wrap({ order: e.index, handle: e.handle }) : null };
-            if (e.runs) file.dataRuns = e.runs;
-            node = file;
-            break;
-          }
-          case '1': {
-            const linkParts = splitArchivePath(e.linkname, `${where} (hard link target)`);
-            if (linkParts.length === 0) fail('hard link to the root directory');
-            const dir = walkDirs(root, linkParts.slice(0, -1), `${where} (hard link target)`);
-            const target = dir?.entries.get(linkParts[linkParts.length - 1]!);
-            if (!target) fail(`hard link to ${JSON.stringify(displayName(e.linkname))}, which is not in this or an earlier layer`);
-            if (target.kind === 'dir') fail(`hard link to ${JSON.stringify(displayName(e.linkname))}, which is a directory`);
-            node = target;
-            break;
-          }
-          case '2':
-            if (e.linkname.includes('\0')) fail('symlink target contains a NUL byte');
-            node = { kind: 'symlink', ...meta, target: e.linkname };
-            break;
-          case '3':
-          case '4':
-            node = { kind: e.type === '3' ? 'chardev' : 'blockdev', ...meta, major: e.major, minor: e.minor };
-            break;
-          case '5':
-            node = { kind: 'dir', ...meta, entries: new Map() };
-            break;
-          default:
-            node = { kind: 'fifo', ...meta };
-        }
-        builder.set(parts, node, where);
-      });
-    }
+    for (const [e, parts] of sorted.regular) tryEntry(cx, e, (where) => placeEntry(cx, e, parts, where));
   }
   return { tree: builder.tree, content, warnings };
+}
+
+/** Runs `f` with the entry's name for messages; a failure is an error, or (lenient) a warning and a skip. */
+function tryEntry(cx: LayerContext, e: LayerEntry, f: (where: string) => void): void {
+  const where = `${cx.label}: ${displayName(e.path)}`;
+  try {
+    f(where);
+  } catch (err) {
+    if (cx.lenient && err instanceof CorruptInputError) {
+      cx.warnings.push(`${err.message} (entry skipped)`);
+      return;
+    }
+    throw err;
+  }
+}
+
+/** A layer's entries by what they do: opaque markers, whiteouts (with their target), entries to place; aufs metadata is dropped. */
+function sortEntries(cx: LayerContext, entries: LayerEntry[]): {
+  opaque: [LayerEntry, string[]][];
+  whiteouts: [LayerEntry, string[], string][];
+  regular: [LayerEntry, string[]][];
+} {
+  const opaque: [LayerEntry, string[]][] = [];
+  const whiteouts: [LayerEntry, string[], string][] = [];
+  const regular: [LayerEntry, string[]][] = [];
+  for (const e of entries) {
+    tryEntry(cx, e, (where) => {
+      const parts = splitArchivePath(e.path, where);
+      const name = parts[parts.length - 1];
+      if (parts.slice(0, -1).some((p) => p.startsWith(WH))) {
+        cx.warn('aufs', `entries under ".wh."-named directories (aufs metadata) are ignored`);
+        return;
+      }
+      if (name === OPAQUE) opaque.push([e, parts.slice(0, -1)]);
+      else if (name !== undefined && name.startsWith(`${WH}${WH}`)) cx.warn('aufs', `aufs metadata entries (".wh..wh.*") are ignored`);
+      else if (name !== undefined && name.startsWith(WH)) {
+        const target = name.slice(WH.length);
+        if (target === '' || target === '.' || target === '..') throw new CorruptInputError(where, 'whiteout names no entry');
+        whiteouts.push([e, parts.slice(0, -1), target]);
+      } else regular.push([e, parts]);
+    });
+  }
+  return { opaque, whiteouts, regular };
+}
+
+/** Places one entry at `parts`; missing parents are created, a symlink or file on the way is an error. */
+function placeEntry(cx: LayerContext, e: LayerEntry, parts: string[], where: string): void {
+  const root = cx.builder.tree.root;
+  walkDirs(root, parts.slice(0, -1), where);
+  const node = e.type === '1' ? hardLinkTarget(root, e, where) : entryNode(e, e.handle ? cx.wrap({ order: e.index, handle: e.handle }) : null, where);
+  cx.builder.set(parts, node, where);
+}
+
+/** The node a hard link names: one this or an earlier layer placed, reached through real directories, and no directory. */
+function hardLinkTarget(root: DirNode, e: LayerEntry, where: string): FsNode {
+  const linkParts = splitArchivePath(e.linkname, `${where} (hard link target)`);
+  if (linkParts.length === 0) throw new CorruptInputError(where, 'hard link to the root directory');
+  const dir = walkDirs(root, linkParts.slice(0, -1), `${where} (hard link target)`);
+  const target = dir?.entries.get(linkParts[linkParts.length - 1]!);
+  if (!target) throw new CorruptInputError(where, `hard link to ${JSON.stringify(displayName(e.linkname))}, which is not in this or an earlier layer`);
+  if (target.kind === 'dir') throw new CorruptInputError(where, `hard link to ${JSON.stringify(displayName(e.linkname))}, which is a directory`);
+  return target;
 }

@@ -9,7 +9,7 @@
 // PATH is the byte-string path relative to rootfs ("" for the root); KIND one of
 // f d l c b p s. Device nodes, fifos and sockets are empty regular files on the host.
 import * as fs from 'node:fs';
-import type { FsNode, Timestamp, Xattr } from '../tree/node.js';
+import type { FsNode, NodeMeta } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
 
 export const TABLE_NAME = 'cake-meta.jsonl';
@@ -19,15 +19,8 @@ const HEADER = { format: 'cake-img cooked tree', version: 1 };
 export type KindCode = 'f' | 'd' | 'l' | 'c' | 'b' | 'p' | 's';
 export const KIND_CODE: Record<FsNode['kind'], KindCode> = { file: 'f', dir: 'd', symlink: 'l', chardev: 'c', blockdev: 'b', fifo: 'p', socket: 's' };
 
-export interface TableEntry {
+export interface TableEntry extends NodeMeta {
   kind: KindCode;
-  perm: number;
-  uid: number;
-  gid: number;
-  mtime: Timestamp;
-  atime: Timestamp;
-  ctime: Timestamp;
-  xattrs: Xattr[];
   major?: number;
   minor?: number;
   /** The host entry when the table was written. */
@@ -110,41 +103,45 @@ export function readTable(file: string): Map<string, TableEntry> {
   if (h.version !== HEADER.version) throw new CorruptInputError(file, `table version ${String(h.version)} is not supported (this cake-img reads version ${HEADER.version})`);
   const out = new Map<string, TableEntry>();
   for (let n = 1; n < lines.length; n++) {
-    const line = lines[n]!;
-    if (line === '') continue;
-    const where = `${file}:${n + 1}`;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      throw new CorruptInputError(where, 'not JSON');
-    }
-    if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new CorruptInputError(where, 'entry is not a JSON object');
-    const t = o.t as unknown[];
-    if (typeof o.p !== 'string' || !KINDS.has(o.k as string) || !isInt(o.m) || !isInt(o.u) || !isInt(o.g) || !Array.isArray(t) || t.length !== 6 || !t.every(isInt)) {
-      throw new CorruptInputError(where, 'entry lacks a path, kind, mode, owner or times');
-    }
-    if (Array.isArray(o.x) && !o.x.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string')) {
-      throw new CorruptInputError(where, 'xattrs are not [name, base64] pairs');
-    }
-    if (Array.isArray(o.d) && !(o.d.length === 2 && o.d.every(isInt))) throw new CorruptInputError(where, 'device numbers are not [major, minor]');
-    const times = t as number[];
-    const e: TableEntry = {
-      kind: o.k as KindCode,
-      perm: o.m & 0o7777,
-      uid: o.u,
-      gid: o.g,
-      mtime: { sec: times[0]!, nsec: times[1]! },
-      atime: { sec: times[2]!, nsec: times[3]! },
-      ctime: { sec: times[4]!, nsec: times[5]! },
-      xattrs: Array.isArray(o.x) ? (o.x as [string, string][]).map(([name, v]) => ({ name, value: new Uint8Array(Buffer.from(v, 'base64')) })) : [],
-      identity: decodeIdentity(o.i, where),
-    };
-    if (Array.isArray(o.d)) {
-      e.major = Number(o.d[0]);
-      e.minor = Number(o.d[1]);
-    }
-    out.set(o.p, e);
+    if (lines[n] === '') continue;
+    const [path, e] = decodeLine(lines[n]!, `${file}:${n + 1}`);
+    out.set(path, e);
   }
   return out;
+}
+
+/** One table line: its path and entry. */
+function decodeLine(line: string, where: string): [string, TableEntry] {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw new CorruptInputError(where, 'not JSON');
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new CorruptInputError(where, 'entry is not a JSON object');
+  const t = o.t as unknown[];
+  if (typeof o.p !== 'string' || !KINDS.has(o.k as string) || !isInt(o.m) || !isInt(o.u) || !isInt(o.g) || !Array.isArray(t) || t.length !== 6 || !t.every(isInt)) {
+    throw new CorruptInputError(where, 'entry lacks a path, kind, mode, owner or times');
+  }
+  if (Array.isArray(o.x) && !o.x.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string')) {
+    throw new CorruptInputError(where, 'xattrs are not [name, base64] pairs');
+  }
+  if (Array.isArray(o.d) && !(o.d.length === 2 && o.d.every(isInt))) throw new CorruptInputError(where, 'device numbers are not [major, minor]');
+  const times = t as number[];
+  const e: TableEntry = {
+    kind: o.k as KindCode,
+    perm: o.m & 0o7777,
+    uid: o.u,
+    gid: o.g,
+    mtime: { sec: times[0]!, nsec: times[1]! },
+    atime: { sec: times[2]!, nsec: times[3]! },
+    ctime: { sec: times[4]!, nsec: times[5]! },
+    xattrs: Array.isArray(o.x) ? (o.x as [string, string][]).map(([name, v]) => ({ name, value: new Uint8Array(Buffer.from(v, 'base64')) })) : [],
+    identity: decodeIdentity(o.i, where),
+  };
+  if (Array.isArray(o.d)) {
+    e.major = Number(o.d[0]);
+    e.minor = Number(o.d[1]);
+  }
+  return [o.p, e];
 }

@@ -7,7 +7,7 @@
 // in the stream; the iterator skips the data itself. Nothing here trusts a path: callers
 // place entries (tree/builder.ts). Errors name the archive and the entry or header offset.
 import { displayName } from '../tree/names.js';
-import type { DataRun, Timestamp, Xattr } from '../tree/node.js';
+import type { DataRun, NodeMeta, Timestamp } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
 import {
   BLOCK, HeaderError, type PaxRecords, type RawHeader, SparseMapParser, checkRuns, collectXattrs, cString, decodeHeader, headerSum,
@@ -27,34 +27,32 @@ export interface SeqReader {
 /** Entry kinds after normalisation: regular files ('0', '\0', '7', 'S'), hard link, symlink, char, block, directory ('5', 'D', a name ending in '/'), fifo. */
 export type EntryType = '0' | '1' | '2' | '3' | '4' | '5' | '6';
 
-export interface TarEntry {
+/** What an entry says about the node it makes (the tar source and image layers build it with entryNode). */
+export interface EntryFields extends NodeMeta {
+  type: EntryType;
+  /** Link target as a byte string, long names applied; not yet checked for safety. */
+  linkname: string;
+  major: number;
+  minor: number;
+  /** Files: the logical size (a sparse file's real size); 0 for others. */
+  size: number;
+  /** Sparse files: where the stored bytes go in the file. */
+  runs?: DataRun[];
+}
+
+export interface TarEntry extends EntryFields {
   /** Position among the real entries (0, 1, ...). */
   index: number;
   /** Stream offset of the entry's own header block, and that block's byte sum. */
   headerOffset: number;
   headerSum: number;
-  /** Name and link target as byte strings, long names applied; not yet checked for safety. */
+  /** Name as a byte string, long names applied; not yet checked for safety. */
   path: string;
-  linkname: string;
-  type: EntryType;
   /** The type byte as stored, for messages. */
   rawType: string;
-  perm: number;
-  uid: number;
-  gid: number;
-  mtime: Timestamp;
-  atime: Timestamp;
-  ctime: Timestamp;
-  xattrs: Xattr[];
-  major: number;
-  minor: number;
-  /** Files: the logical size (a sparse file's real size); 0 for others. */
-  size: number;
   /** Files: stream offset of the first stored data byte (after a pax 1.0 sparse map) and how many are stored. */
   dataStart: number;
   dataLength: number;
-  /** Sparse files: where the stored bytes go in the file. */
-  runs?: DataRun[];
   /** "archive: name", for messages about this entry. */
   where: string;
 }
@@ -95,70 +93,107 @@ export async function* tarEntries(reader: SeqReader, opts: TarEntryOptions): Asy
   const { label } = opts;
   const warn = opts.warn ?? (() => {});
   const block = new Uint8Array(BLOCK);
-  const globalPax = new Map<string, Uint8Array>();
-  let localPax: PaxRecords | null = null;
-  let longName: string | null = null;
-  let longLink: string | null = null;
+  const ext = new ExtendedHeaders(reader);
   let index = 0;
-
-  const skipExactly = async (n: number, where: string, what = 'archive is truncated'): Promise<void> => {
-    if ((await reader.skip(n)) < n) throw new CorruptInputError(where, what);
-  };
-  const readMeta = async (size: number, where: string): Promise<Uint8Array> => {
-    if (size > MAX_META) throw new CorruptInputError(where, `extended header of ${size} bytes is too large`);
-    const data = new Uint8Array(size);
-    if ((await reader.read(data)) < size) throw new CorruptInputError(where, 'archive is truncated');
-    await skipExactly(pad(size), where);
-    return data;
-  };
-
   for (;;) {
     const headerOffset = reader.offset;
-    const got = await reader.read(block);
-    const pending = localPax !== null || longName !== null || longLink !== null;
-    if (got === 0 || (got === BLOCK && isZeroBlock(block))) {
-      if (pending) throw new CorruptInputError(label, 'archive ends after an extended header with no entry for it');
-      return;
-    }
-    const at = `${label}: header at byte ${headerOffset}`;
-    if (got < BLOCK) throw new CorruptInputError(at, 'archive is truncated');
-    const h: RawHeader = guard(at, () => decodeHeader(block));
-
+    const h = await readHeader(reader, block, label, ext.pending);
+    if (!h) return;
     // Extended headers describe the next entry.
     const metaWhere = `${label}: extended header at byte ${headerOffset}`;
+    if (await ext.take(h, metaWhere)) continue;
+    const { fields, sparse00 } = ext.forEntry(h, label, metaWhere);
+    const { entry, stored } = decodeEntry(h, fields, block, index++, headerOffset, reader.offset, warn);
+    const consumed = entry.type === '0' ? await locateFileData(reader, entry, h, block, fields, sparse00, stored) : 0;
+    yield entry;
+    await skipExactly(reader, stored - consumed + pad(stored), entry.where);
+  }
+}
+
+async function skipExactly(reader: SeqReader, n: number, where: string): Promise<void> {
+  if ((await reader.skip(n)) < n) throw new CorruptInputError(where, 'archive is truncated');
+}
+
+/** The next header, decoded; null at the end of the archive (an end block, or the end of the stream). */
+async function readHeader(reader: SeqReader, block: Uint8Array, label: string, pending: boolean): Promise<RawHeader | null> {
+  const headerOffset = reader.offset;
+  const got = await reader.read(block);
+  if (got === 0 || (got === BLOCK && isZeroBlock(block))) {
+    if (pending) throw new CorruptInputError(label, 'archive ends after an extended header with no entry for it');
+    return null;
+  }
+  const at = `${label}: header at byte ${headerOffset}`;
+  if (got < BLOCK) throw new CorruptInputError(at, 'archive is truncated');
+  return guard(at, () => decodeHeader(block));
+}
+
+/**
+ * What extended headers say about the entry after them (pax 'x' records, GNU long names),
+ * and the global pax records ('g'), as the stream gives them.
+ */
+class ExtendedHeaders {
+  private readonly global = new Map<string, Uint8Array>();
+  private local: PaxRecords | null = null;
+  private longName: string | null = null;
+  private longLink: string | null = null;
+
+  constructor(private readonly reader: SeqReader) {}
+
+  /** Whether something read waits for its entry. */
+  get pending(): boolean {
+    return this.local !== null || this.longName !== null || this.longLink !== null;
+  }
+
+  /** Reads `h` when it is an extended header or a volume label (true), else leaves it (false). */
+  async take(h: RawHeader, where: string): Promise<boolean> {
     switch (h.type) {
       case 'x': {
-        const data = await readMeta(h.size, metaWhere);
-        const recs = guard(metaWhere, () => parsePax(data));
-        localPax = localPax ? localPax.concat(recs) : recs;
-        continue;
+        const data = await this.readData(h.size, where);
+        const recs = guard(where, () => parsePax(data));
+        this.local = this.local ? this.local.concat(recs) : recs;
+        return true;
       }
       case 'g': {
-        const data = await readMeta(h.size, metaWhere);
-        for (const [k, v] of guard(metaWhere, () => parsePax(data))) {
-          if (v.length === 0) globalPax.delete(k);
-          else globalPax.set(k, v);
+        const data = await this.readData(h.size, where);
+        for (const [k, v] of guard(where, () => parsePax(data))) {
+          if (v.length === 0) this.global.delete(k);
+          else this.global.set(k, v);
         }
-        continue;
+        return true;
       }
       case 'L':
       case 'K': {
-        const data = await readMeta(h.size, metaWhere);
+        const data = await this.readData(h.size, where);
         const s = cString(data, 0, data.length);
-        if (h.type === 'L') longName = s;
-        else longLink = s;
-        continue;
+        if (h.type === 'L') this.longName = s;
+        else this.longLink = s;
+        return true;
       }
       case 'V': // GNU volume label: not a file
-        await skipExactly(h.size + pad(h.size), metaWhere);
-        continue;
+        await skipExactly(this.reader, h.size + pad(h.size), where);
+        return true;
     }
+    return false;
+  }
 
-    // Effective pax keywords: globals, then this entry's records (an empty value cancels one).
+  private async readData(size: number, where: string): Promise<Uint8Array> {
+    if (size > MAX_META) throw new CorruptInputError(where, `extended header of ${size} bytes is too large`);
+    const data = new Uint8Array(size);
+    if ((await this.reader.read(data)) < size) throw new CorruptInputError(where, 'archive is truncated');
+    await skipExactly(this.reader, pad(size), where);
+    return data;
+  }
+
+  /**
+   * The entry's effective pax keywords (globals, then its own records; an empty value
+   * cancels one) with its path, and the numbers of GNU sparse 0.0 records, which may
+   * repeat; what waited for this entry is used up.
+   */
+  forEntry(h: RawHeader, label: string, metaWhere: string): { fields: PaxFields; sparse00: number[] } {
     const pax = new Map<string, Uint8Array>();
-    for (const [k, v] of globalPax) if (!PER_FILE_KEYS.has(k) && !k.startsWith('GNU.sparse.')) pax.set(k, v);
+    for (const [k, v] of this.global) if (!PER_FILE_KEYS.has(k) && !k.startsWith('GNU.sparse.')) pax.set(k, v);
     const sparse00: number[] = [];
-    for (const [k, v] of localPax ?? []) {
+    for (const [k, v] of this.local ?? []) {
       if (k === 'GNU.sparse.offset' || k === 'GNU.sparse.numbytes') {
         sparse00.push(guard(metaWhere, () => paxInteger(v, k)));
         if (sparse00.length > 2 * MAX_RUNS) throw new CorruptInputError(metaWhere, 'sparse map is too long');
@@ -166,103 +201,153 @@ export async function* tarEntries(reader: SeqReader, opts: TarEntryOptions): Asy
       if (v.length === 0) pax.delete(k);
       else pax.set(k, v);
     }
-    localPax = null;
-
-    let path = pax.has('path') ? paxString(pax.get('path')!) : longName ?? h.name;
-    const linkname = pax.has('linkpath') ? paxString(pax.get('linkpath')!) : longLink ?? h.linkname;
-    longName = longLink = null;
+    this.local = null;
+    let path = pax.has('path') ? paxString(pax.get('path')!) : this.longName ?? h.name;
+    const linkname = pax.has('linkpath') ? paxString(pax.get('linkpath')!) : this.longLink ?? h.linkname;
+    this.longName = this.longLink = null;
     if (pax.has('GNU.sparse.name')) path = paxString(pax.get('GNU.sparse.name')!);
-    const where = `${label}: ${displayName(path)}`;
-    const check = <T>(f: () => T): T => guard(where, f);
-    const fail = (msg: string): never => {
-      throw new CorruptInputError(where, msg);
-    };
-    const num = (key: string, fallback: number): number => (pax.has(key) ? check(() => paxInteger(pax.get(key)!, key)) : fallback);
-    const time = (key: string, fallback: Timestamp): Timestamp => (pax.has(key) ? check(() => paxTime(pax.get(key)!, key)) : fallback);
-
-    const stored = num('size', h.size); // bytes of data after the header
-    const mtime = time('mtime', { sec: h.mtime, nsec: 0 });
-    let type = EXPECT_TYPES[h.type];
-    if (h.type === 'M') fail('multi-volume continuation entries are not supported');
-    if (type === undefined) fail(`unknown entry type ${typeName(h.type)}`);
-    if (type === '0' && h.type !== 'S' && path.endsWith('/')) type = '5'; // pre-POSIX directory
-
-    const entry: TarEntry = {
-      index: index++, headerOffset, headerSum: headerSum(block), path, linkname, type: type!, rawType: h.type,
-      perm: h.mode & 0o7777, uid: num('uid', h.uid), gid: num('gid', h.gid), mtime, atime: time('atime', mtime), ctime: time('ctime', mtime),
-      xattrs: pax.size ? collectXattrs(pax, warn) : [], major: num('SCHILY.devmajor', h.devmajor), minor: num('SCHILY.devminor', h.devminor),
-      size: 0, dataStart: reader.offset, dataLength: 0, where,
-    };
-    let consumed = 0; // data bytes of this entry already read (a pax 1.0 sparse map)
-    if (type === '0') {
-      let realSize = stored;
-      let runs: DataRun[] | undefined;
-      let skipBytes = 0;
-      if (h.type === 'S') {
-        const all: DataRun[] = [];
-        const S = GNU_SPARSE_HEADER, X = GNU_SPARSE_EXTENSION, runSize = GNU_SPARSE_ENTRY.size;
-        const [realAt, realEnd] = S.span('realsize');
-        check(() => oldGnuRuns(block, S.offsets.sparse, (S.span('sparse')[1] - S.offsets.sparse) / runSize, all));
-        realSize = check(() => parseNumeric(block, realAt, realEnd - realAt, 'realsize'));
-        let extended = S.get(block, 0, 'isextended') !== 0;
-        const ext = new Uint8Array(BLOCK);
-        while (extended) {
-          if ((await reader.read(ext)) < BLOCK) fail('archive is truncated (in a sparse header)');
-          check(() => oldGnuRuns(ext, X.offsets.sparse, (X.span('sparse')[1] - X.offsets.sparse) / runSize, all));
-          extended = X.get(ext, 0, 'isextended') !== 0;
-          if (all.length > MAX_RUNS) fail('sparse map is too long');
-        }
-        entry.dataStart = reader.offset;
-        runs = check(() => checkRuns(all, realSize));
-      } else if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.size') || pax.has('GNU.sparse.map') || sparse00.length) {
-        const major = pax.has('GNU.sparse.major') ? paxString(pax.get('GNU.sparse.major')!) : '0';
-        const minor = pax.has('GNU.sparse.minor') ? paxString(pax.get('GNU.sparse.minor')!) : '';
-        if (major === '1' && minor === '0') {
-          realSize = num('GNU.sparse.realsize', -1);
-          if (realSize < 0) fail('sparse file has no GNU.sparse.realsize');
-          const parser = new SparseMapParser();
-          const buf = new Uint8Array(BLOCK);
-          while (!parser.done) {
-            if (consumed >= stored) fail('sparse map runs past the entry data');
-            const want = Math.min(BLOCK, stored - consumed);
-            if ((await reader.read(buf.subarray(0, want))) < want) fail('archive is truncated (in a sparse map)');
-            consumed += want;
-            check(() => parser.feed(buf.subarray(0, want)));
-          }
-          skipBytes = parser.consumed + pad(parser.consumed);
-          if (skipBytes > stored) fail('sparse map runs past the entry data');
-          runs = check(() => checkRuns(parser.runs(), realSize));
-        } else if (major === '0') {
-          realSize = num('GNU.sparse.size', num('GNU.sparse.realsize', -1));
-          if (realSize < 0) fail('sparse file has no GNU.sparse.size');
-          let raw: DataRun[];
-          if (pax.has('GNU.sparse.map')) raw = check(() => paxMap01(pax.get('GNU.sparse.map')!));
-          else {
-            if (sparse00.length % 2) fail('sparse map has an offset without numbytes');
-            raw = [];
-            for (let i = 0; i < sparse00.length; i += 2) raw.push({ offset: sparse00[i]!, length: sparse00[i + 1]! });
-          }
-          if (raw.length > MAX_RUNS) fail('sparse map is too long');
-          runs = check(() => checkRuns(raw, realSize));
-        } else {
-          fail(`unsupported GNU sparse format ${major}.${minor}`);
-        }
-        entry.dataStart += skipBytes;
-      }
-      const length = stored - skipBytes;
-      if (runs) {
-        let sum = 0;
-        for (const r of runs) sum += r.length;
-        if (sum !== length) fail(`sparse map describes ${sum} data bytes but the entry stores ${length}`);
-        entry.runs = runs;
-      }
-      entry.size = realSize;
-      entry.dataLength = length;
-    }
-
-    yield entry;
-
-    const rest = stored - consumed + pad(stored);
-    await skipExactly(rest, where);
+    return { fields: new PaxFields(pax, path, linkname, `${label}: ${displayName(path)}`), sparse00 };
   }
+}
+
+/** An entry's names and pax keywords; its other fields read from the keywords where present, else from the header. Errors name the entry. */
+class PaxFields {
+  constructor(readonly pax: Map<string, Uint8Array>, readonly path: string, readonly linkname: string, readonly where: string) {}
+
+  check<T>(f: () => T): T {
+    return guard(this.where, f);
+  }
+
+  fail(msg: string): never {
+    throw new CorruptInputError(this.where, msg);
+  }
+
+  num(key: string, fallback: number): number {
+    return this.pax.has(key) ? this.check(() => paxInteger(this.pax.get(key)!, key)) : fallback;
+  }
+
+  time(key: string, fallback: Timestamp): Timestamp {
+    return this.pax.has(key) ? this.check(() => paxTime(this.pax.get(key)!, key)) : fallback;
+  }
+
+  str(key: string, fallback: string): string {
+    return this.pax.has(key) ? paxString(this.pax.get(key)!) : fallback;
+  }
+}
+
+/** The entry `h` starts (data not yet located), and how many bytes of data follow its header. */
+function decodeEntry(
+  h: RawHeader, f: PaxFields, block: Uint8Array, index: number, headerOffset: number, dataStart: number, warn: (key: string, msg: string) => void,
+): { entry: TarEntry; stored: number } {
+  const { pax, path, where } = f;
+  const stored = f.num('size', h.size);
+  const mtime = f.time('mtime', { sec: h.mtime, nsec: 0 });
+  let type = EXPECT_TYPES[h.type];
+  if (h.type === 'M') f.fail('multi-volume continuation entries are not supported');
+  if (type === undefined) f.fail(`unknown entry type ${typeName(h.type)}`);
+  if (type === '0' && h.type !== 'S' && path.endsWith('/')) type = '5'; // pre-POSIX directory
+  const entry: TarEntry = {
+    index, headerOffset, headerSum: headerSum(block), path, linkname: f.linkname, type: type!, rawType: h.type,
+    perm: h.mode & 0o7777, uid: f.num('uid', h.uid), gid: f.num('gid', h.gid), mtime, atime: f.time('atime', mtime), ctime: f.time('ctime', mtime),
+    xattrs: pax.size ? collectXattrs(pax, warn) : [], major: f.num('SCHILY.devmajor', h.devmajor), minor: f.num('SCHILY.devminor', h.devminor),
+    size: 0, dataStart, dataLength: 0, where,
+  };
+  return { entry, stored };
+}
+
+/** Where a sparse file's stored bytes go, and the bytes of a pax 1.0 map before them (`consumed` of which were read). */
+interface SparseLayout {
+  realSize: number;
+  runs: DataRun[];
+  mapBytes: number;
+  consumed: number;
+}
+
+/**
+ * Sets a file entry's size, data start and length, and its runs when it is sparse (old GNU
+ * 'S' headers, or GNU.sparse.* pax records); returns how many data bytes it read (a pax 1.0 map).
+ */
+async function locateFileData(
+  reader: SeqReader, entry: TarEntry, h: RawHeader, block: Uint8Array, f: PaxFields, sparse00: number[], stored: number,
+): Promise<number> {
+  const { pax } = f;
+  let sparse: SparseLayout | null = null;
+  if (h.type === 'S') {
+    sparse = await oldGnuSparse(reader, block, f);
+    entry.dataStart = reader.offset;
+  } else if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.size') || pax.has('GNU.sparse.map') || sparse00.length) {
+    sparse = await paxSparse(reader, f, sparse00, stored);
+    entry.dataStart += sparse.mapBytes;
+  }
+  const length = stored - (sparse?.mapBytes ?? 0);
+  if (sparse) {
+    let sum = 0;
+    for (const r of sparse.runs) sum += r.length;
+    if (sum !== length) f.fail(`sparse map describes ${sum} data bytes but the entry stores ${length}`);
+    entry.runs = sparse.runs;
+  }
+  entry.size = sparse?.realSize ?? stored;
+  entry.dataLength = length;
+  return sparse?.consumed ?? 0;
+}
+
+/** Old GNU sparse ('S'): the map is in the header and in the extension blocks that follow it. */
+async function oldGnuSparse(reader: SeqReader, block: Uint8Array, f: PaxFields): Promise<SparseLayout> {
+  const all: DataRun[] = [];
+  const S = GNU_SPARSE_HEADER, X = GNU_SPARSE_EXTENSION, runSize = GNU_SPARSE_ENTRY.size;
+  const [realAt, realEnd] = S.span('realsize');
+  f.check(() => oldGnuRuns(block, S.offsets.sparse, (S.span('sparse')[1] - S.offsets.sparse) / runSize, all));
+  const realSize = f.check(() => parseNumeric(block, realAt, realEnd - realAt, 'realsize'));
+  let extended = S.get(block, 0, 'isextended') !== 0;
+  const ext = new Uint8Array(BLOCK);
+  while (extended) {
+    if ((await reader.read(ext)) < BLOCK) f.fail('archive is truncated (in a sparse header)');
+    f.check(() => oldGnuRuns(ext, X.offsets.sparse, (X.span('sparse')[1] - X.offsets.sparse) / runSize, all));
+    extended = X.get(ext, 0, 'isextended') !== 0;
+    if (all.length > MAX_RUNS) f.fail('sparse map is too long');
+  }
+  return { realSize, runs: f.check(() => checkRuns(all, realSize)), mapBytes: 0, consumed: 0 };
+}
+
+/** GNU sparse files in pax archives: format 1.0 keeps the map at the start of the data, 0.0 and 0.1 in the records. */
+async function paxSparse(reader: SeqReader, f: PaxFields, sparse00: number[], stored: number): Promise<SparseLayout> {
+  const major = f.str('GNU.sparse.major', '0');
+  const minor = f.str('GNU.sparse.minor', '');
+  if (major === '1' && minor === '0') return pax10Sparse(reader, f, stored);
+  if (major === '0') return pax0xSparse(f, sparse00);
+  return f.fail(`unsupported GNU sparse format ${major}.${minor}`);
+}
+
+/** Format 1.0: decimal numbers in newline-ended lines, padded to a block, before the data. */
+async function pax10Sparse(reader: SeqReader, f: PaxFields, stored: number): Promise<SparseLayout> {
+  const realSize = f.num('GNU.sparse.realsize', -1);
+  if (realSize < 0) f.fail('sparse file has no GNU.sparse.realsize');
+  const parser = new SparseMapParser();
+  const buf = new Uint8Array(BLOCK);
+  let consumed = 0;
+  while (!parser.done) {
+    if (consumed >= stored) f.fail('sparse map runs past the entry data');
+    const want = Math.min(BLOCK, stored - consumed);
+    if ((await reader.read(buf.subarray(0, want))) < want) f.fail('archive is truncated (in a sparse map)');
+    consumed += want;
+    f.check(() => parser.feed(buf.subarray(0, want)));
+  }
+  const mapBytes = parser.consumed + pad(parser.consumed);
+  if (mapBytes > stored) f.fail('sparse map runs past the entry data');
+  return { realSize, runs: f.check(() => checkRuns(parser.runs(), realSize)), mapBytes, consumed };
+}
+
+/** Formats 0.1 (one GNU.sparse.map record) and 0.0 (GNU.sparse.offset/numbytes pairs). */
+function pax0xSparse(f: PaxFields, sparse00: number[]): SparseLayout {
+  const realSize = f.num('GNU.sparse.size', f.num('GNU.sparse.realsize', -1));
+  if (realSize < 0) f.fail('sparse file has no GNU.sparse.size');
+  let raw: DataRun[];
+  if (f.pax.has('GNU.sparse.map')) raw = f.check(() => paxMap01(f.pax.get('GNU.sparse.map')!));
+  else {
+    if (sparse00.length % 2) f.fail('sparse map has an offset without numbytes');
+    raw = [];
+    for (let i = 0; i < sparse00.length; i += 2) raw.push({ offset: sparse00[i]!, length: sparse00[i + 1]! });
+  }
+  if (raw.length > MAX_RUNS) f.fail('sparse map is too long');
+  return { realSize, runs: f.check(() => checkRuns(raw, realSize)), mapBytes: 0, consumed: 0 };
 }

@@ -1,17 +1,18 @@
-// Tar source: ustar, GNU and pax archives (optionally gzipped) into an FsTree, in two
-// streaming passes. Pass 1 reads every header and skips the data; the ContentSource
-// re-opens the stream and skips forward to each requested member. Memory stays flat
-// whatever the archive or member size.
+// Tar source: ustar, GNU and pax archives (plain or compressed, see decompress.ts) into an
+// FsTree, in two streaming passes. Pass 1 reads every header and skips the data; the
+// ContentSource re-opens the stream and skips forward to each requested member. Memory
+// stays flat whatever the archive or member size. How an entry becomes a node is shared
+// with image layers (layers.ts), which place entries by their own rules.
 import type { ChunkSink, ContentSource } from '../io/content-source.js';
 import { TreeBuilder, splitArchivePath } from '../tree/builder.js';
 import { displayName } from '../tree/names.js';
-import { type ContentRef, type DirNode, type FileNode, type FsNode, dataLength } from '../tree/node.js';
+import { type ContentRef, type DirNode, type FileNode, type FsNode, dataLength, nodeMeta } from '../tree/node.js';
 import { forEachNode } from '../tree/transforms.js';
 import { CakeError, CorruptInputError, DoesNotFitError } from '../util/errors.js';
 import type { LoadedTree } from './directory.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
 import { BLOCK, headerSum } from './tar-headers.js';
-import { tarEntries } from './tar-entries.js';
+import { type EntryFields, type TarEntry, type TarEntryOptions, tarEntries } from './tar-entries.js';
 
 export interface TarSourceOptions {
   /** Shown in errors and warnings as the archive's name. */
@@ -26,7 +27,8 @@ export interface TarSourceOptions {
   sizeLimit?: number;
 }
 
-interface TarHandle {
+/** Where a member's data lies in the (decompressed) stream, for TarContent to find it again. */
+export interface TarHandle {
   /** Archive path, for error messages. */
   path: string;
   /** Stream offset of the member's header block, and its byte sum (to notice a changed archive). */
@@ -37,84 +39,102 @@ interface TarHandle {
   length: number;
 }
 
-/** Reads a tar archive (plain or gzip) produced by `openStream`; may be called again by the ContentSource. */
+/** The handle of a file entry with stored data; null for other entries. */
+export function dataHandle(e: TarEntry): TarHandle | null {
+  if (e.type !== '0' || e.dataLength <= 0) return null;
+  return { path: e.path, headerOffset: e.headerOffset, headerSum: e.headerSum, start: e.dataStart, length: e.dataLength };
+}
+
+/**
+ * The node an entry makes, hard links aside: their target is looked up in the caller's own
+ * tree. A symlink target with a NUL byte is an error naming `where`.
+ */
+export function entryNode(e: EntryFields, content: ContentRef | null, where: string): FsNode {
+  const meta = nodeMeta(e);
+  switch (e.type) {
+    case '0': {
+      const file: FileNode = { kind: 'file', ...meta, size: e.size, content };
+      if (e.runs) file.dataRuns = e.runs;
+      return file;
+    }
+    case '1':
+      throw new Error(`${where}: a hard link is placed by the caller (tar source bug)`);
+    case '2':
+      if (e.linkname.includes('\0')) throw new CorruptInputError(where, 'symlink target contains a NUL byte');
+      return { kind: 'symlink', ...meta, target: e.linkname };
+    case '3':
+    case '4':
+      return { kind: e.type === '3' ? 'chardev' : 'blockdev', ...meta, major: e.major, minor: e.minor };
+    case '5':
+      return { kind: 'dir', ...meta, entries: new Map() };
+    case '6':
+      return { kind: 'fifo', ...meta };
+  }
+}
+
+/** A `warn` for the tar reader that says each kind of warning once per label (`seen` may be shared by several archives). */
+export function onceWarner(warnings: string[], label: string, seen = new Set<string>()): (key: string, msg: string) => void {
+  return (key, msg) => {
+    if (seen.has(`${label}\0${key}`)) return;
+    seen.add(`${label}\0${key}`);
+    warnings.push(`${label}: ${msg}`);
+  };
+}
+
+/** Reads a tar archive (plain or compressed) produced by `openStream`; may be called again by the ContentSource. */
 export async function loadTar(openStream: () => AsyncIterable<Uint8Array>, opts: TarSourceOptions): Promise<LoadedTree> {
   const label = opts.label;
   const warnings: string[] = [];
-  const warnOnce = new Set<string>();
-  const warn = (key: string, msg: string): void => {
-    if (warnOnce.has(key)) return;
-    warnOnce.add(key);
-    warnings.push(`${label}: ${msg}`);
-  };
   const reader = new ByteReader(maybeDecompress(openStream(), label));
   const builder = new TreeBuilder();
   const budget = opts.sizeLimit === undefined ? null : new DataBudget(builder, opts.sizeLimit, label);
-
-  try {
-    for await (const e of tarEntries(reader, { label, warn })) {
-      const { where } = e;
-      const fail: (msg: string) => never = (msg) => {
-        throw new CorruptInputError(where, msg);
-      };
-      // Placing an entry: a hostile name is an error, or (lenient) a warning and a skip.
-      const hostile = <T>(place: () => T): T | undefined => {
-        try {
-          return place();
-        } catch (err) {
-          if (!opts.lenient || !(err instanceof CorruptInputError)) throw err;
-          warnings.push(`skipped: ${err.message}`);
-          return undefined;
-        }
-      };
-      const meta = { perm: e.perm, uid: e.uid, gid: e.gid, mtime: e.mtime, atime: e.atime, ctime: e.ctime, xattrs: e.xattrs };
-      let node: FsNode | undefined;
-      switch (e.type) {
-        case '0': {
-          const content: ContentRef | null =
-            e.dataLength > 0
-              ? { order: e.index, handle: { path: e.path, headerOffset: e.headerOffset, headerSum: e.headerSum, start: e.dataStart, length: e.dataLength } satisfies TarHandle }
-              : null;
-          const file: FileNode = { kind: 'file', ...meta, size: e.size, content };
-          if (e.runs) file.dataRuns = e.runs;
-          node = file;
-          budget?.add(e.dataLength);
-          break;
-        }
-        case '1':
-          node = hostile(() => {
-            const t = builder.get(splitArchivePath(e.linkname, where));
-            if (!t) fail(`hard link to ${JSON.stringify(displayName(e.linkname))}, which is not in the archive before it`);
-            if (t.kind === 'dir') fail(`hard link to ${JSON.stringify(displayName(e.linkname))}, which is a directory`);
-            return t;
-          });
-          break;
-        case '2':
-          if (e.linkname.includes('\0')) fail('symlink target contains a NUL byte');
-          node = { kind: 'symlink', ...meta, target: e.linkname };
-          break;
-        case '3':
-        case '4':
-          node = { kind: e.type === '3' ? 'chardev' : 'blockdev', ...meta, major: e.major, minor: e.minor };
-          break;
-        case '5':
-          node = { kind: 'dir', ...meta, entries: new Map() };
-          break;
-        case '6':
-          node = { kind: 'fifo', ...meta };
-          break;
-      }
-      if (node) hostile(() => builder.set(splitArchivePath(e.path, where), node!, where));
+  // Placing an entry: a hostile name is an error, or (lenient) a warning and a skip.
+  const hostile = <T>(place: () => T): T | undefined => {
+    try {
+      return place();
+    } catch (err) {
+      if (!opts.lenient || !(err instanceof CorruptInputError)) throw err;
+      warnings.push(`skipped: ${err.message}`);
+      return undefined;
     }
-    // Read to the end so a corrupt or truncated gzip stream is noticed.
+  };
+  await readEntries(reader, { label, warn: onceWarner(warnings, label) }, 'archive', (e) => {
+    const node = e.type === '1' ? hostile(() => hardLinkTarget(builder, e)) : newNode(e, budget);
+    if (node) hostile(() => builder.set(splitArchivePath(e.path, e.where), node, e.where));
+  });
+  return { tree: builder.tree, content: new TarContent(openStream, label, opts.spill, opts.spillAbove ?? MEMORY_SPILL_LIMIT), warnings };
+}
+
+/**
+ * Gives every entry of the tar on `reader` to `each`, then reads the stream to its end so
+ * a corrupt or truncated compressed stream is noticed. The reader is closed either way;
+ * errors of the stream become "cannot read WHAT" CorruptInputErrors.
+ */
+export async function readEntries(reader: ByteReader, opts: TarEntryOptions, what: string, each: (e: TarEntry) => void): Promise<void> {
+  try {
+    for await (const e of tarEntries(reader, opts)) each(e);
     while ((await reader.skip(1 << 30)) > 0);
   } catch (e) {
     await reader.close().catch(() => {});
-    throw asSourceError(e, label);
+    throw asSourceError(e, opts.label, what);
   }
   await reader.close();
+}
 
-  return { tree: builder.tree, content: new TarContent(openStream, label, opts.spill, opts.spillAbove ?? MEMORY_SPILL_LIMIT), warnings };
+/** The node of an entry that is not a hard link; a file's data counts against the budget. */
+function newNode(e: TarEntry, budget: DataBudget | null): FsNode {
+  const handle = dataHandle(e);
+  const node = entryNode(e, handle ? { order: e.index, handle } : null, e.where);
+  if (e.type === '0') budget?.add(e.dataLength);
+  return node;
+}
+
+/** The node a hard link entry names: one the archive placed before it, and no directory. */
+function hardLinkTarget(builder: TreeBuilder, e: TarEntry): FsNode {
+  const t = builder.get(splitArchivePath(e.linkname, e.where));
+  if (!t) throw new CorruptInputError(e.where, `hard link to ${JSON.stringify(displayName(e.linkname))}, which is not in the archive before it`);
+  if (t.kind === 'dir') throw new CorruptInputError(e.where, `hard link to ${JSON.stringify(displayName(e.linkname))}, which is a directory`);
+  return t;
 }
 
 /**
@@ -146,12 +166,12 @@ function treeDataBytes(root: DirNode): number {
   return n;
 }
 
-/** Errors from the byte stream (I/O, decompression) become one-line CorruptInputErrors; our own pass through. */
-function asSourceError(e: unknown, where: string): unknown {
+/** Errors from the byte stream (I/O, decompression) become one-line CorruptInputErrors ("cannot read WHAT"); our own pass through. */
+export function asSourceError(e: unknown, where: string, what = 'archive'): unknown {
   if (e instanceof CakeError || e instanceof TypeError || e instanceof ReferenceError) return e;
   const err = e as Error & { code?: string };
   const msg = err instanceof Error ? `${err.code ? `${err.code} ` : ''}${err.message}` : String(e);
-  return new CorruptInputError(where, `cannot read archive: ${msg}`);
+  return new CorruptInputError(where, `cannot read ${what}: ${msg}`);
 }
 
 /**

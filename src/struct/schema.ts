@@ -167,54 +167,10 @@ export function defineStruct<const F extends readonly FieldSpec[], const S exten
 ): Struct<FieldsValue<F>, keyof S & string> {
   type T = FieldsValue<F>;
   const low = new Set<string>(opts.lowBits ?? []);
-  let pos = 0;
-  const rows: Row[] = [];
-  const byName = new Map<string, Row>();
-  const offsets: Record<string, number> = {};
-  for (const [fname, type, offset] of fields) {
-    if (offset !== pos) throw new Error(`struct ${name}: field ${fname} declared at 0x${offset.toString(16)} but falls at 0x${pos.toString(16)}`);
-    if (byName.has(fname)) throw new Error(`struct ${name}: field ${fname} declared twice`);
-    const row = { name: fname, type, offset, width: width(type), low: low.has(fname) };
-    rows.push(row);
-    byName.set(fname, row);
-    offsets[fname] = offset;
-    pos += row.width;
-  }
-  const total = opts.size ?? pos;
-  if (pos > total) throw new Error(`struct ${name}: fields end at ${pos}, past size ${total}`);
-
-  // Split values: the part rows lowest first, with the bit position each part starts at.
-  const splits = new Map<string, { parts: { row: Row; scale: number }[]; bits: number; low: boolean }>();
-  for (const [sname, partNames] of Object.entries(opts.split ?? {}) as [string, readonly string[]][]) {
-    if (byName.has(sname)) throw new Error(`struct ${name}: split ${sname} has the name of a field`);
-    let bits = 0;
-    const parts = partNames.map((p) => {
-      const row = byName.get(p);
-      if (!row || row.type.startsWith('bytes') || row.type.startsWith('hex') || row.width === 8) throw new Error(`struct ${name}: split ${sname}: ${p} is not an integer field of it`);
-      const part = { row, scale: 2 ** bits };
-      bits += row.width * 8;
-      return part;
-    });
-    splits.set(sname, { parts, bits: Math.min(bits, 53), low: low.has(sname) });
-  }
+  const { rows, byName, offsets, total } = tableRows(name, fields, low, opts.size);
+  const splits = splitValues(name, opts.split ?? {}, byName, low);
   for (const l of low) if (!byName.has(l) && !splits.has(l)) throw new Error(`struct ${name}: lowBits names ${l}, which it does not have`);
-
-  const writeSplit = (sname: string, buf: Uint8Array, at: number, x: unknown): void => {
-    const sp = splits.get(sname)!;
-    let n = x as number;
-    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 0 && n < 2 ** sp.bits)) {
-      if (!(sp.low && typeof n === 'number' && Number.isInteger(n) && sp.bits <= 32)) throw new StructRangeError(name, sname, x, `${sp.bits} bits (${sp.parts.map((p) => p.row.name).join(' + ')})`);
-      n = sp.bits === 32 ? n >>> 0 : n & (2 ** sp.bits - 1);
-    }
-    for (const { row, scale } of sp.parts) writeNumber(name, row, buf, at + row.offset, Math.floor(n / scale) % 2 ** (row.width * 8));
-  };
-
-  const check = (buf: Uint8Array, at: number): void => {
-    if (!(at >= 0 && at + total <= buf.length)) {
-      throw new CorruptInputError(name, `needs ${total} bytes at offset ${at}, only ${Math.max(0, buf.length - at)} available`, { format: name, offset: at });
-    }
-  };
-
+  const check = (buf: Uint8Array, at: number): void => checkRoom(name, total, buf, at);
   return {
     name,
     size: total,
@@ -227,7 +183,7 @@ export function defineStruct<const F extends readonly FieldSpec[], const S exten
         const x = v[r.name];
         if (x !== undefined) writeField(name, r, buf, at, x);
       }
-      if (splits.size) for (const sname of splits.keys()) if (v[sname] !== undefined) writeSplit(sname, buf, at, v[sname]);
+      if (splits.size) for (const [sname, sp] of splits) if (v[sname] !== undefined) writeSplit(name, sname, sp, buf, at, v[sname]);
       return buf;
     },
     decode(buf, at = 0) {
@@ -247,7 +203,8 @@ export function defineStruct<const F extends readonly FieldSpec[], const S exten
     },
     set(buf, at, fname, value) {
       check(buf, at);
-      if (splits.has(fname)) writeSplit(fname, buf, at, value);
+      const sp = splits.get(fname);
+      if (sp) writeSplit(name, fname, sp, buf, at, value);
       else writeField(name, byName.get(fname)!, buf, at, value);
     },
     span(fname) {
@@ -255,6 +212,66 @@ export function defineStruct<const F extends readonly FieldSpec[], const S exten
       return [r.offset, r.offset + r.width];
     },
   };
+}
+
+/** The rows of a table, each offset checked against the running sum (a wrong width fails at import time). */
+function tableRows(name: string, fields: readonly FieldSpec[], low: Set<string>, size: number | undefined): { rows: Row[]; byName: Map<string, Row>; offsets: Record<string, number>; total: number } {
+  let pos = 0;
+  const rows: Row[] = [];
+  const byName = new Map<string, Row>();
+  const offsets: Record<string, number> = {};
+  for (const [fname, type, offset] of fields) {
+    if (offset !== pos) throw new Error(`struct ${name}: field ${fname} declared at 0x${offset.toString(16)} but falls at 0x${pos.toString(16)}`);
+    if (byName.has(fname)) throw new Error(`struct ${name}: field ${fname} declared twice`);
+    const row = { name: fname, type, offset, width: width(type), low: low.has(fname) };
+    rows.push(row);
+    byName.set(fname, row);
+    offsets[fname] = offset;
+    pos += row.width;
+  }
+  const total = size ?? pos;
+  if (pos > total) throw new Error(`struct ${name}: fields end at ${pos}, past size ${total}`);
+  return { rows, byName, offsets, total };
+}
+
+/** A wide value stored in parts: the part rows lowest first, with the bit position each part starts at. */
+interface Split {
+  parts: { row: Row; scale: number }[];
+  bits: number;
+  low: boolean;
+}
+
+function splitValues(name: string, split: Record<string, readonly string[]>, byName: Map<string, Row>, low: Set<string>): Map<string, Split> {
+  const splits = new Map<string, Split>();
+  for (const [sname, partNames] of Object.entries(split)) {
+    if (byName.has(sname)) throw new Error(`struct ${name}: split ${sname} has the name of a field`);
+    let bits = 0;
+    const parts = partNames.map((p) => {
+      const row = byName.get(p);
+      if (!row || row.type.startsWith('bytes') || row.type.startsWith('hex') || row.width === 8) throw new Error(`struct ${name}: split ${sname}: ${p} is not an integer field of it`);
+      const part = { row, scale: 2 ** bits };
+      bits += row.width * 8;
+      return part;
+    });
+    splits.set(sname, { parts, bits: Math.min(bits, 53), low: low.has(sname) });
+  }
+  return splits;
+}
+
+/** Writes a split value across its parts, range-checked against their bits (or masked, for a low-bits value). */
+function writeSplit(name: string, sname: string, sp: Split, buf: Uint8Array, at: number, x: unknown): void {
+  let n = x as number;
+  if (!(typeof n === 'number' && Number.isInteger(n) && n >= 0 && n < 2 ** sp.bits)) {
+    if (!(sp.low && typeof n === 'number' && Number.isInteger(n) && sp.bits <= 32)) throw new StructRangeError(name, sname, x, `${sp.bits} bits (${sp.parts.map((p) => p.row.name).join(' + ')})`);
+    n = sp.bits === 32 ? n >>> 0 : n & (2 ** sp.bits - 1);
+  }
+  for (const { row, scale } of sp.parts) writeNumber(name, row, buf, at + row.offset, Math.floor(n / scale) % 2 ** (row.width * 8));
+}
+
+function checkRoom(name: string, total: number, buf: Uint8Array, at: number): void {
+  if (!(at >= 0 && at + total <= buf.length)) {
+    throw new CorruptInputError(name, `needs ${total} bytes at offset ${at}, only ${Math.max(0, buf.length - at)} available`, { format: name, offset: at });
+  }
 }
 
 /** The decoded type of a struct: `type Inode = StructValue<typeof INODE>`. */

@@ -35,7 +35,11 @@ export interface DataRun {
   length: number;
 }
 
-interface NodeBase {
+/**
+ * What every inode carries besides its kind and contents: the one metadata record, shared
+ * by the nodes, the tar reader's entries and the cooked directory's table.
+ */
+export interface NodeMeta {
   /** Permission bits including setuid/setgid/sticky (mode & 0o7777). */
   perm: number;
   uid: number;
@@ -45,6 +49,14 @@ interface NodeBase {
   ctime: Timestamp;
   /** Sorted by name; see sortXattrs. */
   xattrs: Xattr[];
+}
+
+/** Only the record's fields of `x` (which may carry more), for a new node. */
+export function nodeMeta(x: NodeMeta): NodeMeta {
+  return { perm: x.perm, uid: x.uid, gid: x.gid, mtime: x.mtime, atime: x.atime, ctime: x.ctime, xattrs: x.xattrs };
+}
+
+interface NodeBase extends NodeMeta {
   /**
    * Inode attributes (chattr). Only `immutable` for now: the boot loader marks
    * /boot/ldlinux.sys so nothing moves the blocks its boot sector points at.

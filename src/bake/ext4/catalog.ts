@@ -83,43 +83,66 @@ export function dataBlocksOf(e: CatalogEntry): { logical: number; count: number 
 }
 
 export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: Uint32Array, dirIndex: boolean): Catalog {
-  const entries: (CatalogEntry | undefined)[] = [];
-  const inoOf = new Map<FsNode, number>();
-  const inodeXattrRoom = inodeSize - GOOD_OLD_INODE_SIZE - EXTRA_ISIZE - 4; // 4: the in-inode magic
-
-  const make = (node: FsNode, ino: number, name: string, parent: CatalogEntry | null): CatalogEntry => {
-    const e: CatalogEntry = {
-      ino, node, name, parent, links: 0, parentIno: parent?.ino ?? ROOT_INO, blockCount: 0, xattrInInode: NO_XATTRS, xattrInBlock: NO_XATTRS,
-    };
-    checkIds(node, () => entryPath(e), 'ext4');
-    if ((node.kind === 'chardev' || node.kind === 'blockdev') && !(node.major >= 0 && node.major <= MAX_MAJOR && node.minor >= 0 && node.minor <= MAX_MINOR)) {
-      throw new UnsupportedError(entryPath(e), `device number ${node.major}:${node.minor} is beyond Linux's (major up to ${MAX_MAJOR}, minor up to ${MAX_MINOR})`);
+  const numbering = new Numbering(bs, inodeSize);
+  numbering.walk(tree.root);
+  const { entries, dirRecords } = numbering;
+  const filesInContentOrder: CatalogEntry[] = [];
+  for (const e of entries) {
+    if (!e) continue;
+    const n = e.node;
+    if (n.kind === 'dir') shapeDirectory(e, dirRecords.get(n)!, bs, seed, dirIndex);
+    else if (n.kind === 'symlink') shapeSymlink(e, n.target.length, bs);
+    else if (n.kind === 'file') {
+      shapeFile(e, n, bs);
+      if (e.blockCount > 0) filesInContentOrder.push(e);
     }
-    if (node.xattrs.length) placeXattrs(e, inodeXattrRoom, bs);
-    entries[ino] = e;
-    inoOf.set(node, ino);
-    return e;
-  };
+  }
+  filesInContentOrder.sort((a, b) => ((a.node as FileNode).content?.order ?? 0) - ((b.node as FileNode).content?.order ?? 0));
+  return { entries, lastIno: numbering.lastIno, filesInContentOrder, lostFoundIno: FIRST_INO };
+}
 
-  const root = tree.root;
-  make(root, ROOT_INO, '', null);
-  const lostFound = root.entries.get('lost+found');
-  if (lostFound && lostFound.kind !== 'dir') throw new UnsupportedError('/lost+found', 'exists but is not a directory');
-  const lfNode: DirNode = (lostFound as DirNode | undefined) ?? {
-    kind: 'dir', perm: 0o700, uid: 0, gid: 0, mtime: root.mtime, atime: root.mtime, ctime: root.mtime, xattrs: [], entries: new Map(),
-  };
-  let next = FIRST_INO + 1;
+/**
+ * Inode numbers for a tree, handed out in pre-order so a directory precedes its children
+ * (good locality), with each directory's records. Checks what ext4 cannot hold: names,
+ * directory hard links, link counts, device numbers, owners, xattrs.
+ */
+class Numbering {
+  readonly entries: (CatalogEntry | undefined)[] = [];
+  readonly dirRecords = new Map<DirNode, DirRecord[]>();
+  private readonly inoOf = new Map<FsNode, number>();
+  private next = FIRST_INO + 1;
+  private readonly inodeXattrRoom: number;
 
-  // Pre-order walk numbers inodes so a directory precedes its children (good locality).
-  const stack: DirNode[] = [root];
-  const dirRecords = new Map<DirNode, DirRecord[]>();
-  while (stack.length) {
-    const dir = stack.pop()!;
-    const selfIno = inoOf.get(dir)!;
-    const self = entries[selfIno]!;
+  constructor(private readonly bs: number, inodeSize: number) {
+    this.inodeXattrRoom = inodeSize - GOOD_OLD_INODE_SIZE - EXTRA_ISIZE - 4; // 4: the in-inode magic
+  }
+
+  get lastIno(): number {
+    return this.next - 1;
+  }
+
+  /** Numbers every inode under `root`; /lost+found (inode 11) is made when the tree has none. */
+  walk(root: DirNode): void {
+    this.add(root, ROOT_INO, '', null);
+    const lostFound = root.entries.get('lost+found');
+    if (lostFound && lostFound.kind !== 'dir') throw new UnsupportedError('/lost+found', 'exists but is not a directory');
+    const lfNode: DirNode = (lostFound as DirNode | undefined) ?? {
+      kind: 'dir', perm: 0o700, uid: 0, gid: 0, mtime: root.mtime, atime: root.mtime, ctime: root.mtime, xattrs: [], entries: new Map(),
+    };
+    const stack: DirNode[] = [root];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      const kids = sortedEntries(dir);
+      if (dir === root && !lostFound) kids.unshift(['lost+found', lfNode]);
+      const subdirs = this.numberChildren(dir, kids, lfNode);
+      for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+    }
+  }
+
+  /** Numbers the children of `dir` not seen before and records its entries; returns its subdirectories. */
+  private numberChildren(dir: DirNode, kids: [string, FsNode][], lfNode: DirNode): DirNode[] {
+    const self = this.entries[this.inoOf.get(dir)!]!;
     const records: DirRecord[] = [];
-    const kids = sortedEntries(dir);
-    if (dir === root && !lostFound) kids.unshift(['lost+found', lfNode]);
     const subdirs: DirNode[] = [];
     for (const [name, child] of kids) {
       const childPath = () => `${entryPath(self)}/${displayName(name)}`.replace(/^\/\//, '/');
@@ -127,50 +150,62 @@ export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: 
       if (name.length === 0 || name.includes('/') || name.includes('\0') || name === '.' || name === '..') {
         throw new UnsupportedError(childPath(), `invalid name ${JSON.stringify(displayName(name))}`);
       }
-      let ino = inoOf.get(child);
+      let ino = this.inoOf.get(child);
       if (ino === undefined) {
-        ino = child === lfNode ? FIRST_INO : next++;
-        make(child, ino, name, self);
+        ino = child === lfNode ? FIRST_INO : this.next++;
+        this.add(child, ino, name, self);
         if (child.kind === 'dir') subdirs.push(child);
       } else if (child.kind === 'dir') {
         throw new UnsupportedError(childPath(), 'a directory may have only one name (directory hard link)');
       }
-      const ce = entries[ino]!;
+      const ce = this.entries[ino]!;
       ce.links++;
       if (ce.links > MAX_LINKS && child.kind !== 'dir') throw new UnsupportedError(childPath(), `more than ${MAX_LINKS} hard links`);
       records.push({ name, ino, ft: ftOf(child), hash: 0 });
     }
-    dirRecords.set(dir, records);
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+    this.dirRecords.set(dir, records);
+    return subdirs;
   }
 
-  const filesInContentOrder: CatalogEntry[] = [];
-  for (const e of entries) {
-    if (!e) continue;
-    const n = e.node;
-    if (n.kind === 'dir') {
-      const recs = dirRecords.get(n)!;
-      const subdirs = recs.filter((r) => r.ft === FT.dir).length;
-      e.links = 2 + subdirs > 65000 ? 1 : 2 + subdirs; // dir_nlink: an uncountable directory says 1
-      e.dir = planDirectory(recs, bs, seed, dirIndex, () => entryPath(e), e.ino === FIRST_INO ? Math.max(1, Math.ceil(16384 / bs)) : 1);
-      e.blockCount = e.dir.blocks;
-    } else if (n.kind === 'symlink') {
-      const len = n.target.length;
-      if (len === 0) throw new UnsupportedError(entryPath(e), 'symlink with an empty target');
-      if (len >= bs) throw new UnsupportedError(entryPath(e), `symlink target is ${len} bytes; at most ${bs - 1} fit in a ${bs}-byte block`);
-      e.blockCount = len < 60 ? 0 : 1;
-    } else if (n.kind === 'file') {
-      if (n.dataRuns) {
-        e.dataBlocks = dataBlockRanges(n, bs);
-        e.blockCount = e.dataBlocks.reduce((s, r) => s + r.count, 0);
-      } else {
-        e.blockCount = Math.ceil(n.size / bs); // dense: one range, made when needed
-      }
-      if (e.blockCount > 0) filesInContentOrder.push(e);
+  private add(node: FsNode, ino: number, name: string, parent: CatalogEntry | null): CatalogEntry {
+    const e: CatalogEntry = {
+      ino, node, name, parent, links: 0, parentIno: parent?.ino ?? ROOT_INO, blockCount: 0, xattrInInode: NO_XATTRS, xattrInBlock: NO_XATTRS,
+    };
+    checkIds(node, () => entryPath(e), 'ext4');
+    if ((node.kind === 'chardev' || node.kind === 'blockdev') && !(node.major >= 0 && node.major <= MAX_MAJOR && node.minor >= 0 && node.minor <= MAX_MINOR)) {
+      throw new UnsupportedError(entryPath(e), `device number ${node.major}:${node.minor} is beyond Linux's (major up to ${MAX_MAJOR}, minor up to ${MAX_MINOR})`);
     }
+    if (node.xattrs.length) placeXattrs(e, this.inodeXattrRoom, this.bs);
+    this.entries[ino] = e;
+    this.inoOf.set(node, ino);
+    return e;
   }
-  filesInContentOrder.sort((a, b) => ((a.node as FileNode).content?.order ?? 0) - ((b.node as FileNode).content?.order ?? 0));
-  return { entries, lastIno: next - 1, filesInContentOrder, lostFoundIno: FIRST_INO };
+}
+
+/** A directory's block layout and link count (2 + subdirectories; 1 when too many to count, as dir_nlink allows). */
+function shapeDirectory(e: CatalogEntry, recs: DirRecord[], bs: number, seed: Uint32Array, dirIndex: boolean): void {
+  const subdirs = recs.filter((r) => r.ft === FT.dir).length;
+  e.links = 2 + subdirs > 65000 ? 1 : 2 + subdirs;
+  // lost+found gets 16 KiB of blocks, as mke2fs makes it: room for e2fsck to reconnect files without allocating.
+  e.dir = planDirectory(recs, bs, seed, dirIndex, () => entryPath(e), e.ino === FIRST_INO ? Math.max(1, Math.ceil(16384 / bs)) : 1);
+  e.blockCount = e.dir.blocks;
+}
+
+/** A symlink's target: in the inode below 60 bytes (a fast symlink), else in one block. */
+function shapeSymlink(e: CatalogEntry, len: number, bs: number): void {
+  if (len === 0) throw new UnsupportedError(entryPath(e), 'symlink with an empty target');
+  if (len >= bs) throw new UnsupportedError(entryPath(e), `symlink target is ${len} bytes; at most ${bs - 1} fit in a ${bs}-byte block`);
+  e.blockCount = len < 60 ? 0 : 1;
+}
+
+/** A file's data blocks: the blocks its runs touch when sparse, else one range from 0. */
+function shapeFile(e: CatalogEntry, n: FileNode, bs: number): void {
+  if (n.dataRuns) {
+    e.dataBlocks = dataBlockRanges(n, bs);
+    e.blockCount = e.dataBlocks.reduce((s, r) => s + r.count, 0);
+  } else {
+    e.blockCount = Math.ceil(n.size / bs); // dense: one range, made when needed
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 // Second planning step: given a geometry, place every block. Fixed metadata (superblock
 // copies, GDTs, each flex group's bitmaps and inode tables) is reserved first; then the
 // journal, directory/symlink/xattr blocks, file data in the source's content order, and
-// last the extent-tree blocks of inodes with more than four extents.
+// last the extent-tree blocks of inodes with more than four extents (the journal's after
+// the others'). layoutHighWater counts the same blocks in bulk, for sizing.
 import { type Run, BlockAllocator } from './allocator.js';
 import { type Catalog, type CatalogEntry, dataBlocksOf } from './catalog.js';
 import { EXT_INIT_MAX_LEN, type ExtentNode, type Mapping, ROOT_EXTENTS, buildExtentTree, extentTreeBlockCount } from './extent.js';
@@ -105,11 +106,10 @@ function extentCount(runs: Run[]): number {
 }
 
 /**
- * Places everything; `null` when it does not fit. A `dry` run only counts (for sizing):
- * it allocates the same blocks but keeps no per-inode mappings or trees.
+ * The fixed metadata reserved in `alloc`: superblock copies with their GDTs, then each
+ * flex group's bitmaps and inode tables. `null` when they do not fit.
  */
-export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number, dry = false): Layout | null {
-  const alloc = new BlockAllocator(geo.firstDataBlock, geo.blocksCount);
+function reserveFixedMetadata(geo: Geometry, alloc: BlockAllocator): GroupMeta[] | null {
   const groups: GroupMeta[] = [];
   const flex = 2 ** geo.logGroupsPerFlex;
   for (let g = 0; g < geo.groups; g++) if (groupHasSuper(g)) alloc.reserve(groupStart(geo, g), 1 + geo.gdtBlocks);
@@ -134,33 +134,63 @@ export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number,
     if (at > geo.blocksCount) return null;
     for (let i = 0; i < n; i++) groups.push({ blockBitmap: bb[i]!, inodeBitmap: ib[i]!, inodeTable: it[i]! });
   }
+  return groups;
+}
 
-  const inodes: (InodeLayout | undefined)[] = [];
-  const journalTreeBlocks: number[] = [];
-  const journalRuns = journalBlocks > 0 ? alloc.alloc(journalBlocks) : [];
+/** What a layout and a count both start from: the fixed metadata reserved, then the journal allocated. */
+function startLayout(geo: Geometry, journalBlocks: number): { alloc: BlockAllocator; groups: GroupMeta[]; journalRuns: Run[] } | null {
+  const alloc = new BlockAllocator(geo.firstDataBlock, geo.blocksCount);
+  const groups = reserveFixedMetadata(geo, alloc);
+  if (!groups) return null;
+  return { alloc, groups, journalRuns: journalBlocks > 0 ? alloc.alloc(journalBlocks) : [] };
+}
 
-  if (dry) {
-    // Sizing only: the same blocks in bulk, O(groups) rather than O(inodes). Extent-tree
-    // blocks are over-counted (every crossing of reserved metadata may cost a file one
-    // more extent), so a size found this way always holds the real layout.
-    const t = dryTotals(cat, geo.blockSize);
-    alloc.alloc(t.small);
-    alloc.alloc(t.data);
-    alloc.alloc(t.tree + extentTreeBlockCount(extentCount(journalRuns), geo.blockSize) + alloc.reservedRuns().length);
-    const highWater = alloc.highWater();
-    if (highWater > geo.blocksCount) return null;
-    const none: InodeLayout = { mappings: [], tree: null, treeBlocks: [], xattrBlock: 0 };
-    return { groups, journal: none, inodes, used: [], highWater };
-  }
-
+/** Places everything; `null` when it does not fit. */
+export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number): Layout | null {
+  const start = startLayout(geo, journalBlocks);
+  if (!start) return null;
+  const { alloc, groups, journalRuns } = start;
   const journal = runsToMappings(journalRuns, 0);
+  const inodes = placeInodeBlocks(cat, alloc);
+  placeExtentTrees(cat, inodes, alloc, geo.blockSize);
+  const journalTree = journal.length <= ROOT_EXTENTS ? null : allocExtentTree(journal, geo.blockSize, alloc);
+  const highWater = alloc.highWater();
+  if (highWater > geo.blocksCount) return null;
+  return {
+    groups, journal: { mappings: journal, tree: journalTree?.tree ?? null, treeBlocks: journalTree?.blocks ?? [], xattrBlock: 0 },
+    inodes, used: mergeRuns(alloc.reservedRuns(), alloc.allocated), highWater,
+  };
+}
+
+/**
+ * The high-water mark `layoutBlocks` would reach, for sizing; `null` when it does not fit.
+ * The same blocks in bulk, O(groups) rather than O(inodes), keeping no per-inode mappings
+ * or trees. Extent-tree blocks are over-counted (every crossing of reserved metadata may
+ * cost a file one more extent), so a size found this way always holds the real layout.
+ */
+export function layoutHighWater(geo: Geometry, cat: Catalog, journalBlocks: number): number | null {
+  const start = startLayout(geo, journalBlocks);
+  if (!start) return null;
+  const { alloc, journalRuns } = start;
+  const t = dryTotals(cat, geo.blockSize);
+  alloc.alloc(t.small);
+  alloc.alloc(t.data);
+  alloc.alloc(t.tree + extentTreeBlockCount(extentCount(journalRuns), geo.blockSize) + alloc.reservedRuns().length);
+  const highWater = alloc.highWater();
+  return highWater > geo.blocksCount ? null : highWater;
+}
+
+/**
+ * Directory, symlink and xattr blocks first, in inode order: they are small and read
+ * together. Then file data in content order, so the writer reads each source front to back.
+ */
+function placeInodeBlocks(cat: Catalog, alloc: BlockAllocator): (InodeLayout | undefined)[] {
+  const inodes: (InodeLayout | undefined)[] = [];
   const layoutOf = (e: CatalogEntry): InodeLayout => {
     let l = inodes[e.ino];
     if (!l) inodes[e.ino] = l = { mappings: [], tree: null, treeBlocks: NO_BLOCKS, xattrBlock: 0 };
     return l;
   };
-
-  // Directory, symlink and xattr blocks first, in inode order: they are small and read together.
   for (const e of cat.entries) {
     if (!e) continue;
     const l = layoutOf(e);
@@ -169,33 +199,34 @@ export function layoutBlocks(geo: Geometry, cat: Catalog, journalBlocks: number,
       if (e.blockCount) runsToMappings(alloc.alloc(e.blockCount), 0, l.mappings);
     }
   }
-  // File data in content order, so the writer reads each source front to back.
   for (const e of cat.filesInContentOrder) {
     const l = layoutOf(e);
     for (const r of dataBlocksOf(e)) runsToMappings(alloc.alloc(r.count), r.logical, l.mappings);
   }
-  // Extent trees too big for i_block.
+  return inodes;
+}
+
+/** Extent trees too big for i_block, after all data. Four extents or fewer live in i_block (encoded straight from the mappings). */
+function placeExtentTrees(cat: Catalog, inodes: (InodeLayout | undefined)[], alloc: BlockAllocator, bs: number): void {
   for (const e of cat.entries) {
     if (!e) continue;
     const l = inodes[e.ino]!;
-    // Four extents or fewer live in i_block (encoded straight from the mappings).
     if (l.mappings.length <= ROOT_EXTENTS) continue;
-    const treeBlocks: number[] = (l.treeBlocks = []);
-    l.tree = buildExtentTree(l.mappings, geo.blockSize, () => {
-      const b = alloc.allocOne();
-      treeBlocks.push(b);
-      return b;
-    });
+    const t = allocExtentTree(l.mappings, bs, alloc);
+    l.tree = t.tree;
+    l.treeBlocks = t.blocks;
   }
-  const journalTree = journal.length <= ROOT_EXTENTS ? null : buildExtentTree(journal, geo.blockSize, () => {
+}
+
+/** The extent tree of `mappings`, its blocks allocated as it is built. */
+function allocExtentTree(mappings: Mapping[], bs: number, alloc: BlockAllocator): { tree: ExtentNode; blocks: number[] } {
+  const blocks: number[] = [];
+  const tree = buildExtentTree(mappings, bs, () => {
     const b = alloc.allocOne();
-    journalTreeBlocks.push(b);
+    blocks.push(b);
     return b;
   });
-
-  const highWater = alloc.highWater();
-  if (highWater > geo.blocksCount) return null;
-  return { groups, journal: { mappings: journal, tree: journalTree, treeBlocks: journalTreeBlocks, xattrBlock: 0 }, inodes, used: mergeRuns(alloc.reservedRuns(), alloc.allocated), highWater };
+  return { tree, blocks };
 }
 
 /** Counts used blocks in [start, start+count) from the sorted `used` runs. */

@@ -12,6 +12,7 @@ import {
 import { DX_HASH_HALF_MD4 } from './dirent.js';
 import { EXTRA_ISIZE } from './inode.js';
 
+/** The metadata_csum seed: crc32c of the filesystem UUID. */
 export function fsSeed(plan: Ext4Plan): number {
   return crc32c(0xffffffff, plan.options.uuid);
 }
@@ -38,7 +39,7 @@ export function blockBitmap(geo: Geometry, used: readonly Run[], g: number): Uin
   return bm;
 }
 
-/** Inode bitmap: inodes 1..lastIno are all in use (numbering is dense); padding past ipg set. */
+/** Inode bitmap: inodes 1..lastIno are all in use (numbering is dense); the bits past inodesPerGroup are set (padding). */
 export function inodeBitmap(geo: Geometry, lastIno: number, g: number): Uint8Array {
   const bm = new Uint8Array(geo.blockSize);
   const first = g * geo.inodesPerGroup + 1;
@@ -84,7 +85,8 @@ export function encodeSuperblock(plan: Ext4Plan, g: number, journalIBlock: Uint8
   const f = o.features;
   const sb = new Uint8Array(1024);
   const label = new TextEncoder().encode(o.label);
-  // Times are unsigned 40-bit here (the planner refuses a SOURCE_DATE_EPOCH before 1970).
+  // Times are unsigned 40-bit here: a SOURCE_DATE_EPOCH is a whole number of seconds
+  // (util/epoch.ts), and the commands refuse one past 2446-05-10 (checkEpoch).
   const t = o.timestamp;
   SUPERBLOCK.encode({
     s_inodes_count: geo.inodesPerGroup * geo.groups,

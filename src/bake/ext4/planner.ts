@@ -7,7 +7,7 @@ import { seedWords } from './dirhash.js';
 import { type Geometry, computeGeometry, groupBlocks } from './geometry.js';
 import { FIRST_INO } from './inode.js';
 import { defaultJournalBlocks } from './journal.js';
-import { type Layout, groupUsedBlocks, layoutBlocks } from './layout.js';
+import { type Layout, groupUsedBlocks, layoutBlocks, layoutHighWater } from './layout.js';
 import type { Ext4Options } from './options.js';
 
 export interface GroupStats {
@@ -66,16 +66,27 @@ function journalFor(o: Ext4Options, blocks: number): number {
   return o.journalBlocks ?? defaultJournalBlocks(blocks);
 }
 
-function tryLayout(o: Ext4Options, cat: Catalog, blocks: number, minInodes: number, dry = false): { geo: Geometry; layout: Layout; journal: number } | null {
+/** The geometry for `blocks` and the journal it gets; null when the options cannot make one. */
+function geometryFor(o: Ext4Options, blocks: number, minInodes: number): { geo: Geometry; journal: number } | null {
   const geo = computeGeometry({
     blocksCount: blocks, blockSize: o.blockSize, inodeSize: o.inodeSize, minInodes, inodeRatio: o.inodeRatio,
     descSize: o.features.bit64 ? 64 : 32, logGroupsPerFlex: 4,
   });
   if (!geo) return null;
   if (!o.features.bit64 && geo.blocksCount > 0xffffffff) return null;
-  const journal = journalFor(o, geo.blocksCount);
-  const layout = layoutBlocks(geo, cat, journal, dry);
-  return layout ? { geo, layout, journal } : null;
+  return { geo, journal: journalFor(o, geo.blocksCount) };
+}
+
+function tryLayout(o: Ext4Options, cat: Catalog, blocks: number, minInodes: number): { geo: Geometry; layout: Layout; journal: number } | null {
+  const g = geometryFor(o, blocks, minInodes);
+  const layout = g && layoutBlocks(g.geo, cat, g.journal);
+  return g && layout ? { geo: g.geo, layout, journal: g.journal } : null;
+}
+
+/** The last block a layout of `blocks` would use, counted cheaply (layoutHighWater); null when it does not fit. */
+function highWaterAt(o: Ext4Options, cat: Catalog, blocks: number, minInodes: number): number | null {
+  const g = geometryFor(o, blocks, minInodes);
+  return g && layoutHighWater(g.geo, cat, g.journal);
 }
 
 /**
@@ -88,11 +99,11 @@ function minimumBlocks(o: Ext4Options, cat: Catalog, minInodes: number): number 
   const inodeBlocks = Math.ceil(((minInodes + FIRST_INO) * o.inodeSize) / o.blockSize);
   let blocks = Math.max(64, Math.ceil((data + inodeBlocks) * 1.02) + 64);
   for (let i = 0; i < 500; i++) {
-    const r = tryLayout(o, cat, blocks, minInodes, true);
-    if (r) {
+    const highWater = highWaterAt(o, cat, blocks, minInodes);
+    if (highWater !== null) {
       // The high-water mark at a roomier size; make sure that size itself works.
-      let need = r.layout.highWater;
-      while (need < blocks && !tryLayout(o, cat, need, minInodes, true)) need = Math.min(blocks, Math.ceil(need * 1.01) + 16);
+      let need = highWater;
+      while (need < blocks && highWaterAt(o, cat, need, minInodes) === null) need = Math.min(blocks, Math.ceil(need * 1.01) + 16);
       return need;
     }
     blocks = Math.ceil(blocks * 1.05) + 64;
@@ -120,7 +131,7 @@ export function planExt4(tree: FsTree, o: Ext4Options): Ext4Plan {
   const inodeGoal = Math.ceil(minInodes * 1.1) + 256;
   // Feasibility by the cheap dry run first: a failed full layout of 100,000 inodes is
   // garbage that shows up in peak memory.
-  const goal = o.size === 'auto' || tryLayout(o, cat, blocks, inodeGoal, true) ? inodeGoal : minInodes;
+  const goal = o.size === 'auto' || highWaterAt(o, cat, blocks, inodeGoal) !== null ? inodeGoal : minInodes;
   const r = tryLayout(o, cat, blocks, goal) ?? (goal !== minInodes ? tryLayout(o, cat, blocks, minInodes) : null);
   if (!r) throw new DoesNotFitError('the tree', minimumBlocks(o, cat, minInodes) * o.blockSize, o.size === 'auto' ? blocks * o.blockSize : o.size);
   if (!minimumBytes) minimumBytes = r.layout.highWater * o.blockSize;

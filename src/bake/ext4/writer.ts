@@ -1,5 +1,11 @@
-// writeExt4: the thin pass. Encodes every metadata block from the plan and streams file
-// data from the ContentSource, in ascending disk order, through a coalescing buffer.
+// writeExt4: the thin pass. Encodes every metadata block from the plan and writes it and
+// the file data item by item, in ascending order of where each item starts (a file is one
+// item, at its first block), through a coalescing buffer. A file is written whole at its
+// turn, so the part of a file past reserved metadata (a superblock copy, a later flex
+// group's bitmaps and inode tables) lands before that metadata is written: writes ascend
+// by item, not strictly by byte. File contents are read in the source's content order (the
+// planner placed them so). A device that copies files itself (copyFiles: host files into a
+// host image, on several threads) takes all file data, and this writes only metadata.
 // It decides nothing: every position comes from the plan.
 import type { BlockDevice } from '../../io/block-device.js';
 import type { ContentSource } from '../../io/content-source.js';
@@ -38,7 +44,7 @@ type Item =
 const WINDOW = 8 << 20;
 const ZEROS = new Uint8Array(4096);
 
-/** Coalesces ascending writes into large device writes. */
+/** Coalesces writes that continue one another into large device writes. */
 class Coalescer {
   private buf = new Uint8Array(WINDOW);
   private start = 0;
@@ -95,14 +101,30 @@ function inodeSeed(fs: number, ino: number): number {
   return crc32cU32(crc32cU32(fs, ino), 0);
 }
 
+type AddMeta = (block: number, encode: () => Uint8Array) => void;
+
 /** Every metadata and file item of the plan, sorted by byte offset. */
 function schedule(plan: Ext4Plan, assumeZeroed: boolean): Item[] {
-  const { geo, layout, catalog } = plan;
-  const bs = geo.blockSize;
+  const bs = plan.geo.blockSize;
   const seed = fsSeed(plan);
   const items: Item[] = [];
-  const meta = (block: number, encode: () => Uint8Array, byteOffset = 0) => items.push({ at: block * bs + byteOffset, kind: 'meta', encode });
+  const meta: AddMeta = (block, encode) => items.push({ at: block * bs, kind: 'meta', encode });
+  scheduleSuperblocks(plan, items);
+  scheduleGroupTables(plan, meta, assumeZeroed, seed);
+  if (plan.journalBlocks) {
+    const { layout } = plan;
+    meta(layout.journal.mappings[0]!.physical, () => encodeJournalSuperblock(bs, plan.journalBlocks, plan.options.uuid));
+    if (layout.journal.tree) for (const n of extentTreeBlocks(layout.journal.tree)) meta(n.block!, treeBlockEncoder(n, bs, inodeSeed(seed, JOURNAL_INO)));
+  }
+  scheduleInodes(plan, items, meta, seed);
+  // Stable sort keeps content order among files that tie (they never do: blocks are unique).
+  return items.sort((a, b) => a.at - b.at);
+}
 
+/** Each superblock copy with the group descriptor table after it (encoded once, when first written). */
+function scheduleSuperblocks(plan: Ext4Plan, items: Item[]): void {
+  const { geo, layout } = plan;
+  const bs = geo.blockSize;
   const journalIBlock = plan.journalBlocks ? iBlockFor(null, layout.journal).iBlock : null;
   let gdt: Uint8Array | null = null;
   for (let g = 0; g < geo.groups; g++) {
@@ -120,6 +142,12 @@ function schedule(plan: Ext4Plan, assumeZeroed: boolean): Item[] {
       return out;
     } });
   }
+}
+
+/** Each group's bitmaps and inode table (on a zeroed device, only the part that holds used inodes). */
+function scheduleGroupTables(plan: Ext4Plan, meta: AddMeta, assumeZeroed: boolean, seed: number): void {
+  const { geo, layout, catalog } = plan;
+  const bs = geo.blockSize;
   for (let g = 0; g < geo.groups; g++) {
     const m = layout.groups[g]!;
     meta(m.blockBitmap, () => blockBitmap(geo, layout.used, g));
@@ -131,10 +159,12 @@ function schedule(plan: Ext4Plan, assumeZeroed: boolean): Item[] {
       : geo.inodeTableBlocks * bs;
     if (tableBytes > 0) meta(m.inodeTable, () => encodeInodeTable(plan, g, tableBytes, seed));
   }
-  if (plan.journalBlocks) {
-    meta(layout.journal.mappings[0]!.physical, () => encodeJournalSuperblock(bs, plan.journalBlocks, plan.options.uuid));
-    if (layout.journal.tree) for (const n of extentTreeBlocks(layout.journal.tree)) meta(n.block!, treeBlockEncoder(n, bs, inodeSeed(seed, JOURNAL_INO)));
-  }
+}
+
+/** Each inode's xattr block, extent-tree blocks, directory or symlink blocks, and each file as one item. */
+function scheduleInodes(plan: Ext4Plan, items: Item[], meta: AddMeta, seed: number): void {
+  const { layout, catalog } = plan;
+  const bs = plan.geo.blockSize;
   for (const e of catalog.entries) {
     if (!e) continue;
     const l = layout.inodes[e.ino]!;
@@ -159,8 +189,6 @@ function schedule(plan: Ext4Plan, assumeZeroed: boolean): Item[] {
       items.push({ at: l.mappings[0]!.physical * bs, kind: 'file', entry: e, layout: l });
     }
   }
-  // Stable sort keeps content order among files that tie (they never do: blocks are unique).
-  return items.sort((a, b) => a.at - b.at);
 }
 
 function encodeInodeTable(plan: Ext4Plan, g: number, bytes: number, seed: number): Uint8Array {

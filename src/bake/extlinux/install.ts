@@ -263,21 +263,32 @@ function checkU(name: string, v: number, max: number): void {
 }
 
 export function installExtlinux(p: ExtlinuxInstallParams): ExtlinuxInstall {
+  const { dataSectors, heads, spt, dir } = checkInstallParams(p);
+  const img = p.ldlinuxSys.slice();
+  const layout = readPatchLayout(img, 'ldlinux.sys');
+  const vbr = patchBootSector(p, layout.epa, heads, spt);
+  patchLdlinuxSys(img, layout, p, dataSectors, dir);
+  const file = new Uint8Array(ldlinuxSysFileSize(p.ldlinuxSys));
+  file.set(img, 0);
+  file.set(keptAdv(p.adv), img.length);
+  return { vbr, file };
+}
+
+/** Checks the blobs and the parameters before anything is patched; returns what the patches need. */
+function checkInstallParams(p: ExtlinuxInstallParams): { dataSectors: number; heads: number; spt: number; dir: string } {
   const { bootSector: bss, ldlinuxSys: sys } = p;
   if (bss.length !== SECTOR) throw new CorruptInputError('ldlinux.bss', `boot sector template is ${bss.length} bytes, expected 512`);
   if (u32(bss, BS_MAGIC_OFFSET) !== LDLINUX_MAGIC || bss[0x1fe] !== 0x55 || bss[0x1ff] !== 0xaa) {
     throw new CorruptInputError('ldlinux.bss', 'boot sector template has no LDLINUX_MAGIC at 0x1F8 or no 55 AA signature');
   }
   if (sys.length === 0 || sys.length % SECTOR !== 0) throw new CorruptInputError('ldlinux.sys', `image is ${sys.length} bytes, not a non-zero multiple of 512`);
-  const L = sys.length;
-  const dataSectors = L / SECTOR;
+  const dataSectors = sys.length / SECTOR;
   if (dataSectors > 0xffff) throw new CorruptInputError('ldlinux.sys', `image of ${dataSectors} sectors is too big for the patch area`);
   const nsect = dataSectors + ADV_SECTORS;
-  const S = p.sectors;
-  if (S.length !== nsect) {
-    throw new InvalidOptionError('sectors', `${S.length} sector numbers given, /boot/ldlinux.sys has ${nsect} sectors (${L} + 1024 bytes)`);
+  if (p.sectors.length !== nsect) {
+    throw new InvalidOptionError('sectors', `${p.sectors.length} sector numbers given, /boot/ldlinux.sys has ${nsect} sectors (${sys.length} + 1024 bytes)`);
   }
-  for (const s of S) {
+  for (const s of p.sectors) {
     if (!Number.isSafeInteger(s) || s <= 0) throw new InvalidOptionError('sectors', `bad fs-LBA ${s} in the ldlinux.sys map (a hole or the VBR?)`);
   }
   const heads = p.heads ?? 64;
@@ -286,14 +297,12 @@ export function installExtlinux(p: ExtlinuxInstallParams): ExtlinuxInstall {
   checkU('sectorsPerTrack', spt, 0xffff);
   checkU('partitionStart', p.partitionStart, 0xffffffff);
   checkU('partitionSectors', p.partitionSectors, Number.MAX_SAFE_INTEGER);
-  const dir = normaliseInstallDir(p.directory);
-  const dirBytes = new TextEncoder().encode(dir);
+  return { dataSectors, heads, spt, dir: normaliseInstallDir(p.directory) };
+}
 
-  const img = sys.slice();
-  const { patchOffset, epa } = readPatchLayout(img, 'ldlinux.sys');
-
-  // §7.1 boot sector.
-  const vbr = bss.slice();
+/** §7.1: the VBR from the pristine boot sector: disk geometry, the partition, where ldlinux.sys starts, --raid. */
+function patchBootSector(p: ExtlinuxInstallParams, epa: ExtPatchArea, heads: number, spt: number): Uint8Array {
+  const vbr = p.bootSector.slice();
   const PN = p.partitionSectors;
   BootSectorHead.encode({
     bytesPerSec: SECTOR,
@@ -303,21 +312,26 @@ export function installExtlinux(p: ExtlinuxInstallParams): ExtlinuxInstall {
     hiddenSecs: p.partitionStart,
     hugeSectors: PN % HI,
   }, vbr);
-  const s0 = S[0]!;
+  const s0 = p.sectors[0]!;
   const dv = new DataView(vbr.buffer, vbr.byteOffset, vbr.length);
   dv.setUint32(epa.sect1Ptr0, s0 % HI, true);
   dv.setUint32(epa.sect1Ptr1, Math.floor(s0 / HI), true);
   if (p.raid) { vbr[epa.raidPatch] = 0xcd; vbr[epa.raidPatch + 1] = 0x18; }
+  return vbr;
+}
 
-  // §7.2 ldlinux.sys: totals.
+/** §7.2: ldlinux.sys told where it lies: totals, the extent table, the ADV pointers, the install directory, then the checksum. */
+function patchLdlinuxSys(img: Uint8Array, layout: PatchLayout, p: ExtlinuxInstallParams, dataSectors: number, dir: string): void {
+  const { patchOffset, epa } = layout;
+  const S = p.sectors;
   PatchArea.encode({
     dataSectors,
     advSectors: ADV_SECTORS,
-    dwords: L / 4,
+    dwords: img.length / 4,
     ...(p.stupid ? { maxTransfer: 1 } : {}),
   }, img, patchOffset);
 
-  // Extent table for sectors 1 .. dataSectors-1.
+  // Extent table for sectors 1 .. dataSectors-1 (sector 0 is the VBR's to load).
   const runs = buildExtents(S.slice(1, dataSectors));
   if (runs.length > epa.secPtrCnt) {
     throw new UnsupportedError('/boot/ldlinux.sys', `is in ${runs.length} fragments, the loader's extent table holds ${epa.secPtrCnt}`);
@@ -325,12 +339,12 @@ export function installExtlinux(p: ExtlinuxInstallParams): ExtlinuxInstall {
   img.fill(0, epa.secPtrOffset, epa.secPtrOffset + Extent.size * epa.secPtrCnt);
   runs.forEach((r, i) => Extent.encode({ lbaLo: r.lba % HI, lbaHi: Math.floor(r.lba / HI), len: r.len }, img, epa.secPtrOffset + i * Extent.size));
 
-  // ADV pointers.
-  const a0 = S[nsect - 2]!;
-  const a1 = S[nsect - 1]!;
+  const a0 = S[S.length - 2]!;
+  const a1 = S[S.length - 1]!;
   AdvPointers.encode({ adv0Lo: a0 % HI, adv0Hi: Math.floor(a0 / HI), adv1Lo: a1 % HI, adv1Hi: Math.floor(a1 / HI) }, img, epa.advPtrOffset);
 
   // CurrentDirName (strlen + 1 bytes copied) and an empty SubvolName.
+  const dirBytes = new TextEncoder().encode(dir);
   if (dirBytes.length + 1 > epa.dirLen) {
     throw new InvalidOptionError('directory', `${JSON.stringify(dir.length > 40 ? dir.slice(0, 40) + '…' : dir)} is ${dirBytes.length} bytes, ldlinux.sys holds at most ${epa.dirLen - 1}`);
   }
@@ -342,11 +356,6 @@ export function installExtlinux(p: ExtlinuxInstallParams): ExtlinuxInstall {
   const idv = new DataView(img.buffer, img.byteOffset, img.length);
   idv.setUint32(patchOffset + PatchArea.offsets.checksum, 0, true);
   let csum = LDLINUX_MAGIC;
-  for (let o = 0; o < L; o += 4) csum = (csum - idv.getUint32(o, true)) >>> 0;
+  for (let o = 0; o < img.length; o += 4) csum = (csum - idv.getUint32(o, true)) >>> 0;
   idv.setUint32(patchOffset + PatchArea.offsets.checksum, csum, true);
-
-  const file = new Uint8Array(ldlinuxSysFileSize(sys));
-  file.set(img, 0);
-  file.set(keptAdv(p.adv), L);
-  return { vbr, file };
 }

@@ -149,33 +149,7 @@ function minimumImageLength(b: Uint8Array, start: number, where: string): number
 
 export function extractFromExtlinux(binary: Uint8Array, where: string): SyslinuxBlobs {
   const b = binary;
-
-  // 1. Boot sector template(s).
-  const bssAt: number[] = [];
-  for (const i of indexesOf(b, Uint8Array.of(0xeb))) if (isSyslinuxBootSector(b, i)) bssAt.push(i);
-  if (bssAt.length === 0) throw new CorruptInputError(where, 'not an extlinux binary: no boot sector template');
-
-  // 2. ldlinux.sys start(s): banner + magic + instance.
-  const sysAt: { at: number; instance: number }[] = [];
-  for (const i of indexesOf(b, BANNER)) {
-    const p = ldlinuxSysHeaderAt(b, i);
-    if (p >= 0 && i + p + 8 <= b.length) sysAt.push({ at: i, instance: u32(b, i + p + 4) });
-  }
-  if (sysAt.length === 0) throw new CorruptInputError(where, 'not an extlinux binary: no ldlinux.sys image (banner + LDLINUX_MAGIC)');
-
-  // Pair them by the instance the VBR checks (§1.2 step 6).
-  let pick: { bss: number; sys: { at: number; instance: number } } | undefined;
-  for (const sys of sysAt) {
-    for (const bs of bssAt) {
-      const imm = bootSectorInstance(b.subarray(bs, bs + SECTOR));
-      if (imm === sys.instance) { pick = { bss: bs, sys }; break; }
-    }
-    if (pick) break;
-  }
-  if (!pick) {
-    if (bssAt.length === 1 && sysAt.length === 1) pick = { bss: bssAt[0]!, sys: sysAt[0]! };
-    else throw new CorruptInputError(where, `${bssAt.length} boot sector templates and ${sysAt.length} ldlinux.sys images, none matching by instance`);
-  }
+  const pick = pairBootSectorAndImage(b, where);
   const bootSector = b.slice(pick.bss, pick.bss + SECTOR);
   const sysStart = pick.sys.at;
   const instance = pick.sys.instance;
@@ -183,31 +157,67 @@ export function extractFromExtlinux(binary: Uint8Array, where: string): Syslinux
 
   // 3. HEXDATE.
   const hexdate = (instance ^ LDLINUX_MAGIC) >>> 0;
+  const neighbours = hexdateNeighbours(b, hexdate);
+  const c32 = findC32(b, neighbours, where);
+  const sysLen = ldlinuxSysLength(b, sysStart, neighbours, c32.len, where);
+  return { bootSector, ldlinuxSys: b.slice(sysStart, sysStart + sysLen), ldlinuxC32: b.slice(c32.at, c32.at + c32.len), hexdate };
+}
 
-  // bin2c's X_len dwords sit next to X_mtime dwords (= HEXDATE under SOURCE_DATE_EPOCH).
+/** Steps 1 and 2: the boot sector template and the ldlinux.sys image of one build, paired by the instance the VBR checks (§1.2 step 6). */
+function pairBootSectorAndImage(b: Uint8Array, where: string): { bss: number; sys: { at: number; instance: number } } {
+  const bssAt: number[] = [];
+  for (const i of indexesOf(b, Uint8Array.of(0xeb))) if (isSyslinuxBootSector(b, i)) bssAt.push(i);
+  if (bssAt.length === 0) throw new CorruptInputError(where, 'not an extlinux binary: no boot sector template');
+
+  // ldlinux.sys start(s): banner + magic + instance.
+  const sysAt: { at: number; instance: number }[] = [];
+  for (const i of indexesOf(b, BANNER)) {
+    const p = ldlinuxSysHeaderAt(b, i);
+    if (p >= 0 && i + p + 8 <= b.length) sysAt.push({ at: i, instance: u32(b, i + p + 4) });
+  }
+  if (sysAt.length === 0) throw new CorruptInputError(where, 'not an extlinux binary: no ldlinux.sys image (banner + LDLINUX_MAGIC)');
+
+  for (const sys of sysAt) {
+    for (const bs of bssAt) {
+      const imm = bootSectorInstance(b.subarray(bs, bs + SECTOR));
+      if (imm === sys.instance) return { bss: bs, sys };
+    }
+  }
+  if (bssAt.length === 1 && sysAt.length === 1) return { bss: bssAt[0]!, sys: sysAt[0]! };
+  throw new CorruptInputError(where, `${bssAt.length} boot sector templates and ${sysAt.length} ldlinux.sys images, none matching by instance`);
+}
+
+/** bin2c's X_len dwords sit next to X_mtime dwords (= HEXDATE under SOURCE_DATE_EPOCH): the dwords beside each HEXDATE. */
+function hexdateNeighbours(b: Uint8Array, hexdate: number): Set<number> {
   const neighbours = new Set<number>();
   for (let o = 0; o + 4 <= b.length; o += 4) {
     if (u32(b, o) !== hexdate) continue;
     if (o >= 4) neighbours.add(u32(b, o - 4));
     if (o + 8 <= b.length) neighbours.add(u32(b, o + 4));
   }
+  return neighbours;
+}
 
-  // 5. ldlinux.c32: an i386 ELF32 past the host's own header.
+/** Step 5, ldlinux.c32: an i386 ELF32 past the host's own header (the one whose length is a _len, when several). */
+function findC32(b: Uint8Array, neighbours: Set<number>, where: string): { at: number; len: number } {
   const c32s: { at: number; len: number }[] = [];
   for (const i of indexesOf(b, ELF32_LE, 1)) {
     const len = elf32Length(b, i);
     if (len > 0) c32s.push({ at: i, len });
   }
   if (c32s.length === 0) throw new CorruptInputError(where, 'not an extlinux binary: no ldlinux.c32 (embedded i386 ELF32)');
-  const c32 = c32s.find((c) => neighbours.has(c.len)) ?? c32s[0]!;
-  const ldlinuxC32 = b.slice(c32.at, c32.at + c32.len);
+  return c32s.find((c) => neighbours.has(c.len)) ?? c32s[0]!;
+}
 
-  // 4. ldlinux.sys length: the multiple-of-512 _len next to a HEXDATE, else the end of
-  //    the host section that holds the array (it is the last thing in .data).
+/**
+ * Step 4, the ldlinux.sys length: the multiple-of-512 _len next to a HEXDATE, else the end
+ * of the host section that holds the array (it is the last thing in .data).
+ */
+function ldlinuxSysLength(b: Uint8Array, sysStart: number, neighbours: Set<number>, c32Len: number, where: string): number {
   const minLen = minimumImageLength(b, sysStart, where);
   const fits = (len: number) => len % SECTOR === 0 && len >= minLen && sysStart + len <= b.length;
   let cands = [...neighbours].filter((n) => n !== SECTOR && fits(n));
-  if (cands.length > 1) cands = cands.filter((n) => n !== c32.len);
+  if (cands.length > 1) cands = cands.filter((n) => n !== c32Len);
   const sectionEnd = hostSectionEnd(b, sysStart);
   const fromSection = sectionEnd !== undefined && fits(sectionEnd - sysStart) ? sectionEnd - sysStart : undefined;
   if (cands.length > 1 && fromSection !== undefined && cands.includes(fromSection)) cands = [fromSection];
@@ -219,9 +229,7 @@ export function extractFromExtlinux(binary: Uint8Array, where: string): Syslinux
       ? `ldlinux.sys length is ambiguous (${cands.join(', ')} bytes)`
       : 'not an extlinux binary: cannot find the ldlinux.sys length (no _len next to HEXDATE, no section end)');
   }
-  const ldlinuxSys = b.slice(sysStart, sysStart + sysLen);
-
-  return { bootSector, ldlinuxSys, ldlinuxC32, hexdate };
+  return sysLen;
 }
 
 /** Checks blobs given as separate files (ldlinux.bss, ldlinux.sys, ldlinux.c32), pads
