@@ -53,7 +53,7 @@ describe('probeDisk', () => {
         const r = await expectValueOrCakeError(() => probeDisk(bytes), 500);
         expect(r.error).toBeUndefined();
       },
-    ), { save: (b) => ({ ext: 'bin', data: b }) });
+    ), { save: ([b]) => ({ ext: 'bin', data: b }) });
   });
 });
 
@@ -68,6 +68,6 @@ describe('readPe', () => {
       async (bytes) => {
         await expectValueOrCakeError(() => readPe(bytes, 'fuzz'), 500);
       },
-    ), { save: (b) => ({ ext: 'bin', data: b }) });
+    ), { save: ([b]) => ({ ext: 'bin', data: b }) });
   });
 });
