@@ -13,6 +13,7 @@ import { registerCook } from './cook.js';
 import { registerInitramfs } from './initramfs.js';
 import { registerInitrd } from './initrd.js';
 import { registerMkfs } from './mkfs.js';
+import { registerShell } from './shell.js';
 import { registerStore } from './store.js';
 import { VERSION } from '../version.js';
 
@@ -36,6 +37,7 @@ registerInitrd(program);
 registerBake(program);
 registerBoot(program);
 registerStore(program);
+registerShell(program);
 
 program.addHelpText('after', `
 Exit codes: 0 success, 1 failure (bad input, does not fit, tool failed), 2 usage error,

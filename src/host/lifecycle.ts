@@ -23,6 +23,8 @@ interface Tracked {
 const children = new Map<ChildProcess, Tracked>();
 const temps = new Set<string>();
 let stopping = false;
+/** A child owns the terminal (an interactive shell): the keyboard's SIGINT and SIGQUIT are its, not ours. */
+let foreground = 0;
 
 // --- the guardian -------------------------------------------------------------------------
 
@@ -200,6 +202,23 @@ export async function yieldToSignals(): Promise<void> {
   await new Promise((r) => setImmediate(r));
 }
 
+/**
+ * Runs `fn` while a child shares our terminal and reads the keyboard (an interactive
+ * shell): a Ctrl-C typed there is for the child, which gets it from the terminal too,
+ * so it must not stop cake-img. SIGTERM and SIGHUP still end the run and the child.
+ */
+export async function withForegroundChild<T>(fn: () => Promise<T>): Promise<T> {
+  const quit = (): void => {}; // Ctrl-\ too
+  foreground++;
+  process.on('SIGQUIT', quit);
+  try {
+    return await fn();
+  } finally {
+    foreground--;
+    process.off('SIGQUIT', quit);
+  }
+}
+
 /** True once a signal has started stopping the run (work in flight should not start more). */
 export function isStopping(): boolean {
   return stopping;
@@ -215,6 +234,7 @@ const SIGNALS: [NodeJS.Signals, number][] = [['SIGINT', 2], ['SIGTERM', 15], ['S
 export function installSignalHandlers(report: (e: InterruptedError) => void): void {
   for (const [name, num] of SIGNALS) {
     process.on(name, () => {
+      if (name === 'SIGINT' && foreground > 0) return; // Ctrl-C is the interactive child's
       if (stopping) process.exit(128 + num);
       stopping = true;
       cleanupSync();
