@@ -2,6 +2,7 @@
 // what a judge read back (mtools' extraction, the kernel's mount) is the source tree as
 // FAT holds it: every name, kind, size, content and modification time (UTC, 2-second
 // steps, 1980-2107).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect } from 'vitest';
 import { FAT_MAX_TIME, FAT_MIN_TIME } from '../../src/bake/fat/dirent.js';
@@ -26,6 +27,18 @@ export async function buildFat(tree: FsTree, content: ContentSource, img: string
     dev.close();
   }
   return plan;
+}
+
+/** Bytes of an image (the first sector by default) without reading a sparse gigabyte. */
+export function readImage(img: string, at = 0, length = 512): Uint8Array {
+  const fd = fs.openSync(img, 'r');
+  try {
+    const b = new Uint8Array(length);
+    fs.readSync(fd, b, 0, length, at);
+    return b;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The modification time FAT keeps of `sec`: clamped to the epoch and to 1980-2107, even seconds. */
