@@ -50,7 +50,7 @@ export function mdir(img: string, dir = '::/'): { entries: MdirEntry[]; label: s
   const out = execFileSync('mdir', ['-a', '-i', img, dir], { env: MTOOLS_ENV, encoding: 'utf8' });
   const entries: MdirEntry[] = [];
   for (const line of out.split('\n')) {
-    const m = /^(.{8}) (.{3}) +(<DIR>|\d+) (\d{4}-\d\d-\d\d) +(\d+):(\d\d)(?: {2}(.*))?$/.exec(line);
+    const m = /^(.{8}) (.{3}) +(<DIR>|\d+) +(\d{4}-\d\d-\d\d) +(\d+):(\d\d)(?: $| {2}(.*)$)/.exec(line);
     if (!m) continue;
     const base = m[1]!.trimEnd();
     if (base === '.' || base === '..') continue;
