@@ -166,17 +166,21 @@ export function planFat(tree: FsTree, o: FatOptions): FatPlan {
   const catalog = buildCatalog(tree, { lenient: o.lenient ?? false, epoch: o.epoch, label: label.present });
   const req: GeometryRequest = { fatType: o.fatType ?? 'auto', clusterBytes: o.clusterSize, rootSlots: catalog.dirs[0]!.slots };
   const need = needs(catalog);
-  const minimum = () => smallestFit(req, need, MIB, false);
+  if (req.fatType === 16 && req.rootSlots > MAX_ROOT_ENTRIES) throw noGeometry(req, 0, 0);
+  const least = smallestFit(req, need, MIB, false);
+  if (!least) {
+    // More than the type holds at any size: FAT16 ends near 2 GiB, FAT32 at 2 TiB.
+    if (req.fatType === 16) throw new InvalidOptionError('--fat-type', 'the tree needs more than a FAT16 volume holds (65,509 clusters of at most 32 KiB); use FAT32');
+    throw new DoesNotFitError('the tree', MAX_BYTES + 1, MAX_BYTES, null);
+  }
   let fit: Fit;
   if (o.size === 'auto') {
-    const f = smallestFit(req, need, 8 * MIB, true);
-    if (!f) throw new DoesNotFitError('the tree', minimum()?.bytes ?? MAX_BYTES, MAX_BYTES, req.fatType === 16 ? 'use FAT32' : null);
-    fit = f;
+    fit = smallestFit(req, need, Math.max(8 * MIB, least.bytes), true) ?? least;
   } else {
     const sectors = sectorsFor(o.size);
     const geo = chooseGeometry(req, sectors);
     if (!geo) throw noGeometry(req, sectors, o.size);
-    if (need(geo) > geo.clusterCount) throw new DoesNotFitError('the tree', minimum()?.bytes ?? MAX_BYTES, o.size);
+    if (need(geo) > geo.clusterCount) throw new DoesNotFitError('the tree', least.bytes, o.size);
     fit = { bytes: o.size, geo };
   }
   const { geo } = fit;
@@ -203,7 +207,7 @@ export function planFat(tree: FsTree, o: FatOptions): FatPlan {
     labelStamp: fatStamp(o.epoch ?? 0),
     volumeId: o.volumeId,
     hiddenSectors: o.hiddenSectors ?? 0,
-    minimumBytes: minimum()?.bytes ?? fit.bytes,
+    minimumBytes: least.bytes,
     warnings: catalog.warnings,
   };
 }
