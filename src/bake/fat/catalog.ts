@@ -92,6 +92,41 @@ function shortNames(longNames: string[]): { short: string; ntRes: number; long: 
   return out as { short: string; ntRes: number; long: string }[];
 }
 
+type Refuse = (path: string, why: string, drop?: boolean) => void;
+interface Kept {
+  name: string;
+  node: FsNode;
+  path: string;
+}
+
+/** The children of a directory FAT can hold, with their long names, in byte order of their tree names. */
+function keptChildren(node: DirNode, prefix: string, refuse: Refuse): Kept[] {
+  const kept: Kept[] = [];
+  const folded = new Map<string, string>();
+  for (const [byteName, child] of sortedEntries(node)) {
+    const path = prefix + displayName(byteName);
+    const check = checkLongName(byteName);
+    const problem = check.ok ? kindProblem(child) : check.why;
+    if (problem || !check.ok) {
+      refuse(path, problem!);
+      continue;
+    }
+    const key = foldName(check.name);
+    const other = folded.get(key);
+    if (other !== undefined) {
+      refuse(path, `differs only in case from ${JSON.stringify(other)} in the same directory, and FAT names ignore case`);
+      continue;
+    }
+    folded.set(key, check.name);
+    if (child.xattrs.length) {
+      const names = child.xattrs.map((x) => x.name).join(', ');
+      refuse(path, `has extended attributes (${names}), which FAT cannot hold (--no-xattrs does not read them from a directory)`, true);
+    }
+    kept.push({ name: check.name, node: child, path });
+  }
+  return kept;
+}
+
 export function buildCatalog(tree: FsTree, o: CatalogOptions): Catalog {
   const warnings: string[] = [];
   const stampOf = (n: FsNode): FatStamp => fatStamp(o.epoch !== undefined ? Math.min(n.mtime.sec, o.epoch) : n.mtime.sec);
@@ -99,11 +134,11 @@ export function buildCatalog(tree: FsTree, o: CatalogOptions): Catalog {
   const files: CatalogFile[] = [];
   const firstCopy = new Map<FileNode, number>();
   let unsaid = 0;
-  const warn = (line: string) => (warnings.length < MAX_WARNINGS ? warnings.push(line) : unsaid++);
   /** An error naming the entry; under lenient a warning, and the entry skipped (or its attributes dropped). */
-  const refuse = (path: string, why: string, drop = false): void => {
+  const refuse: Refuse = (path, why, drop = false) => {
     if (!o.lenient) throw new UnsupportedError(path, `${why} (--lenient ${drop ? 'drops them' : 'skips it'} with a warning)`);
-    warn(`${path}: ${why}; ${drop ? 'dropped' : 'skipped'}`);
+    if (warnings.length < MAX_WARNINGS) warnings.push(`${path}: ${why}; ${drop ? 'dropped' : 'skipped'}`);
+    else unsaid++;
   };
 
   type Pending = { node: DirNode; path: string; parent: number; ref: { dir?: number } | null };
@@ -117,38 +152,14 @@ export function buildCatalog(tree: FsTree, o: CatalogOptions): Catalog {
     if (ref) ref.dir = index;
     const dir: CatalogDir = { node, path, parent, stamp: stampOf(node), entries: [], slots: parent < 0 ? (o.label ? 1 : 0) : 2 };
     dirs.push(dir);
-    const prefix = path === '/' ? '/' : `${path}/`;
-    // Children that FAT can hold, with their long names, in byte order of their tree names.
-    const kept: { name: string; node: FsNode; path: string }[] = [];
-    const folded = new Map<string, string>();
-    for (const [byteName, child] of sortedEntries(node)) {
-      const childPath = prefix + displayName(byteName);
-      const check = checkLongName(byteName);
-      const problem = check.ok ? kindProblem(child) : check.why;
-      if (problem || !check.ok) {
-        refuse(childPath, problem!);
-        continue;
-      }
-      const key = foldName(check.name);
-      const other = folded.get(key);
-      if (other !== undefined) {
-        refuse(childPath, `differs only in case from ${JSON.stringify(other)} in the same directory, and FAT names ignore case`);
-        continue;
-      }
-      folded.set(key, check.name);
-      if (child.xattrs.length) {
-        const names = child.xattrs.map((x) => x.name).join(', ');
-        refuse(childPath, `has extended attributes (${names}), which FAT cannot hold (--no-xattrs does not read them from a directory)`, true);
-      }
-      kept.push({ name: check.name, node: child, path: childPath });
-    }
+    const kept = keptChildren(node, path === '/' ? '/' : `${path}/`, refuse);
     const named = shortNames(kept.map((k) => k.name));
     const subdirs: Pending[] = [];
     kept.forEach((k, i) => {
-      const n = named[i]!;
+      const { short, ntRes, long } = named[i]!;
       const isDir = k.node.kind === 'dir';
       const entry: FatEntry = {
-        longName: n.long, shortName: shortNameBytes(n.short), ntRes: n.ntRes,
+        longName: long, shortName: shortNameBytes(short), ntRes,
         attr: isDir ? ATTR_DIRECTORY : ATTR_ARCHIVE | ((k.node.perm & 0o200) === 0 ? ATTR_READ_ONLY : 0),
         cluster: 0, size: isDir ? 0 : (k.node as FileNode).size, stamp: stampOf(k.node),
       };

@@ -119,7 +119,7 @@ function noGeometry(req: GeometryRequest, totalSectors: number, size: number): I
   const option = req.fatType === 'auto' ? '--size' : '--fat-type';
   const [min, max] = clusterWindow(type);
   if (type === 16 && req.rootSlots > MAX_ROOT_ENTRIES) {
-    return new InvalidOptionError(option, `the root directory needs ${req.rootSlots} entries; FAT16's holds at most ${MAX_ROOT_ENTRIES} (FAT32's has no such limit)`);
+    return new InvalidOptionError(option, `the root directory needs ${req.rootSlots} entries; FAT16's holds at most ${MAX_ROOT_ENTRIES} (FAT32's has no such limit: --fat-type 32)`);
   }
   // Too small when even the smallest clusters (or the ones asked for) are too few.
   const g = layoutFor(totalSectors, type, req.clusterBytes !== undefined ? req.clusterBytes / SECTOR : 1, req.rootSlots);
