@@ -3,7 +3,7 @@
 import { type FatPlan, planFat } from '../bake/fat/planner.js';
 import { writeFat } from '../bake/fat/writer.js';
 import { FAT_MAX_TIME } from '../bake/fat/dirent.js';
-import { formatVolumeId, parseVolumeId } from '../bake/fat/options.js';
+import { formatVolumeId, labelBytes, parseVolumeId } from '../bake/fat/options.js';
 import { parseSize } from '../bake/ext4/options.js';
 import { deriveIdentity } from '../host/identity.js';
 import type { LoadedTree } from '../sources/directory.js';
@@ -49,7 +49,9 @@ export async function mkfsVfat(req: MkfsRequest): Promise<MkfsVfatResult> {
     if (req[field] !== undefined && req[field] !== false) throw new InvalidOptionError(option, 'has no meaning for --type vfat (FAT has no owners, inodes, journal or features)');
   }
   checkEpoch(req.sourceDateEpoch, FAT_MAX_TIME, 'FAT', '2107-12-31');
+  // Option values are checked before the source is read.
   if (req.uuid !== undefined) parseVolumeId(req.uuid);
+  labelBytes(req.label);
   const size = parseSize(req.size ?? 'auto');
   const start = await startMkfs(req, size);
   const { loaded } = start;

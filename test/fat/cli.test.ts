@@ -18,7 +18,7 @@ const work = tmpDir('cake-fat-cli-');
 fs.chmodSync(work, 0o777); // the unprivileged run writes its image here
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-/** An ESP-like directory every user can read, with times in odd seconds. */
+/** An ESP-like directory every user can read, with times in odd seconds, a hard link and a sparse file. */
 function makeEsp(): string {
   const root = path.join(work, 'esp');
   for (const d of ['EFI/BOOT', 'loader/entries', 'Program Files/sub dir']) fs.mkdirSync(path.join(root, d), { recursive: true });
@@ -28,6 +28,10 @@ function makeEsp(): string {
   fs.writeFileSync(path.join(root, 'Program Files/sub dir/ünïcödé.txt'), 'hello\n');
   fs.writeFileSync(path.join(root, 'read-only.txt'), 'ro\n');
   fs.chmodSync(path.join(root, 'read-only.txt'), 0o444);
+  fs.linkSync(path.join(root, 'loader/loader.conf'), path.join(root, 'loader/loader.conf.bak')); // a copy in the image
+  const sparse = fs.openSync(path.join(root, 'sparse.bin'), 'w'); // a hole, then data: zeros in the image
+  fs.writeSync(sparse, Buffer.from('tail'), 0, 4, 3 << 20);
+  fs.closeSync(sparse);
   execFileSync('find', [root, '-exec', 'touch', '-h', '-d', '@1700000001', '{}', '+']);
   execFileSync('chmod', ['-R', 'a+rX', root]);
   return root;
@@ -39,12 +43,12 @@ describe.skipIf(!hasFatTools())('cake-img mkfs --type vfat', () => {
     esp = makeEsp();
   });
 
-  it.skipIf(!canRunAsNobody)('images a directory as uid 65534: fsck.fat-clean, mtools reads it back', async () => {
+  it.skipIf(!canRunAsNobody)('images a directory as uid 65534 (host files copied by the device): fsck.fat-clean, mtools reads it back', async () => {
     const img = path.join(work, 'nobody.img');
     const r = cakeImg(['mkfs', '--type', 'vfat', esp, img, '--label', 'esp'], { asNobody: true });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^.*nobody\.img: vfat \(FAT16\), 8\.00 MiB \(auto: the tree needs [\d.]+ MiB\), 5 files, 7 directories, [\d.]+ MiB free, 1024-byte clusters, volume ID [0-9A-F]{4}-[0-9A-F]{4}\n$/);
+    expect(r.stdout).toMatch(/^.*nobody\.img: vfat \(FAT16\), 8\.00 MiB \(auto: the tree needs [\d.]+ MiB\), 7 files, 7 directories, [\d.]+ MiB free, 1024-byte clusters, volume ID [0-9A-F]{4}-[0-9A-F]{4}\n$/);
     expect(fs.statSync(img).uid).toBe(65534);
     expectFsckFatClean(img);
     expect(mdir(img).label).toBe('ESP');
