@@ -246,6 +246,19 @@ describe.skipIf(!hasFatTools())('FAT images', () => {
     expect(() => planFat(src.tree, { size: needed - (1 << 20), volumeId: 1 })).toThrow(DoesNotFitError);
   });
 
+  it('the least size is the least: the search does not jump past FAT32 at 512 MiB with its smaller clusters', async () => {
+    // 80,000 files of 100 bytes: 8 KiB clusters (FAT16 at 257-511 MiB) need 625 MiB, 4 KiB ones (FAT32 from 512 MiB) 313.
+    const m = new MemorySourceFs();
+    for (let d = 0; d < 80; d++) {
+      m.addDir(`d${d}`);
+      for (let i = 0; i < 1000; i++) m.addFile(`d${d}/f${i}`, new Uint8Array(100));
+    }
+    const src = await loadDirectory(m);
+    const plan = planFat(src.tree, { size: 'auto', volumeId: 1 });
+    expect([plan.minimumBytes, plan.sizeBytes, plan.geo.fatType, plan.geo.clusterBytes]).toEqual([512 << 20, 512 << 20, 32, 4096]);
+    expect(() => planFat(src.tree, { size: 511 << 20, volumeId: 1 })).toThrow(DoesNotFitError);
+  });
+
   it('files up to 4 GiB − 1 are written (sparse); 4 GiB is refused naming the entry', async () => {
     const head = new Uint8Array(4096).fill(0x11);
     const tail = new Uint8Array(4096).fill(0x22);

@@ -10,7 +10,7 @@ import { DoesNotFitError, InvalidOptionError, formatBytes } from '../../util/err
 import { type FatStamp, fatStamp } from './dirent.js';
 import { type Catalog, buildCatalog } from './catalog.js';
 import {
-  DIR_ENTRY_SIZE, type FatGeometry, type FatType, type GeometryRequest, MAX_ROOT_ENTRIES, MAX_SECTORS, MAX_SECTORS_PER_CLUSTER,
+  DIR_ENTRY_SIZE, FAT32_AUTO_FROM, type FatGeometry, type FatType, type GeometryRequest, MAX_ROOT_ENTRIES, MAX_SECTORS, MAX_SECTORS_PER_CLUSTER,
   SECTOR, chooseGeometry, clusterWindow, layoutFor, sectorsFor, typeFor,
 } from './geometry.js';
 import { type FatOptions, labelBytes } from './options.js';
@@ -95,6 +95,8 @@ const slackFor = (usedBytes: number): number => usedBytes * 0.1 + MIB;
 /**
  * The smallest whole-MiB size from `from` on that holds the tree (with slack, for 'auto'):
  * one MiB at a time, jumping ahead to what the data needs at the current cluster size.
+ * Clusters only grow with the size (so the jump skips nothing) except where the automatic
+ * type turns FAT32 at 512 MiB with smaller clusters: no jump goes past that.
  */
 function smallestFit(req: GeometryRequest, need: (g: FatGeometry) => number, from: number, slack: boolean): Fit | null {
   const limit = req.fatType === 16 ? Math.min(MAX_BYTES, 4 * 2 ** 30) : MAX_BYTES;
@@ -107,6 +109,7 @@ function smallestFit(req: GeometryRequest, need: (g: FatGeometry) => number, fro
       if (used + (slack ? slackFor(used) : 0) <= room) return { bytes, geo };
       const want = geo.dataStart * SECTOR + used + (slack ? slackFor(used) : 0);
       next = Math.max(next, Math.ceil(want / MIB) * MIB);
+      if (req.fatType === 'auto' && bytes < FAT32_AUTO_FROM) next = Math.min(next, FAT32_AUTO_FROM);
     }
     bytes = next;
   }
