@@ -20,6 +20,9 @@ export { type SpillStore, type TarSourceOptions, loadTar } from './sources/tar.j
 export { DEFAULT_FEATURES, type Ext4Features, type Ext4Options, formatUuid, parseFeatures, parseSize, parseUuid } from './bake/ext4/options.js';
 export { type Ext4Plan, maxBytes, planExt4 } from './bake/ext4/planner.js';
 export { type WriteOptions, writeExt4 } from './bake/ext4/writer.js';
+export { type FatOptions, formatVolumeId, parseVolumeId } from './bake/fat/options.js';
+export { type FatPlan, planFat } from './bake/fat/planner.js';
+export { type FatWriteOptions, writeFat } from './bake/fat/writer.js';
 export { type CpioStats, encodeCpio } from './bake/cpio/encoder.js';
 export { type GzipSink, gzipSink } from './bake/cpio/gzip.js';
 export { type DiskPlan, type DiskRequest, type SyslinuxPieces, planDisk, syslinuxConfig, writeDisk } from './bake/disk.js';

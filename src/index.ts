@@ -17,6 +17,7 @@ export function defineRecipe<R extends Recipe>(recipe: R): R {
 }
 
 export { mkfs, type MkfsRequest, type MkfsResult } from './api/mkfs.js';
+export { mkfsVfat, type MkfsVfatResult } from './api/mkfs-vfat.js';
 export { cook as cookTree, type CookRequest, type CookResult } from './api/cook.js';
 export { bake as bakeImage, type BakeRequest, type BakeResult } from './api/bake.js';
 export { boot, type BootRequest } from './api/boot.js';

@@ -1,7 +1,7 @@
 // `cake-img mkfs`: a source tree → an ext4 image file (or a filesystem at an offset
 // inside an existing file). Validates options, derives identity, plans, writes.
 import * as fs from 'node:fs';
-import { subDevice } from '../io/block-device.js';
+import { type BlockDevice, subDevice } from '../io/block-device.js';
 import { NodeFileBlockDevice } from '../host/node-block-device.js';
 import { type Ext4Plan, planExt4 } from '../bake/ext4/planner.js';
 import { writeExt4 } from '../bake/ext4/writer.js';
@@ -36,6 +36,8 @@ export interface MkfsRequest {
   /** Container image sources. */
   platform?: string;
   lenient?: boolean;
+  /** vfat only (mkfsVfat): force FAT16 or FAT32. */
+  fatType?: 16 | 32;
 }
 
 export interface MkfsResult {
@@ -133,19 +135,66 @@ function existingTarget(image: string): fs.Stats | null {
   return st;
 }
 
-export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
+/** What both formats do before planning: check the output and the offset, load the source. */
+export interface MkfsStart {
+  offset: number;
+  existing: fs.Stats | null;
+  loaded: LoadedTree;
+  /** performance.now() at the start and after loading. */
+  t0: number;
+  t1: number;
+}
+
+/** --offset: a byte count, whole sectors. Checked first, before any other option. */
+export function checkOffset(req: MkfsRequest): number {
   const offset = req.offset ?? 0;
   if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOptionError('--offset', `must be a byte count >= 0, not ${req.offset}`);
   if (offset % 512 !== 0) throw new InvalidOptionError('--offset', `must be a multiple of 512, not ${offset}`);
-  checkEpoch(req.sourceDateEpoch, MAX_TIME, 'ext4', '2446-05-10');
-  const output = { option: 'IMG', inputs: [req.source] };
-  checkOutputPath(req.image, output); // before any work
+  return offset;
+}
+
+export async function startMkfs(req: MkfsRequest, size: number | 'auto'): Promise<MkfsStart> {
+  const offset = checkOffset(req);
+  checkOutputPath(req.image, { option: 'IMG', inputs: [req.source] }); // before any work
   const existing = offset > 0 ? existingTarget(req.image) : null;
-  const size = parseSize(req.size ?? 'auto');
   const t0 = performance.now();
   const loaded = await loadSource(req.source, { xattrs: req.xattrs, platform: req.platform, lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
   const t1 = performance.now();
   faultPoint('loaded');
+  return { offset, existing, loaded, t0, t1 };
+}
+
+/**
+ * Writes a filesystem of `fsBytes` at the start's offset of the image. Into an existing
+ * file, the file is copied into the temp with the filesystem written over its range, then
+ * renamed over it: the update is whole or not at all.
+ */
+export async function writeFilesystem(req: MkfsRequest, start: MkfsStart, fsBytes: number, write: (dev: BlockDevice) => Promise<void>): Promise<void> {
+  const { offset, existing } = start;
+  await writeOutput(req.image, { option: 'IMG', inputs: [req.source], mode: existing ? existing.mode & 0o7777 : undefined }, async (out) => {
+    const total = existing ? Math.max(existing.size, offset + fsBytes) : offset + fsBytes;
+    const dev = NodeFileBlockDevice.fromFd(out.fd, total);
+    if (existing) {
+      const src = fs.openSync(req.image, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      try {
+        copyRange(src, out.fd, 0, offset);
+        copyRange(src, out.fd, offset + fsBytes, existing.size);
+      } finally {
+        fs.closeSync(src);
+      }
+      fs.fchmodSync(out.fd, existing.mode & 0o7777);
+    }
+    await write(subDevice(dev, offset, fsBytes));
+  });
+}
+
+export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
+  checkOffset(req);
+  if (req.fatType !== undefined) throw new InvalidOptionError('--fat-type', 'is for --type vfat');
+  checkEpoch(req.sourceDateEpoch, MAX_TIME, 'ext4', '2446-05-10');
+  const size = parseSize(req.size ?? 'auto');
+  const start = await startMkfs(req, size);
+  const { loaded } = start;
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     applyExt4Limits(loaded, req.source, req.lenient);
@@ -158,24 +207,8 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
     }
     const t2 = performance.now();
     const fsBytes = plan.geo.blocksCount * plan.geo.blockSize;
-    // Into an existing file: the file is copied into the temp with the filesystem written
-    // over its range, then renamed over it — the update is whole or not at all.
-    await writeOutput(req.image, { ...output, mode: existing ? existing.mode & 0o7777 : undefined }, async (out) => {
-      const total = existing ? Math.max(existing.size, offset + fsBytes) : offset + fsBytes;
-      const dev = NodeFileBlockDevice.fromFd(out.fd, total);
-      if (existing) {
-        const src = fs.openSync(req.image, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-        try {
-          copyRange(src, out.fd, 0, offset);
-          copyRange(src, out.fd, offset + fsBytes, existing.size);
-        } finally {
-          fs.closeSync(src);
-        }
-        fs.fchmodSync(out.fd, existing.mode & 0o7777);
-      }
-      await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true });
-    });
-    const timings = { load: t1 - t0, plan: t2 - t1, write: performance.now() - t2 };
+    await writeFilesystem(req, start, fsBytes, (dev) => writeExt4(plan, dev, loaded.content, { assumeZeroed: true }));
+    const timings = { load: start.t1 - start.t0, plan: t2 - start.t1, write: performance.now() - t2 };
     return { plan, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, summary: summarise(plan), warnings: loaded.warnings, timings };
   } finally {
     await loaded.content.close();

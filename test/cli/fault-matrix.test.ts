@@ -99,6 +99,12 @@ const COMMANDS: Command[] = [
     signals: [['SIGTERM', 'write'], ['SIGINT', 'rename']], existing: () => fs.readFileSync(input.disk),
   },
   {
+    // The tree's busybox links are symlinks, which FAT cannot hold: --lenient skips them.
+    name: 'mkfs --type vfat', outName: 'esp.img', needs: () => true,
+    args: (c) => ['mkfs', '--type', 'vfat', c.src, c.out, '--size', '16M', '--lenient'], unreadable: (c) => c.src,
+    signals: [['SIGINT', 'loaded'], ['SIGTERM', 'write'], ['SIGHUP', 'rename']],
+  },
+  {
     name: 'initramfs', outName: 'root.cpio.gz', needs: () => hasTool('cpio'),
     args: (c) => ['initramfs', c.src, '-o', c.out], unreadable: (c) => c.src,
     signals: [['SIGINT', 'loaded'], ['SIGTERM', 'write']],

@@ -23,6 +23,7 @@ import { encodeJournalSuperblock } from './journal.js';
 import type { InodeLayout } from './layout.js';
 import { blockBitmap, encodeGdt, encodeSuperblock, fsSeed, inodeBitmap } from './metadata.js';
 import { fileSegments } from './file-segments.js';
+import { Coalescer } from '../coalescer.js';
 import type { Ext4Plan } from './planner.js';
 import { XATTR_BLOCK_HEADER, XATTR_BLOCK_NUMBER, XATTR_MAGIC, encodeXattrRegion, xattrBlockHash } from './xattr.js';
 
@@ -40,58 +41,6 @@ export interface WriteOptions {
 type Item =
   | { at: number; kind: 'meta'; encode: () => Uint8Array }
   | { at: number; kind: 'file'; entry: CatalogEntry; layout: InodeLayout };
-
-const WINDOW = 8 << 20;
-const ZEROS = new Uint8Array(4096);
-
-/** Coalesces writes that continue one another into large device writes. */
-class Coalescer {
-  private buf = new Uint8Array(WINDOW);
-  private start = 0;
-  private len = 0;
-  constructor(private readonly dev: BlockDevice) {}
-
-  async put(offset: number, data: Uint8Array): Promise<void> {
-    if (this.len > 0 && offset === this.start + this.len && this.len + data.length <= WINDOW) {
-      this.buf.set(data, this.len);
-      this.len += data.length;
-      return;
-    }
-    await this.flush();
-    if (data.length >= WINDOW) {
-      await this.dev.writeAt(offset, data);
-      return;
-    }
-    this.start = offset;
-    this.buf.set(data, 0);
-    this.len = data.length;
-  }
-
-  /** Zero bytes at offset (only in the stream of a file, to pad partial blocks: n < a block). */
-  async zeros(offset: number, n: number): Promise<void> {
-    if (n > 0) await this.put(offset, ZEROS.subarray(0, n));
-  }
-
-  async flush(): Promise<void> {
-    if (this.len === 0) return;
-    await this.dev.writeAt(this.start, this.buf.subarray(0, this.len));
-    // Reused: BlockDevice.writeAt does not keep the buffer once its promise settles.
-    this.buf.fill(0, 0, this.len);
-    this.sinceYield += this.len;
-    this.len = 0;
-    // A device that writes synchronously never lets the event loop run: give it a turn
-    // now and then, so a signal (Ctrl-C) is handled while a big image is written, and a
-    // browser page stays responsive.
-    if (this.sinceYield >= YIELD_EVERY) {
-      this.sinceYield = 0;
-      await new Promise((r) => setTimeout(r, 0));
-    }
-  }
-
-  private sinceYield = 0;
-}
-
-const YIELD_EVERY = 64 << 20;
 
 function treeBlockEncoder(node: ExtentNode, bs: number, csumSeed: number): () => Uint8Array {
   return () => encodeExtentBlock(node, bs, csumSeed);
