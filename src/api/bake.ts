@@ -1,7 +1,11 @@
-// `cake-img bake`: a rootfs and a kernel → a bootable raw disk image, without root.
+// `cake-img bake`: a rootfs and a kernel → a bootable raw disk image, without root: an MBR
+// disk with extlinux (--firmware bios), a GPT disk with an ESP and systemd-boot (uefi), or
+// one GPT disk that boots either way (hybrid).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { type DiskPlan, planDisk, writeDisk } from '../bake/disk.js';
+import { type DiskPlan, type Firmware, FIRMWARES, type GptIdentity, planDisk, writeDisk } from '../bake/disk.js';
+import { guidFromHash, parseGuid } from '../bake/gpt/guid.js';
+import { findSystemdBoot } from '../host/systemd-boot.js';
 import { MAX_TIME } from '../bake/ext4/inode.js';
 import { formatUuid, parseSize, parseUuid } from '../bake/ext4/options.js';
 import { checkCmdline } from '../bake/kernel-cmdline.js';
@@ -37,6 +41,14 @@ export interface BakeRequest {
   lenient?: boolean;
   /** Replace files the rootfs has where bake puts its own (/boot/vmlinux, /boot/initrd, /boot/syslinux.cfg, /boot/ldlinux.*). */
   force?: boolean;
+  /** bios (default), uefi or hybrid. */
+  firmware?: Firmware;
+  /** The ESP's size (uefi, hybrid): a size or 'auto'. */
+  espSize?: string;
+  /** The GPT disk GUID (the partitions' GUIDs derive from it); default: derived from the inputs. */
+  diskGuid?: string;
+  /** `--systemd-boot PATH`. */
+  systemdBoot?: string;
   /** Which step is running (and bytes written while writing the disk). */
   onPhase?: (phase: string, bytes?: number) => void;
 }
@@ -47,6 +59,7 @@ export interface BakeResult {
   kernel: string;
   modules: string[];
   syslinux: string;
+  firmware: Firmware;
   notes: string[];
   warnings: string[];
 }
@@ -60,8 +73,22 @@ function newestTime(root: DirNode): number {
   return newest;
 }
 
+/** GPT GUIDs: the disk's given or derived from the filesystem UUID (itself from the inputs); the partitions' from the disk's. */
+function gptIdentity(fsUuid: Uint8Array, diskGuid: string | undefined): GptIdentity {
+  const disk = diskGuid !== undefined ? diskGuid.toUpperCase() : guidFromHash(createHash('sha256').update(fsUuid).update('gpt disk').digest());
+  const part = (name: string) => guidFromHash(createHash('sha256').update(disk).update(`gpt partition ${name}`).digest());
+  return { disk, esp: part('esp'), root: part('root') };
+}
+
 export async function bake(req: BakeRequest): Promise<BakeResult> {
   checkCmdline(req.options);
+  const firmware = req.firmware ?? 'bios';
+  if (!FIRMWARES.includes(firmware)) throw new InvalidOptionError('--firmware', `must be bios, uefi or hybrid, not ${JSON.stringify(firmware)}`);
+  const espSize = req.espSize === undefined ? 'auto' : parseSize(req.espSize, '--esp-size');
+  if (firmware === 'bios' && (req.espSize !== undefined || req.diskGuid !== undefined)) {
+    throw new InvalidOptionError(req.espSize !== undefined ? '--esp-size' : '--disk-guid', 'is for GPT disks (--firmware uefi or hybrid)');
+  }
+  if (req.diskGuid !== undefined) parseGuid(req.diskGuid, '--disk-guid');
   checkEpoch(req.sourceDateEpoch, MAX_TIME, 'ext4', '2446-05-10');
   if (req.size !== undefined) parseSize(req.size);
   if (req.uuid !== undefined) parseUuid(req.uuid);
@@ -73,7 +100,11 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
   if (req.modules.length && !kernel.modules) {
     throw new InvalidOptionError('--kernel-modules', `--modules needs the kernel's lib/modules/<version> (the kernel ${req.kernel} came without one)`);
   }
-  const syslinux = await findSyslinux({ path: req.syslinux, cacheDir: cacheDir() });
+  const syslinux = firmware === 'uefi' ? undefined : await findSyslinux({ path: req.syslinux, cacheDir: cacheDir() });
+  if (firmware === 'hybrid' && !syslinux!.gptmbr) {
+    throw new InvalidOptionError('--syslinux', `${syslinux!.source} has no gptmbr.bin beside mbr.bin, which a hybrid disk needs (Debian: syslinux-common)`);
+  }
+  const systemdBoot = firmware === 'bios' ? undefined : await findSystemdBoot({ path: req.systemdBoot, cacheDir: cacheDir() });
   phase('reading the rootfs');
   const size = parseSize(req.size ?? 'auto');
   const loaded = await loadSource(req.rootfs, { platform: req.platform, lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
@@ -82,7 +113,7 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     applyExt4Limits(loaded, req.rootfs, req.lenient);
     // The bootable feature set: whatever the defaults say, never 64bit (syslinux 6.03).
-    const ext4 = resolveExt4Options({ size: req.size, uuid: req.uuid, label: 'root' }, loaded, `bake\0${req.options}`);
+    const ext4 = resolveExt4Options({ size: req.size, uuid: req.uuid, label: 'root' }, loaded, `bake\0${req.options}${firmware === 'bios' ? '' : `\0${firmware}`}`);
     ext4.features = { ...ext4.features, bit64: false };
     const uuid = formatUuid(ext4.uuid);
     // The files bake adds are dated SOURCE_DATE_EPOCH, else the rootfs's newest time:
@@ -97,8 +128,10 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     let plan: DiskPlan;
     try {
       plan = planDisk({
-        rootfs: loaded.tree, rootContent: loaded.content, kernel: readKernel(kernel.image), initrd: ird.bytes,
-        syslinux, append: req.options, ext4, diskSignature: signature, time: { sec: stamp, nsec: 0 }, force: req.force,
+        firmware, rootfs: loaded.tree, rootContent: loaded.content, kernel: readKernel(kernel.image), kernelName: kernel.image, initrd: ird.bytes,
+        syslinux, systemdBoot: systemdBoot?.efi, append: req.options, ext4, diskSignature: signature,
+        gpt: firmware === 'bios' ? undefined : gptIdentity(ext4.uuid, req.diskGuid), espSize,
+        time: { sec: stamp, nsec: 0 }, debug: req.debug, force: req.force,
       });
     } catch (e) {
       throw inSource(req.rootfs, e);
@@ -119,7 +152,8 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     });
     const names = ird.built.loadOrder.map((p) => p.slice(p.lastIndexOf('/') + 1).replace(/\.ko.*$/, ''));
     const notes = [...ird.built.notes, ...plan.replaced.map((p) => `replaced the rootfs's ${p} (--force)`)];
-    return { diskBytes: plan.diskBytes, uuid, kernel: kernel.image, modules: names, syslinux: syslinux.source, notes, warnings: [...loaded.warnings, ...ird.warnings] };
+    const loaders = [syslinux?.source, systemdBoot && `systemd-boot from ${systemdBoot.source}`].filter(Boolean).join('; ');
+    return { diskBytes: plan.diskBytes, uuid, kernel: kernel.image, modules: names, syslinux: loaders, firmware, notes, warnings: [...loaded.warnings, ...ird.warnings] };
   } finally {
     await loaded.content.close();
   }

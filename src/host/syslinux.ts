@@ -16,6 +16,8 @@ export interface SyslinuxFound {
   ldlinuxC32: Uint8Array;
   /** mbr.bin, exactly 440 bytes. */
   mbr: Uint8Array;
+  /** gptmbr.bin (440 bytes) from beside mbr.bin: the protective MBR's boot code on a hybrid GPT disk. */
+  gptmbr?: Uint8Array;
   /** Where the pieces came from (for messages). */
   source: string;
 }
@@ -53,8 +55,14 @@ function read(p: string): Uint8Array {
 
 function readMbr(p: string): Uint8Array {
   const b = read(p);
-  if (b.length !== MBR_BIN_SIZE) throw new CorruptInputError(p, `mbr.bin must be exactly ${MBR_BIN_SIZE} bytes, this is ${b.length}`);
+  if (b.length !== MBR_BIN_SIZE) throw new CorruptInputError(p, `${path.basename(p)} must be exactly ${MBR_BIN_SIZE} bytes, this is ${b.length}`);
   return b;
+}
+
+/** mbr.bin and, when it is there (syslinux-common ships both in one directory), gptmbr.bin. */
+function readMbrs(mbrPath: string): { mbr: Uint8Array; gptmbr?: Uint8Array } {
+  const gpt = path.join(path.dirname(mbrPath), 'gptmbr.bin');
+  return { mbr: readMbr(mbrPath), ...(isFile(gpt) ? { gptmbr: readMbr(gpt) } : {}) };
 }
 
 const isFile = (p: string) => { try { return fs.statSync(p).isFile(); } catch { return false; } };
@@ -74,7 +82,7 @@ function mbrNear(binary: string): string | undefined {
 function fromBinary(binary: string, mbrPath: string | undefined, source: string): SyslinuxFound {
   const blobs = extractFromExtlinux(read(binary), binary);
   if (!mbrPath) throw new InvalidOptionError('--syslinux', `no mbr.bin beside ${binary} nor in ${HOST_MBR.join(', ')}: put mbr.bin (from syslinux-common) next to it`);
-  return { bootSector: blobs.bootSector, ldlinuxSys: blobs.ldlinuxSys, ldlinuxC32: blobs.ldlinuxC32, mbr: readMbr(mbrPath), source };
+  return { bootSector: blobs.bootSector, ldlinuxSys: blobs.ldlinuxSys, ldlinuxC32: blobs.ldlinuxC32, ...readMbrs(mbrPath), source };
 }
 
 function fromDirectory(dir: string): SyslinuxFound {
@@ -87,7 +95,7 @@ function fromDirectory(dir: string): SyslinuxFound {
     { bootSector: read(p('ldlinux.bss')), ldlinuxSys: read(p('ldlinux.sys')), ldlinuxC32: read(p('ldlinux.c32')) },
     { bootSector: p('ldlinux.bss'), ldlinuxSys: p('ldlinux.sys'), ldlinuxC32: p('ldlinux.c32') },
   );
-  return { bootSector: blobs.bootSector, ldlinuxSys: blobs.ldlinuxSys, ldlinuxC32: blobs.ldlinuxC32, mbr: readMbr(p('mbr.bin')), source: dir };
+  return { bootSector: blobs.bootSector, ldlinuxSys: blobs.ldlinuxSys, ldlinuxC32: blobs.ldlinuxC32, ...readMbrs(p('mbr.bin')), source: dir };
 }
 
 async function fromDebian(cacheDir: string): Promise<SyslinuxFound> {

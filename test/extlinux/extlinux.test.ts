@@ -1,4 +1,4 @@
-// extlinux by byte patching, judged by the real extlinux (shared/docs/extlinux.md):
+// extlinux by byte patching, judged by the real extlinux (docs/extlinux.md):
 // blob extraction from the stripped binary, installExtlinux against a real install
 // (root), a golden fixture (no root), and where findSyslinux gets the pieces.
 import { execFileSync } from 'node:child_process';

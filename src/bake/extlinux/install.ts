@@ -2,7 +2,7 @@
 // --heads 64 --sectors 32` does it on ext2/3/4 — but as a pure function of the pristine
 // blobs and the sector map of the on-disk ldlinux.sys, so an image writer that placed the
 // file itself can install the boot loader without mounting anything.
-// Spec: shared/docs/extlinux.md §4 (VBR), §5 (image layout), §6 (file, ADV), §7 (algorithm).
+// Spec: docs/extlinux.md §4 (VBR), §5 (image layout), §6 (file, ADV), §7 (algorithm).
 import { type StructValue, defineStruct } from '../../struct/schema.js';
 import { CorruptInputError, InvalidOptionError, UnsupportedError } from '../../util/errors.js';
 

@@ -2,7 +2,7 @@
 // stripped `extlinux` or `syslinux` binary, where bin2c.pl stored them verbatim.
 // No distribution ships ldlinux.bss/ldlinux.sys as files, so this is how a rootless
 // installer gets the exact bytes the real extlinux writes. Pure: bytes in, bytes out.
-// Spec: shared/docs/extlinux.md §1.2.
+// Spec: docs/extlinux.md §1.2.
 import { CorruptInputError } from '../../util/errors.js';
 import { BS_MAGIC_OFFSET, LDLINUX_MAGIC, PatchArea, SECTOR, readPatchLayout } from '../extlinux/install.js';
 
