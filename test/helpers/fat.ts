@@ -15,7 +15,9 @@ import type { ContentSource } from '../../src/io/content-source.js';
 import { loadDirectory } from '../../src/sources/directory.js';
 import type { FsNode, FsTree } from '../../src/tree/node.js';
 import { walkTree } from '../../src/tree/walk.js';
-import { mtoolsExtract, withVfatMount } from '../oracles/fat.js';
+import { canMountVfat, mtoolsExtract, withVfatMount } from '../oracles/fat.js';
+import { guestVfatTar } from '../oracles/guest-vfat.js';
+import { loadSource } from '../../src/host/load-source.js';
 import { expectedDigests } from './compare.js';
 
 export async function buildFat(tree: FsTree, content: ContentSource, img: string, over: Partial<FatOptions> = {}): Promise<FatPlan> {
@@ -101,8 +103,20 @@ export async function expectMtoolsView(img: string, dest: string, want: FsTree, 
   }
 }
 
-/** The kernel's view: a read-only vfat loop mount (root only). */
+/** The kernel's view: a read-only vfat loop mount on the host (root, a kernel with vfat), else a guest kernel's under QEMU. */
 export async function expectKernelFatView(img: string, want: FsTree, wantContent: ContentSource, o: FatViewOptions = {}): Promise<void> {
+  if (!canMountVfat) {
+    const out = `${img}.guest.tar`;
+    await guestVfatTar(img, out);
+    const got = await loadSource(out);
+    try {
+      await expectFatView(got.tree, got.content, want, wantContent, { ...o, readOnly: true });
+    } finally {
+      await got.content.close();
+      fs.rmSync(out, { force: true });
+    }
+    return;
+  }
   await withVfatMount(img, async (dir) => {
     const got = await loadDirectory(new NodeSourceFs(dir, { xattrs: false }));
     try {

@@ -62,13 +62,15 @@ export function mdir(img: string, dir = '::/'): { entries: MdirEntry[]; label: s
   return { entries, label, serial };
 }
 
-/** Root, loop devices and a kernel with vfat (loaded on demand). In CI a kernel without it is a failure. */
+/**
+ * Root, loop devices and a host kernel with vfat (loaded on demand). A host without vfat
+ * is no failure: the kernel's view then comes from a guest kernel (guest-vfat.ts), which
+ * needs only QEMU and Debian's kernel.
+ */
 export const canMountVfat = canLoopMount && (() => {
   const has = () => /\bvfat$/m.test(fs.readFileSync('/proc/filesystems', 'utf8'));
   if (!has()) spawnSync('modprobe', ['vfat'], { env: { ...process.env, PATH: TOOL_PATH }, stdio: 'ignore' });
-  if (has()) return true;
-  if (process.env.CI) throw new Error('CI runs as root but its kernel has no vfat driver (modprobe vfat failed)');
-  return false;
+  return has();
 })();
 
 /** Runs `fn` on the volume mounted read-only (UTF-8 names, times as UTC). */
