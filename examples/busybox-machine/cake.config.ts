@@ -57,6 +57,8 @@ export default {
   'busybox-machine': bake({
     image: busybox,
     kernel: kernelFromDebian('linux-image-amd64'),
+    // One GPT disk that boots on BIOS (gptmbr.bin, extlinux) and UEFI (systemd-boot).
+    firmware: 'hybrid',
     options: ['console=tty1', 'console=ttyS0'],
     size: '128M',
     // The original's list was virtio, virtio_ring, virtio_blk, virtio_pci, jbd2, mbcache,

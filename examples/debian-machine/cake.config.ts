@@ -25,6 +25,8 @@ export default {
   'debian-machine': bake({
     image: debian,
     kernel: kernelFromDebian('linux-image-amd64'),
+    // One GPT disk that boots on BIOS (gptmbr.bin, extlinux) and UEFI (systemd-boot).
+    firmware: 'hybrid',
     size: '1G',
     options: ['console=ttyS0'],
     modules: ['virtio_blk', 'virtio_pci', 'ext4'],

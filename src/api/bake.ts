@@ -41,7 +41,7 @@ export interface BakeRequest {
   lenient?: boolean;
   /** Replace files the rootfs has where bake puts its own (/boot/vmlinux, /boot/initrd, /boot/syslinux.cfg, /boot/ldlinux.*). */
   force?: boolean;
-  /** bios (default), uefi or hybrid. */
+  /** hybrid (default: boots on BIOS and UEFI), uefi or bios (the original recipe's MBR disk). */
   firmware?: Firmware;
   /** The ESP's size (uefi, hybrid): a size or 'auto'. */
   espSize?: string;
@@ -82,7 +82,7 @@ function gptIdentity(fsUuid: Uint8Array, diskGuid: string | undefined): GptIdent
 
 export async function bake(req: BakeRequest): Promise<BakeResult> {
   checkCmdline(req.options);
-  const firmware = req.firmware ?? 'bios';
+  const firmware = req.firmware ?? 'hybrid';
   if (!FIRMWARES.includes(firmware)) throw new InvalidOptionError('--firmware', `must be bios, uefi or hybrid, not ${JSON.stringify(firmware)}`);
   const espSize = req.espSize === undefined ? 'auto' : parseSize(req.espSize, '--esp-size');
   if (firmware === 'bios' && (req.espSize !== undefined || req.diskGuid !== undefined)) {

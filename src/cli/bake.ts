@@ -19,7 +19,7 @@ export function registerBake(program: Command): void {
     .option('--debug', 'open a shell in the initramfs before switching root')
     .option('--busybox <FILE>', 'static busybox for the initramfs (default: the host\'s busybox-static)')
     .option('--syslinux <PATH>', 'syslinux pieces: a directory with ldlinux.bss/.sys/.c32 and mbr.bin, or an extlinux binary')
-    .option('--firmware <F>', 'bios (MBR + extlinux), uefi (GPT + ESP + systemd-boot) or hybrid (one GPT disk that boots on both)', 'bios')
+    .option('--firmware <F>', 'bios (MBR + extlinux), uefi (GPT + ESP + systemd-boot) or hybrid (one GPT disk that boots on both)', 'hybrid')
     .option('--esp-size <SIZE>', 'uefi/hybrid: the EFI system partition\'s size, or auto (its files with room; FAT16 below 512 MiB)', 'auto')
     .option('--disk-guid <GUID>', 'uefi/hybrid: the GPT disk GUID (default: derived from the inputs; partition GUIDs derive from it)')
     .option('--systemd-boot <PATH>', 'uefi/hybrid: systemd-bootx64.efi (default: the host\'s systemd-boot-efi, else Debian\'s fetched rootless)')

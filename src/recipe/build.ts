@@ -187,6 +187,7 @@ class Steps {
     const r = await bakeImage({
       rootfs: image.path, kernel: kernel.path, modules: o.modules ? [...o.modules] : [], options: (o.options ?? []).join(' '),
       size: o.size ?? '1G', uuid: o.uuid, debug: o.debug, force: o.force, output: stamp.image, sourceDateEpoch: opts.sourceDateEpoch,
+      firmware: o.firmware, espSize: o.espSize, diskGuid: o.diskGuid,
       onPhase: (phase, bytes) => reporter.emit({ type: 'progress', output: name, phase, bytes }),
     });
     for (const n of r.notes) reporter.emit({ type: 'log', output: name, line: n });
@@ -210,6 +211,7 @@ function bakeInputs(o: BakeSpec, image: string, kernel: string, sourceDateEpoch:
   return {
     cakeImg: VERSION, image, kernel, size: o.size ?? '1G', uuid: o.uuid ?? null, debug: !!o.debug,
     options: o.options ?? [], modules: o.modules ?? [], sourceDateEpoch: sourceDateEpoch ?? null, force: !!o.force,
+    firmware: o.firmware ?? 'hybrid', espSize: o.espSize ?? null, diskGuid: o.diskGuid ?? null,
   };
 }
 

@@ -60,6 +60,12 @@ export interface BakeOptions {
   uuid?: string;
   /** Replace files the tree has where bake puts its own (/boot/vmlinux, /boot/initrd, /boot/syslinux.cfg, /boot/ldlinux.*). */
   force?: boolean;
+  /** hybrid (default: one GPT disk that boots on BIOS and UEFI), uefi, or bios (the original MBR disk). */
+  firmware?: 'bios' | 'uefi' | 'hybrid';
+  /** uefi/hybrid: the EFI system partition's size (default auto). */
+  espSize?: string;
+  /** uefi/hybrid: the GPT disk GUID (default derived from the inputs). */
+  diskGuid?: string;
 }
 
 export interface BakeSpec extends Readonly<Omit<BakeOptions, 'image' | 'kernel'>> {

@@ -45,7 +45,7 @@ describe.skipIf(!canBake())('cake-img bake', () => {
     fs.chmodSync(env.XDG_CACHE_HOME, 0o777);
   }, 300_000);
   const bakeArgs = (img: string, extra: string[] = []) =>
-    ['bake', '--rootfs', tar, '--kernel', k.root, '--modules', MODULES, '--options', 'console=ttyS0 panic=-1', '--size', '64M', '-o', img, ...extra];
+    ['bake', '--firmware', 'bios', '--rootfs', tar, '--kernel', k.root, '--modules', MODULES, '--options', 'console=ttyS0 panic=-1', '--size', '64M', '-o', img, ...extra];
 
   it.skipIf(!canRunAsNobody)('built as uid 65534, it boots to the rootfs /sbin/init', () => {
     const img = path.join(work, 'nobody.img');

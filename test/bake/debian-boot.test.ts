@@ -1,7 +1,8 @@
 // The acceptance boot with a real distribution, through the debian-machine example: its
 // make-rootfs.sh (mmdebstrap, as root here) makes a minbase with systemd and udev, and uid
-// 65534 builds the example's recipe (cook under proot, bake to 1G) and boots the image in
-// QEMU (TCG) to systemd's serial getty: "login:" on ttyS0.
+// 65534 builds the example's recipe (cook under proot, bake a hybrid disk of 1G) and boots
+// the one image in QEMU (TCG) to systemd's serial getty, "login:" on ttyS0, twice: under
+// SeaBIOS (gptmbr.bin, extlinux) and under OVMF (systemd-boot from the ESP).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -37,9 +38,14 @@ describe.skipIf(!(isRoot && canRunAsNobody && hasTool('mmdebstrap') && hasTool('
     const r = cakeImg(['build', path.join(top, 'examples/debian-machine'), '--out', out], { asNobody: true, env });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^debian-machine +1\.00 GiB +sha256:[0-9a-f]{64} +\S+ +built$/m);
-    const b = cakeImg(['boot', path.join(out, 'debian-machine.img'), '--expect', 'login:', '--timeout', '400', '--accel', 'tcg', '--memory', '512M'], { asNobody: true, env });
-    expect(b.status, b.stdout.slice(-4000) + b.stderr).toBe(0);
-    expect(b.stdout).toMatch(/Welcome to .*Debian GNU\/Linux 12/);
-    expect(b.stdout).toMatch(/debian-machine login:/);
-  }, 900_000);
+    for (const firmware of ['bios', 'uefi']) {
+      const b = cakeImg(['boot', path.join(out, 'debian-machine.img'), '--firmware', firmware, '--expect', 'login:', '--timeout', '400', '--accel', 'tcg', '--memory', '512M'], { asNobody: true, env });
+      expect(b.status, b.stdout.slice(-4000) + b.stderr).toBe(0);
+      expect(b.stdout).toMatch(/Welcome to .*Debian GNU\/Linux 12/);
+      expect(b.stdout).toMatch(/debian-machine login:/);
+      expect(b.stderr).toContain(`(${firmware}, tcg`);
+      if (firmware === 'bios') expect(b.stdout).toMatch(/SYSLINUX 6\.04/);
+      else expect(b.stdout).not.toMatch(/SYSLINUX/);
+    }
+  }, 1_200_000);
 });

@@ -116,7 +116,7 @@ const COMMANDS: Command[] = [
   },
   {
     name: 'bake', outName: 'disk.img', needs: () => hasTool('extlinux'),
-    args: (c) => ['bake', '--rootfs', c.src, '--kernel', input.kernel, '--busybox', '/bin/busybox', '--size', '32M', '-o', c.out],
+    args: (c) => ['bake', '--firmware', 'bios', '--rootfs', c.src, '--kernel', input.kernel, '--busybox', '/bin/busybox', '--size', '32M', '-o', c.out],
     unreadable: (c) => c.src, signals: [['SIGINT', 'loaded'], ['SIGTERM', 'write'], ['SIGTERM', 'rename']],
   },
   {
@@ -128,7 +128,7 @@ const COMMANDS: Command[] = [
     name: 'build', outName: 'out', outIsDir: true, needs: () => hasTool('extlinux'),
     args: (c) => {
       const recipe = path.join(path.dirname(c.outDir), 'cake.config.json');
-      fs.writeFileSync(recipe, JSON.stringify({ base: { cook: { src: c.src } }, vm: { bake: { image: 'base', kernel: { path: input.kernel }, size: '32M' } } }));
+      fs.writeFileSync(recipe, JSON.stringify({ base: { cook: { src: c.src } }, vm: { bake: { image: 'base', kernel: { path: input.kernel }, size: '32M', firmware: 'bios' } } }));
       fs.chmodSync(recipe, 0o644);
       // --json: progress goes to stdout as events, so stderr holds only the error line.
       return ['build', recipe, '--out', c.out, '--json'];

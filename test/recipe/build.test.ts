@@ -31,7 +31,7 @@ export default ({ cook, bake, directory, kernelFile }: Helpers) => {
   return {
     base,
     tuned,
-    disk: bake({ image: tuned, kernel: kernelFile(${JSON.stringify(kernel)}), size: '64M', modules: ['virtio_blk'], options: ['console=ttyS0'] }),
+    disk: bake({ image: tuned, kernel: kernelFile(${JSON.stringify(kernel)}), size: '64M', modules: ['virtio_blk'], options: ['console=ttyS0'], firmware: 'bios' }),
   };
 };
 `;
@@ -39,7 +39,7 @@ export default ({ cook, bake, directory, kernelFile }: Helpers) => {
 const JSON_RECIPE = (kernel: string) => ({
   base: { cook: { src: './tree', path: ['/opt/bin'] } },
   tuned: { cook: { src: 'base', script: 'echo tuned > /etc/motd\nchmod 600 /etc/motd\n' } },
-  disk: { bake: { image: 'tuned', kernel: { path: kernel }, size: '64M', modules: ['virtio_blk'], options: ['console=ttyS0'] } },
+  disk: { bake: { image: 'tuned', kernel: { path: kernel }, size: '64M', modules: ['virtio_blk'], options: ['console=ttyS0'], firmware: 'bios' } },
 });
 
 describe.skipIf(!canBuild())('cake-img build', () => {

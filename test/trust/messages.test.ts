@@ -52,7 +52,7 @@ describe('errors name the source archive, and print on one line whatever the nam
     expect(oneErrorLine(r)).toMatch(/empty-link\.tar: \/l: symlink with an empty target/);
     if (hasTool('extlinux')) {
       const boot = file('boot-file.tar', await packTar([{ name: 'boot', body: 'not a directory' }]));
-      r = run(['bake', '--rootfs', boot, '--kernel', kernel, '--size', '32M', '-o', path.join(work, 'boot.img')]);
+      r = run(['bake', '--firmware', 'bios', '--rootfs', boot, '--kernel', kernel, '--size', '32M', '-o', path.join(work, 'boot.img')]);
       expect(oneErrorLine(r)).toMatch(/boot-file\.tar: \/boot: exists in the rootfs but is not a directory/);
     }
   });
@@ -134,11 +134,11 @@ describe('outputs', () => {
   it.skipIf(!hasTool('extlinux') || !hasTool('debugfs'))("bake does not replace the tree's own /boot files unless told to, and says when it did", async () => {
     const tar = file('own-boot.tar', await packTar([{ name: 'boot/' }, { name: 'boot/syslinux.cfg', body: 'DEFAULT mine\n' }, { name: 'boot/vmlinux/' }]));
     const img = path.join(work, 'own-boot.img');
-    const r = run(['bake', '--rootfs', tar, '--kernel', kernel, '--size', '32M', '-o', img]);
+    const r = run(['bake', '--firmware', 'bios', '--rootfs', tar, '--kernel', kernel, '--size', '32M', '-o', img]);
     expect(r.status).toBe(1);
     expect(oneErrorLine(r)).toMatch(/own-boot\.tar: \/boot\/vmlinux, \/boot\/syslinux\.cfg: are in the rootfs already, where bake puts its own boot files; .* --force/);
     expect(fs.existsSync(img)).toBe(false);
-    const f = run(['bake', '--rootfs', tar, '--kernel', kernel, '--size', '32M', '--force', '-o', img]);
+    const f = run(['bake', '--firmware', 'bios', '--rootfs', tar, '--kernel', kernel, '--size', '32M', '--force', '-o', img]);
     expect(f.status, f.stderr).toBe(0);
     expect(f.stderr).toMatch(/note: replaced the rootfs's \/boot\/syslinux\.cfg \(--force\)/);
     const cfg = execFileSync('debugfs', ['-R', 'cat /boot/syslinux.cfg', `${img}?offset=${1 << 20}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH: TOOL_PATH } });
@@ -269,7 +269,7 @@ describe('one line for every output a file cannot be, and for inputs that cannot
   it.skipIf(!canRunAsNobody || !hasTool('extlinux'))('an unreadable kernel and an unreadable --contents file: one line naming them', () => {
     const k = fakeKernel(path.join(work, 'secret-vmlinuz'));
     fs.chmodSync(k, 0o600);
-    let r = run(['bake', '--rootfs', root, '--kernel', k, '--size', '32M', '-o', path.join(work, 'k.img')]);
+    let r = run(['bake', '--firmware', 'bios', '--rootfs', root, '--kernel', k, '--size', '32M', '-o', path.join(work, 'k.img')]);
     expect(r.status).toBe(1);
     expect(oneErrorLine(r)).toMatch(/secret-vmlinuz: cannot read the kernel: permission denied/);
     const secret = path.join(work, 'secret.txt');
@@ -286,7 +286,7 @@ describe('one line for every output a file cannot be, and for inputs that cannot
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=128k,mode=0777', 'tmpfs', small]);
     try {
       const img = path.join(work, 'full-cache.img');
-      const r = run(['bake', '--rootfs', root, '--kernel', kernel, '--size', '32M', '-o', img], { XDG_CACHE_HOME: small });
+      const r = run(['bake', '--firmware', 'bios', '--rootfs', root, '--kernel', kernel, '--size', '32M', '-o', img], { XDG_CACHE_HOME: small });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/warning: cache .*initrd.* not written \(ENOSPC\); carrying on without it/);
       expect(fs.statSync(img).size).toBe(32 << 20);

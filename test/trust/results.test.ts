@@ -154,10 +154,10 @@ describe.skipIf(!hasTool('debugfs'))('sizes: messages state the real need, and t
   it.skipIf(!hasTool('extlinux'))("bake's advice is a disk size, and following it works", () => {
     const kernel = fakeKernel(path.join(work, 'vmlinuz'));
     const img = path.join(work, 'advice.img');
-    const r = run(['bake', '--rootfs', root, '--kernel', kernel, '--size', '2M', '-o', img]);
+    const r = run(['bake', '--firmware', 'bios', '--rootfs', root, '--kernel', kernel, '--size', '2M', '-o', img]);
     expect(r.status).toBe(1);
     const advice = /use --size (\d+M)/.exec(oneErrorLine(r))![1]!;
-    const ok = run(['bake', '--rootfs', root, '--kernel', kernel, '--size', advice, '-o', img]);
+    const ok = run(['bake', '--firmware', 'bios', '--rootfs', root, '--kernel', kernel, '--size', advice, '-o', img]);
     expect(ok.status, ok.stderr).toBe(0);
   });
 

@@ -69,12 +69,12 @@ describe.skipIf(!canBake())('boot configuration: a kernel command line cannot ad
 
   it('bake --options with a newline: a usage error, one line, no image', () => {
     const img = path.join(work, 'inject.img');
-    const r = run(['bake', '--rootfs', root, '--kernel', kernel, '--options', EVIL, '--size', '32M', '-o', img]);
+    const r = run(['bake', '--firmware', 'bios', '--rootfs', root, '--kernel', kernel, '--options', EVIL, '--size', '32M', '-o', img]);
     expect(r.status, r.stderr).toBe(2);
     expect(oneErrorLine(r)).toMatch(/--options: the kernel command line .* contains the control character U\+000A/);
     expect(fs.existsSync(img)).toBe(false);
     // The same bake with a clean line writes exactly the original's syslinux.cfg.
-    const ok = run(['bake', '--rootfs', root, '--kernel', kernel, '--options', 'console=ttyS0', '--size', '32M', '-o', img]);
+    const ok = run(['bake', '--firmware', 'bios', '--rootfs', root, '--kernel', kernel, '--options', 'console=ttyS0', '--size', '32M', '-o', img]);
     expect(ok.status, ok.stderr).toBe(0);
     const cfg = path.join(work, 'syslinux.cfg');
     debugfs(['-R', `dump /boot/syslinux.cfg ${cfg}`, `${img}?offset=${1 << 20}`]);
@@ -166,7 +166,7 @@ describe('planted symlinks: never followed, at the temp name or at the output', 
     const kernel = fakeKernel(path.join(d, 'vmlinuz'));
     const c = dir('cache-links-cache');
     const e = { ...env, XDG_CACHE_HOME: c };
-    const bakeArgs = (img: string) => ['bake', '--rootfs', root, '--kernel', kernel, '--size', '32M', '-o', img];
+    const bakeArgs = (img: string) => ['bake', '--firmware', 'bios', '--rootfs', root, '--kernel', kernel, '--size', '32M', '-o', img];
     const first = cakeImg(bakeArgs(path.join(d, 'a.img')), { asNobody: canRunAsNobody, env: e });
     expect(first.status, first.stderr).toBe(0);
     const initrdDir = path.join(c, 'cake-img/initrd');

@@ -38,7 +38,7 @@ export function entryConf(append: string): string {
 }
 
 export function espTree(r: EspRequest): { tree: FsTree; content: BytesContent } {
-  checkEfiApplication(r.kernel, r.kernelName ?? 'the kernel', 'booting on UEFI needs a kernel built with an EFI stub (CONFIG_EFI_STUB; every distribution kernel has one)');
+  checkEfiApplication(r.kernel, r.kernelName ?? 'the kernel', 'booting on UEFI needs a kernel built with an EFI stub (CONFIG_EFI_STUB; every distribution kernel has one); for BIOS only, use --firmware bios');
   checkEfiApplication(r.loader, 'systemd-boot', 'it must be systemd-bootx64.efi');
   const content = new BytesContent();
   const t = r.time;
