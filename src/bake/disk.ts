@@ -4,10 +4,12 @@
 // read-back. Planning is pure; writing goes through a BlockDevice.
 import { type ContentSource, OverlayContent } from '../io/content-source.js';
 import { type BlockDevice, subDevice } from '../io/block-device.js';
+import { type ByteRange, composeRanges } from '../io/byte-ranges.js';
 import { type DirNode, type FileNode, type FsTree, type Timestamp, newDir } from '../tree/node.js';
 import { CorruptInputError, DoesNotFitError, suggestSize } from '../util/errors.js';
 import { type Ext4Plan, planExt4 } from './ext4/planner.js';
 import { writeExt4, type WriteOptions } from './ext4/writer.js';
+import { ext4WrittenRanges } from './ext4/written-ranges.js';
 import type { Ext4Options } from './ext4/options.js';
 import { installExtlinux } from './extlinux/install.js';
 import { checkCmdline } from './kernel-cmdline.js';
@@ -133,4 +135,16 @@ export async function writeDisk(p: DiskPlan, dev: BlockDevice, opts: WriteOption
   await writeExt4(p.fs, part, p.content, opts);
   await part.writeAt(0, p.vbr);
   await dev.flush();
+}
+
+/**
+ * The byte ranges writeDisk may write non-zero, from the plan (what qcow2 and VMDK size
+ * their tables from): one part per partition table sector and per partition (its boot
+ * sector and its filesystem's ranges), shifted to where each lives.
+ */
+export function diskWrittenRanges(p: DiskPlan): ByteRange[] {
+  return composeRanges([
+    { offset: 0, ranges: [{ start: 0, end: SECTOR }] },
+    { offset: FS_OFFSET, ranges: [{ start: 0, end: p.vbr.length }, ...ext4WrittenRanges(p.fs)] },
+  ]);
 }
