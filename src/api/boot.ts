@@ -11,6 +11,9 @@ import { removeOnExit, spawnTracked } from '../host/lifecycle.js';
 import { faultPoint } from '../host/fault.js';
 import { unreadable } from '../host/load-source.js';
 import { CorruptInputError, InvalidOptionError, quote } from '../util/errors.js';
+import { type ImageFormat, QEMU_FORMAT } from '../bake/image-formats/format.js';
+import { imageFormatOf } from '../bake/image-formats/open.js';
+import { openImageFile } from '../host/image-file.js';
 
 export interface BootRequest {
   image: string;
@@ -24,6 +27,16 @@ export interface BootRequest {
 
 /** Guest memory as QEMU's -m takes it: a number of MiB, or with a K/M/G/T suffix. */
 const MEMORY = /^[1-9]\d*(?:[KMGT]i?B?)?$/i;
+
+/** The format from the image's bytes (a name can lie), told to QEMU so it never guesses. */
+async function formatOf(image: string): Promise<ImageFormat> {
+  const file = openImageFile(image);
+  try {
+    return await imageFormatOf(file);
+  } finally {
+    file.close();
+  }
+}
 
 export async function boot(req: BootRequest): Promise<QemuResult & { accelReason: string }> {
   let st: fs.Stats;
@@ -41,6 +54,7 @@ export async function boot(req: BootRequest): Promise<QemuResult & { accelReason
   }
   if (req.accel && !['auto', 'kvm', 'tcg'].includes(req.accel)) throw new InvalidOptionError('--accel', `must be auto, kvm or tcg, not ${JSON.stringify(req.accel)}`);
   if (req.memory !== undefined && !MEMORY.test(req.memory)) throw new InvalidOptionError('--memory', `expected a size such as 512M or 2G, not ${JSON.stringify(req.memory)}`);
+  const format = st.isFile() ? await formatOf(req.image) : 'raw';
   const probe = detectAccel();
   const accel = !req.accel || req.accel === 'auto' ? probe.accel : req.accel;
   // SeaBIOS reads etc/sercon-port as a little-endian integer: 0x3f8 is COM1. QEMU takes
@@ -53,7 +67,7 @@ export async function boot(req: BootRequest): Promise<QemuResult & { accelReason
     const qemu = await hostTool('qemu-system-x86_64', (line) => process.stderr.write(`cake-img: ${line}\n`));
     const r = await runQemu({
       qemu, spawn: spawnTracked,
-      disk: req.image, memory: req.memory ?? '512M', accel, expect: req.expect, timeoutSec: req.timeoutSec,
+      disk: req.image, diskFormat: QEMU_FORMAT[format], memory: req.memory ?? '512M', accel, expect: req.expect, timeoutSec: req.timeoutSec,
       extraArgs: ['-fw_cfg', `name=etc/sercon-port,file=${qemuOptionValue(sercon)}`, ...(req.extraArgs ?? [])],
       onOutput: (t) => (faultPoint('console'), req.onOutput?.(t)),
       // SeaBIOS only reads etc/sercon-port, so QEMU's advice to use an opt/ name does not apply.

@@ -14,12 +14,18 @@ import { clampTimes, overrideOwner, parseOwner } from '../tree/transforms.js';
 import { InvalidOptionError, OutputError, inSource, quote } from '../util/errors.js';
 import { deriveIdentity } from '../host/identity.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
+import { writeImage } from '../host/image-output.js';
+import { ext4WrittenRanges } from '../bake/ext4/written-ranges.js';
+import { chooseFormat, plannedSize } from './output-format.js';
 import { copyRange } from '../host/sparse-copy.js';
 import { faultPoint } from '../host/fault.js';
 
 export interface MkfsRequest {
   source: string;
   image: string;
+  /** raw, qcow2, vhd or vmdk (default: from the image's extension, else raw). */
+  format?: string;
+  qcow2Compress?: boolean;
   size?: string;
   uuid?: string;
   label?: string;
@@ -40,6 +46,9 @@ export interface MkfsRequest {
 
 export interface MkfsResult {
   plan: Ext4Plan;
+  format: string;
+  /** What the format changed (a VHD's size rounded up), for a note. */
+  notes: string[];
   uuid: string;
   sizeBytes: number;
   /** What the image holds, for a summary line. */
@@ -140,8 +149,11 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
   checkEpoch(req.sourceDateEpoch, MAX_TIME, 'ext4', '2446-05-10');
   const output = { option: 'IMG', inputs: [req.source] };
   checkOutputPath(req.image, output); // before any work
-  const existing = offset > 0 ? existingTarget(req.image) : null;
   const size = parseSize(req.size ?? 'auto');
+  const chosen = chooseFormat(req.image, req.format, req.qcow2Compress, size);
+  if (offset > 0 && chosen.format !== 'raw') throw new InvalidOptionError('--offset', `writes into an existing raw image, not a ${chosen.format} one (make the disk raw, then convert it)`);
+  const existing = offset > 0 ? existingTarget(req.image) : null;
+  const notes: string[] = [];
   const t0 = performance.now();
   const loaded = await loadSource(req.source, { xattrs: req.xattrs, platform: req.platform, lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
   const t1 = performance.now();
@@ -150,6 +162,7 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     applyExt4Limits(loaded, req.source, req.lenient);
     const options = resolveExt4Options(req, loaded, 'mkfs');
+    options.size = plannedSize(chosen.format, options.size, notes);
     let plan: Ext4Plan;
     try {
       plan = planExt4(loaded.tree, options); // throws before any byte is written
@@ -158,25 +171,32 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
     }
     const t2 = performance.now();
     const fsBytes = plan.geo.blocksCount * plan.geo.blockSize;
-    // Into an existing file: the file is copied into the temp with the filesystem written
-    // over its range, then renamed over it — the update is whole or not at all.
-    await writeOutput(req.image, { ...output, mode: existing ? existing.mode & 0o7777 : undefined }, async (out) => {
-      const total = existing ? Math.max(existing.size, offset + fsBytes) : offset + fsBytes;
-      const dev = NodeFileBlockDevice.fromFd(out.fd, total);
-      if (existing) {
-        const src = fs.openSync(req.image, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-        try {
-          copyRange(src, out.fd, 0, offset);
-          copyRange(src, out.fd, offset + fsBytes, existing.size);
-        } finally {
-          fs.closeSync(src);
+    if (chosen.format !== 'raw') {
+      const written = await writeImage(req.image, output, {
+        ...chosen, size: fsBytes, ranges: ext4WrittenRanges(plan), seed: options.uuid, time: req.sourceDateEpoch ?? 0,
+      }, (dev) => writeExt4(plan, dev, loaded.content, { assumeZeroed: true }));
+      notes.push(...written.notes);
+    } else {
+      // Into an existing file: the file is copied into the temp with the filesystem written
+      // over its range, then renamed over it — the update is whole or not at all.
+      await writeOutput(req.image, { ...output, mode: existing ? existing.mode & 0o7777 : undefined }, async (out) => {
+        const total = existing ? Math.max(existing.size, offset + fsBytes) : offset + fsBytes;
+        const dev = NodeFileBlockDevice.fromFd(out.fd, total);
+        if (existing) {
+          const src = fs.openSync(req.image, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+          try {
+            copyRange(src, out.fd, 0, offset);
+            copyRange(src, out.fd, offset + fsBytes, existing.size);
+          } finally {
+            fs.closeSync(src);
+          }
+          fs.fchmodSync(out.fd, existing.mode & 0o7777);
         }
-        fs.fchmodSync(out.fd, existing.mode & 0o7777);
-      }
-      await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true });
-    });
+        await writeExt4(plan, subDevice(dev, offset, fsBytes), loaded.content, { assumeZeroed: true });
+      });
+    }
     const timings = { load: t1 - t0, plan: t2 - t1, write: performance.now() - t2 };
-    return { plan, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, summary: summarise(plan), warnings: loaded.warnings, timings };
+    return { plan, format: chosen.format, notes, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, summary: summarise(plan), warnings: loaded.warnings, timings };
   } finally {
     await loaded.content.close();
   }

@@ -21,6 +21,8 @@ export function registerBake(program: Command): void {
     .option('--syslinux <PATH>', 'syslinux pieces: a directory with ldlinux.bss/.sys/.c32 and mbr.bin, or an extlinux binary')
     .option('--force', "replace files the rootfs already has where bake puts its own (/boot/vmlinux, /boot/initrd, /boot/syslinux.cfg, /boot/ldlinux.*)")
     .requiredOption('-o, --output <IMG>', 'disk image to write')
+    .option('--format <F>', 'image format: raw, qcow2, vhd (fixed) or vmdk (streamOptimized); default: from IMG\'s extension, else raw')
+    .option('--qcow2-compress', 'qcow2: deflate each cluster (smaller, slower; deterministic)')
     .addHelpText('after', `
 The disk: an MBR (syslinux mbr.bin) with one active Linux partition from 1 MiB to the
 end, holding ext4 with the rootfs plus /boot/vmlinux, /boot/initrd, /boot/syslinux.cfg
@@ -30,19 +32,23 @@ Examples:
   cake-img bake --rootfs rootfs.tar.gz --kernel linux-image-6.1.0-56-amd64.deb \\
       --modules virtio_pci,virtio_blk,ext4 --size 128M -o machine.img
   cake-img bake --rootfs rootfs/ --kernel /boot/vmlinuz-$(uname -r) \\
-      --kernel-modules /lib/modules/$(uname -r) --modules virtio_blk,ext4 -o machine.img`)
+      --kernel-modules /lib/modules/$(uname -r) --modules virtio_blk,ext4 -o machine.img
+  cake-img bake --rootfs rootfs/ --kernel linux-image-amd64.deb -o machine.qcow2   # qcow2, written in one pass
+  cake-img bake --rootfs rootfs/ --kernel linux-image-amd64.deb -o machine.vhd     # fixed VHD for Azure`)
     .action(async (o: Record<string, unknown>) => {
       const { bake } = await import('../api/bake.js');
       const r = await bake({
         rootfs: o.rootfs as string, kernel: o.kernel as string, kernelModules: o.kernelModules as string | undefined,
         modules: String(o.modules ?? '').split(',').map((s) => s.trim()).filter(Boolean), options: o.options as string,
         size: o.size as string, uuid: o.uuid as string | undefined, debug: Boolean(o.debug), busybox: o.busybox as string | undefined,
-        syslinux: o.syslinux as string | undefined, output: o.output as string, sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
+        syslinux: o.syslinux as string | undefined, output: o.output as string, format: o.format as string | undefined,
+        qcow2Compress: Boolean(o.qcow2Compress), sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
         platform: o.platform as string, lenient: Boolean(o.lenient), force: Boolean(o.force),
       });
       for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);
       for (const n of r.notes) process.stderr.write(`cake-img: note: ${n}\n`);
-      process.stdout.write(`${o.output}: bootable disk, ${formatBytes(r.diskBytes)}, root UUID ${r.uuid}; kernel ${r.kernel}; ` +
+      const kind = r.format === 'raw' ? '' : ` (${r.format}, file ${formatBytes(r.fileBytes)})`;
+      process.stdout.write(`${o.output}: bootable disk${kind}, ${formatBytes(r.diskBytes)}, root UUID ${r.uuid}; kernel ${r.kernel}; ` +
         `modules: ${r.modules.join(' ') || '(none)'}; syslinux from ${r.syslinux}\n`);
     });
 }

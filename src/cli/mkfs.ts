@@ -15,6 +15,8 @@ export function registerMkfs(program: Command): void {
     .argument('<IMG>', 'image file to write')
     .description('write a tree straight into an ext4 filesystem image (no root, no mount)')
     .option('--size <SIZE>', 'filesystem size: 128M, 1G, ... or auto (smallest that fits, plus a margin)', 'auto')
+    .option('--format <F>', 'image format: raw, qcow2, vhd or vmdk (default: from IMG\'s extension .img/.raw, .qcow2, .vhd, .vmdk; else raw)')
+    .option('--qcow2-compress', 'qcow2: deflate each cluster (smaller, slower; deterministic)')
     .option('--uuid <UUID>', 'filesystem UUID (default: derived from the tree)')
     .option('--label <LABEL>', 'volume label (at most 16 bytes)')
     .option('--offset <BYTES>', 'write the filesystem at this byte offset of IMG (an existing file is updated in place)', whole('--offset'))
@@ -35,13 +37,16 @@ SOURCE_DATE_EPOCH or 0. Same input and options give a byte-identical image.
 Examples:
   cake-img mkfs rootfs/ root.ext4
   cake-img mkfs rootfs.tar.gz root.ext4 --size 1G --label root --owner 0:0
-  cake-img mkfs rootfs/ disk.img --offset 1048576 --size 127M`)
+  cake-img mkfs rootfs/ disk.img --offset 1048576 --size 127M
+  cake-img mkfs rootfs/ root.qcow2                      # the filesystem as a qcow2 image`)
     // The implementation loads on use, so `--help` and other commands start fast.
     .action(async (src: string, img: string, o: Record<string, unknown>) => {
       const { mkfs } = await import('../api/mkfs.js');
       const r = await mkfs({
         source: src,
         image: img,
+        format: o.format as string | undefined,
+        qcow2Compress: Boolean(o.qcow2Compress),
         size: o.size as string,
         uuid: o.uuid as string | undefined,
         label: o.label as string | undefined,
@@ -58,6 +63,7 @@ Examples:
         sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
       });
       for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);
+      for (const n of r.notes) process.stderr.write(`cake-img: note: ${n}\n`);
       if (o.verbose) {
         const t = r.timings;
         process.stderr.write(`cake-img: read ${t.load.toFixed(0)} ms, plan ${t.plan.toFixed(0)} ms, write ${t.write.toFixed(0)} ms\n`);
@@ -65,7 +71,7 @@ Examples:
       const s = r.summary;
       const auto = o.size === 'auto' ? ` (auto: the tree needs ${formatBytes(s.minimumBytes)})` : '';
       process.stdout.write(
-        `${img}: ext4, ${formatBytes(r.sizeBytes)}${auto}, ${s.inodesUsed} inodes used of ${s.inodesTotal}, ` +
+        `${img}: ext4${r.format === 'raw' ? '' : ` in ${r.format}`}, ${formatBytes(r.sizeBytes)}${auto}, ${s.inodesUsed} inodes used of ${s.inodesTotal}, ` +
           `${formatBytes(s.freeBytes)} free, ${s.journalBytes ? `journal ${formatBytes(s.journalBytes)}` : 'no journal'}, UUID ${r.uuid}\n`,
       );
     });

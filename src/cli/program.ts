@@ -8,6 +8,7 @@ import { installSignalHandlers, settle } from '../host/lifecycle.js';
 import { CakeError, oneLine } from '../util/errors.js';
 import { registerBake } from './bake.js';
 import { registerBoot } from './boot.js';
+import { registerConvert } from './convert.js';
 import { registerBuild } from './build.js';
 import { registerCook } from './cook.js';
 import { registerInitramfs } from './initramfs.js';
@@ -34,6 +35,7 @@ registerMkfs(program);
 registerInitramfs(program);
 registerInitrd(program);
 registerBake(program);
+registerConvert(program);
 registerBoot(program);
 registerStore(program);
 

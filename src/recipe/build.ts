@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { bake as bakeImage } from '../api/bake.js';
+import { FORMAT_EXTENSION } from '../bake/image-formats/format.js';
 import { cacheDir } from '../host/cache.js';
 import { cook as cookTree } from '../api/cook.js';
 import { debianKernel } from '../host/kernel.js';
@@ -151,10 +152,12 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
         const inputs = {
           cakeImg: VERSION, image: image.id, kernel: kernel.id, size: o.size ?? '1G', uuid: o.uuid ?? null, debug: !!o.debug,
           options: o.options ?? [], modules: o.modules ?? [], sourceDateEpoch: opts.sourceDateEpoch ?? null, force: !!o.force,
+          ...(o.format && o.format !== 'raw' ? { format: o.format } : {}),
         };
         const key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
-        const img = nodePath.resolve(opts.out, `${name}.img`);
-        const stampFile = nodePath.resolve(opts.out, `.${name}.img.cake.json`);
+        const ext = FORMAT_EXTENSION[o.format ?? 'raw'];
+        const img = nodePath.resolve(opts.out, `${name}.${ext}`);
+        const stampFile = nodePath.resolve(opts.out, `.${name}.${ext}.cake.json`);
         const stamp = readStamp(stampFile);
         if (!opts.rebuild && stamp?.key === key && fs.existsSync(img) && fs.statSync(img).mtimeMs === stamp.mtimeMs) {
           if (opts.explain) reporter.emit({ type: 'log', output: name, line: `${img} was baked from the same inputs` });
@@ -164,14 +167,14 @@ export async function build(recipe: Recipe, opts: BuildOptions): Promise<Summary
         reporter.emit({ type: 'progress', output: name, phase: 'baking' });
         const r = await bakeImage({
           rootfs: image.path, kernel: kernel.path, modules: o.modules ? [...o.modules] : [], options: (o.options ?? []).join(' '),
-          size: o.size ?? '1G', uuid: o.uuid, debug: o.debug, force: o.force, output: img, sourceDateEpoch: opts.sourceDateEpoch,
+          size: o.size ?? '1G', uuid: o.uuid, debug: o.debug, force: o.force, output: img, format: o.format, sourceDateEpoch: opts.sourceDateEpoch,
           onPhase: (phase, bytes) => reporter.emit({ type: 'progress', output: name, phase, bytes }),
         });
         for (const n of r.notes) reporter.emit({ type: 'log', output: name, line: n });
         reporter.emit({ type: 'log', output: name, line: `modules in load order: ${r.modules.join(' ') || '(none)'}` });
         const sha256 = sha256File(img);
         fs.writeFileSync(stampFile, JSON.stringify({ key, sha256, mtimeMs: fs.statSync(img).mtimeMs, inputs }, null, 2));
-        return { path: img, sha256, size: r.diskBytes, cached: false };
+        return { path: img, sha256, size: r.fileBytes, cached: false };
       }),
     );
   };

@@ -60,6 +60,8 @@ export interface BakeOptions {
   uuid?: string;
   /** Replace files the tree has where bake puts its own (/boot/vmlinux, /boot/initrd, /boot/syslinux.cfg, /boot/ldlinux.*). */
   force?: boolean;
+  /** Image format (default raw): the output is NAME.img, .qcow2, .vhd (fixed) or .vmdk (streamOptimized). */
+  format?: 'raw' | 'qcow2' | 'vhd' | 'vmdk';
 }
 
 export interface BakeSpec extends Readonly<Omit<BakeOptions, 'image' | 'kernel'>> {

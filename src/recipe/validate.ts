@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { parseSize, parseUuid } from '../bake/ext4/options.js';
+import { parseFormat } from '../bake/image-formats/format.js';
 import { cmdlineProblem } from '../bake/kernel-cmdline.js';
 import { normalizeHash, checkPathEntry } from '../api/cook.js';
 import { parseImageRef } from '../sources/registry.js';
@@ -14,7 +15,7 @@ import { type Recipe, RecipeError } from './recipe.js';
 import type { BakeSpec, CookSpec, Output, SourceSpec } from './spec.js';
 
 const COOK_KEYS = new Set(['kind', 'name', 'src', 'contents', 'path', 'script', 'prepare', 'cleanup', 'sha256', 'platform', 'lenient']);
-const BAKE_KEYS = new Set(['kind', 'name', 'image', 'kernel', 'size', 'debug', 'options', 'modules', 'uuid', 'force']);
+const BAKE_KEYS = new Set(['kind', 'name', 'image', 'kernel', 'size', 'debug', 'options', 'modules', 'uuid', 'force', 'format']);
 const DEB_NAME = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$/;
 const MODULE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -69,11 +70,12 @@ export function validateRecipe(recipe: Recipe): void {
       visitInput(c.src, name, 'src', depth);
     } else {
       const b = o as BakeSpec;
-      for (const f of ['name', 'size', 'uuid'] as const) str(f, b[f]);
+      for (const f of ['name', 'size', 'uuid', 'format'] as const) str(f, b[f]);
       bool('debug', b.debug);
       bool('force', b.force);
       if (b.size !== undefined) check('size', () => parseSize(b.size!));
       if (b.uuid !== undefined) check('uuid', () => parseUuid(b.uuid!));
+      if (b.format !== undefined) check('format', () => parseFormat(b.format!));
       const options = strings('options', b.options);
       const why = cmdlineProblem(options.join(' '));
       if (why) fail(`options: the kernel command line ${JSON.stringify(options.join(' '))} ${why}`);

@@ -14,3 +14,13 @@ export function isZero(b: Uint8Array): boolean {
   for (; i < b.length; i++) if (b[i] !== 0) return false;
   return true;
 }
+
+/**
+ * `b` up to its last non-zero 4 KiB: what a writer must write of a mostly-zero table into
+ * a file that reads as zeros (the rest stays a hole).
+ */
+export function withoutZeroTail(b: Uint8Array): Uint8Array {
+  let n = b.length;
+  while (n > 0 && b[n - 1] === 0) n--;
+  return b.subarray(0, Math.min(b.length, Math.ceil(n / 4096) * 4096));
+}

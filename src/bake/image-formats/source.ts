@@ -35,3 +35,8 @@ export async function* unitsOf(ranges: Iterable<ByteRange> | AsyncIterable<ByteR
     next = Math.max(next, to);
   }
 }
+
+/** Where a writer that lays out its own file writes (a host file; it grows as needed). */
+export interface FileWriter {
+  writeAt(offset: number, data: Uint8Array): Promise<void>;
+}

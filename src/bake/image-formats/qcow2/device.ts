@@ -6,7 +6,7 @@
 // zeros there are dropped (they read as zeros anyway).
 import type { BlockDevice, BulkCopy, CopyJob } from '../../../io/block-device.js';
 import type { ContentSource } from '../../../tree/content.js';
-import { isZero } from '../../../util/is-zero.js';
+import { isZero, withoutZeroTail } from '../../../util/is-zero.js';
 import { type Qcow2Layout, findRun, qcow2Metadata } from './layout.js';
 
 export class Qcow2Device implements BlockDevice {
@@ -27,8 +27,8 @@ export class Qcow2Device implements BlockDevice {
   static async create(file: BlockDevice, layout: Qcow2Layout): Promise<Qcow2Device> {
     if (file.size < layout.fileSize) throw new Error(`qcow2: the file device has ${file.size} bytes, the layout needs ${layout.fileSize}`);
     for (const { at, bytes } of qcow2Metadata(layout)) {
-      const n = Math.min(bytes.length, Math.ceil(usedLength(bytes) / 4096) * 4096);
-      if (n) await file.writeAt(at, bytes.subarray(0, n));
+      const used = withoutZeroTail(bytes);
+      if (used.length) await file.writeAt(at, used);
     }
     return new Qcow2Device(file, layout);
   }
@@ -108,13 +108,6 @@ export class Qcow2Device implements BlockDevice {
       done += n;
     }
   }
-}
-
-/** Bytes up to and including the last non-zero one. */
-function usedLength(b: Uint8Array): number {
-  let n = b.length;
-  while (n > 0 && b[n - 1] === 0) n--;
-  return n;
 }
 
 function unplanned(at: number): Error {
