@@ -24,6 +24,7 @@ import { fixedVhd } from '../bake/image-formats/vhd/fixed.js';
 import { VMDK_MAX_BYTES, writeVmdkStream } from '../bake/image-formats/vmdk/stream-writer.js';
 import { InvalidOptionError, formatBytes } from '../util/errors.js';
 import { deflatePool } from './deflate-pool.js';
+import { faultPoint } from './fault.js';
 import { NodeFileBlockDevice } from './node-block-device.js';
 import { NodeFileSink } from './node-file-sink.js';
 import { type OutputOptions, checkOutputPath, createTemp, writeOutput } from './output-file.js';
@@ -140,6 +141,7 @@ async function streamImage(fd: number, target: string, spec: ImageSpec, src: Ima
 function pwriteAll(fd: number, b: Uint8Array, at: number): void {
   let done = 0;
   while (done < b.length) done += fs.writeSync(fd, b, done, b.length - done, at + done);
+  faultPoint('write');
 }
 
 async function collect(it: AsyncIterable<ByteRange>): Promise<ByteRange[]> {
