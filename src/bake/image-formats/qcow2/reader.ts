@@ -73,6 +73,7 @@ export async function openQcow2(file: ImageSource, where: string): Promise<Image
     if (h.version === 3 && e.lo & ENTRY_ZERO) return { kind: 'zero' };
     if (host === 0) return { kind: 'zero' };
     if (host % cs) throw c.corrupt('L2 entry', where, `data cluster offset ${host} is not aligned to a cluster`);
+    if (host >= file.size) throw c.corrupt('L2 entry', where, `data cluster ${host} lies past the end of the file`);
     return { kind: 'data', host };
   };
 
@@ -108,7 +109,6 @@ export async function openQcow2(file: ImageSource, where: string): Promise<Image
         const n = Math.min(cs - within, length - done);
         const m = await clusterMapping(Math.floor(pos / cs));
         if (m.kind === 'data') {
-          if (m.host + within >= file.size) throw c.corrupt('L2 entry', pos, `data cluster ${m.host} lies past the end of the file`);
           out.set(await file.readAt(m.host + within, Math.min(n, file.size - m.host - within)), done);
         } else if (m.kind === 'compressed') {
           out.set((await inflateCluster(m)).subarray(within, within + n), done);
