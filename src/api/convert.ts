@@ -2,12 +2,11 @@
 // dynamic, VMDK monolithicSparse or streamOptimized in; raw, qcow2, fixed VHD or
 // streamOptimized VMDK out), streaming, without QEMU. The input's format comes from its
 // bytes, the output's from --format or its extension. Only where the input may hold data
-// is read; a qcow2 output allocates only the clusters that are not all zeros (found by a
-// first pass over that data, so the file can be laid out before it is written).
+// is read, once; qcow2 and VMDK outputs are streamed (qcow2/stream-writer.ts,
+// vmdk/stream-writer.ts) and store only the clusters and grains that are not all zeros.
 import { createHash } from 'node:crypto';
-import { copyImageData, nonZeroUnits } from '../bake/image-formats/copy.js';
+import { copyImageData } from '../bake/image-formats/copy.js';
 import type { ImageFormat } from '../bake/image-formats/format.js';
-import { QCOW2_CLUSTER_BITS } from '../bake/image-formats/qcow2/header.js';
 import { readImageFile } from '../host/image-file.js';
 import { type ImageSpec, checkImageSpec, writeImage, writeStreamedImage } from '../host/image-output.js';
 import { checkOutputPath } from '../host/output-file.js';
@@ -44,11 +43,8 @@ export async function convert(req: ConvertRequest): Promise<ConvertResult> {
       .update(await file.readAt(0, n)).update(await file.readAt(file.size - n, n)).digest();
     const spec: ImageSpec = { ...chosen, size: reader.size, ranges: [], seed, time: req.sourceDateEpoch ?? 0 };
     let written;
-    if (chosen.format === 'vmdk' || chosen.qcow2Compress) {
+    if (chosen.format === 'vmdk' || chosen.format === 'qcow2') {
       written = await writeStreamedImage(req.output, out, spec, reader, reader.extents());
-    } else if (chosen.format === 'qcow2') {
-      const ranges = await nonZeroUnits(reader, reader.extents(), 2 ** QCOW2_CLUSTER_BITS);
-      written = await writeImage(req.output, out, { ...spec, ranges }, (dev) => copyImageData(reader, ranges, dev));
     } else {
       written = await writeImage(req.output, out, spec, (dev) => copyImageData(reader, reader.extents(), dev));
     }

@@ -35,8 +35,9 @@ export function openImageFile(file: string, what = 'the image'): ImageFile {
     fd,
     size,
     mtimeMs: st.mtimeMs,
-    async readAt(offset, length) {
-      const buf = new Uint8Array(length);
+    async readAt(offset, length, into) {
+      // Not zeroed first: every byte is read over, or zeroed below when the file ends early.
+      const buf = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       let done = 0;
       try {
         while (done < length) {
@@ -47,7 +48,8 @@ export function openImageFile(file: string, what = 'the image'): ImageFile {
       } catch (e) {
         throw unreadable(file, e, what);
       }
-      return done === length ? buf : buf.subarray(0, done);
+      buf.fill(0, done);
+      return buf;
     },
     close: () => fs.closeSync(fd),
   };

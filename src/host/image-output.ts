@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { type BlockDevice, subDevice } from '../io/block-device.js';
 import type { ByteRange } from '../io/byte-ranges.js';
 import type { ImageFormat } from '../bake/image-formats/format.js';
-import { writeQcow2Compressed } from '../bake/image-formats/qcow2/compressed-writer.js';
+import { writeQcow2Stream } from '../bake/image-formats/qcow2/stream-writer.js';
 import { Qcow2Device } from '../bake/image-formats/qcow2/device.js';
 import { planQcow2 } from '../bake/image-formats/qcow2/layout.js';
 import type { ImageSource } from '../bake/image-formats/source.js';
@@ -113,15 +113,15 @@ export async function writeImage(
   return { format: spec.format, virtualSize: spec.size, fileBytes, notes };
 }
 
-/** Writes `target` as a streamed format (vmdk, compressed qcow2) from an existing image. */
+/** Writes `target` as a streamed format (vmdk, qcow2) from an existing image. */
 export async function writeStreamedImage(target: string, out: OutputOptions, spec: ImageSpec, src: ImageSource, ranges: Iterable<ByteRange> | AsyncIterable<ByteRange>): Promise<ImageWritten> {
   const fileBytes = await writeOutput(target, out, (o) => streamImage(o.fd, target, spec, src, ranges));
   return { format: spec.format, virtualSize: spec.size, fileBytes, notes: [] };
 }
 
-/** Streams `src` (only the `ranges`) as a VMDK or compressed qcow2 into `fd`; returns the file's size. */
+/** Streams `src` (only the `ranges`) as a VMDK or a qcow2 into `fd`; returns the file's size. */
 async function streamImage(fd: number, target: string, spec: ImageSpec, src: ImageSource, ranges: Iterable<ByteRange> | AsyncIterable<ByteRange>): Promise<number> {
-  const engine = deflatePool();
+  const engine = spec.format === 'vmdk' || spec.qcow2Compress ? deflatePool() : undefined;
   try {
     if (spec.format === 'vmdk') {
       const sink = new NodeFileSink(fd);
@@ -130,11 +130,11 @@ async function streamImage(fd: number, target: string, spec: ImageSpec, src: Ima
       sink.close();
       return r.bytes;
     }
-    const r = await writeQcow2Compressed(src, ranges, { writeAt: async (at, b) => pwriteAll(fd, b, at) }, { engine });
+    const r = await writeQcow2Stream(src, ranges, { writeAt: async (at, b) => pwriteAll(fd, b, at) }, { compress: Boolean(spec.qcow2Compress), engine });
     fs.ftruncateSync(fd, r.fileSize);
     return r.fileSize;
   } finally {
-    engine.close?.();
+    engine?.close?.();
   }
 }
 

@@ -115,7 +115,7 @@ describe('image readers', () => {
     const prefixes = [ascii('QFI\xfb\0\0\0\x03'), ascii('QFI\xfb\0\0\0\x02'), ascii('KDMV\x03\0\0\0'), ascii('KDMV\x01\0\0\0'), ascii('conectix')];
     await fuzz('image-formats', fc.asyncProperty(bytesWithPrefix(prefixes, 4096), async (b) => {
       await clean(b);
-    }), { save: asBin });
+    }), { save: ([b]) => asBin(b) });
   }, 300_000);
 
   it('the seeds themselves read back whole', async () => {
@@ -129,7 +129,7 @@ describe('image readers', () => {
     for (const s of seeds) {
       await fuzz('image-formats', fc.asyncProperty(mutatedBytes(s.bytes, s.regions), async (b) => {
         await clean(b);
-      }), { save: asBin });
+      }), { save: ([b]) => asBin(b) });
     }
   }, 900_000);
 });

@@ -24,7 +24,9 @@ export function compressQueue(engine: DeflateEngine, level: number, windowBits: 
     await take({ unit: q.unit, data: q.data, deflated: await q.out });
   };
   return {
-    async push(unit, data) {
+    async push(unit, view) {
+      // Its own copy: the caller's buffer moves on, and a view sent to a worker would take its whole buffer along.
+      const data = view.slice();
       queue.push({ unit, data, out: engine.deflate(data, null, true, level, windowBits) });
       while (queue.length > engine.parallelism) await takeOldest();
     },

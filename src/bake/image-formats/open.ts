@@ -26,7 +26,7 @@ export function rawReader(file: ImageSource, where: string, opts: OpenOptions = 
   return {
     format: 'raw',
     size: file.size,
-    readAt: (offset, length) => file.readAt(offset, length),
+    readAt: (offset, length, into) => file.readAt(offset, length, into),
     extents: opts.dataRanges ?? (async function* () {
       if (file.size) yield { start: 0, end: file.size };
     }),

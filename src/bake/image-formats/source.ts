@@ -2,12 +2,18 @@
 // read anywhere, with the ranges that may hold data (everything else reads as zeros).
 import type { ByteRange } from '../../io/byte-ranges.js';
 import type { ImageFormat } from './format.js';
+import { isZero } from '../../util/is-zero.js';
 
 /** A disk to read: a host file, or a decoded image. */
 export interface ImageSource {
   /** Virtual size in bytes. */
   readonly size: number;
-  readAt(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * The bytes [offset, +length). With `into` (at least `length` long) they are read into
+   * it and the result is a view of it: a caller that reads in a loop reuses one buffer
+   * (fresh megabytes per read cost more than the reads).
+   */
+  readAt(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
 }
 
 /** A decoded image: its format, and where its data may be (ascending, not overlapping; a superset). */
@@ -21,17 +27,38 @@ export async function* rangesOf(ranges: Iterable<ByteRange> | AsyncIterable<Byte
   for await (const r of ranges) yield r;
 }
 
+const BATCH = 1 << 20;
+
 /**
- * The units (clusters, grains) of `unit` bytes that the ranges touch, ascending, each
- * once even when ranges share one, clipped to `size`.
+ * The units (clusters, grains) of `unit` bytes that the ranges touch and that hold a
+ * non-zero byte, ascending, each once, with its bytes (a short last unit zero-padded).
+ * Consecutive units are read together, up to 1 MiB at a time, into one buffer: `data` is
+ * a view valid until the next unit is asked for (copy it to keep it).
  */
-export async function* unitsOf(ranges: Iterable<ByteRange> | AsyncIterable<ByteRange>, unit: number, size: number): AsyncGenerator<number> {
+export async function* nonZeroUnits(
+  src: ImageSource,
+  ranges: Iterable<ByteRange> | AsyncIterable<ByteRange>,
+  unit: number,
+): AsyncGenerator<{ unit: number; data: Uint8Array }> {
+  const last = Math.ceil(src.size / unit);
+  const perBatch = Math.max(1, Math.floor(BATCH / unit));
   let next = 0;
-  const last = Math.ceil(size / unit);
+  const batch = new Uint8Array(perBatch * unit);
   for await (const r of ranges) {
-    const from = Math.max(next, Math.floor(r.start / unit));
-    const to = Math.min(last, Math.ceil(Math.min(r.end, size) / unit));
-    for (let u = from; u < to; u++) yield u;
+    let u = Math.max(next, Math.floor(r.start / unit));
+    const to = Math.min(last, Math.ceil(Math.min(r.end, src.size) / unit));
+    while (u < to) {
+      const count = Math.min(perBatch, to - u);
+      const bytes = Math.min(count * unit, src.size - u * unit);
+      const buf = batch.subarray(0, count * unit);
+      await src.readAt(u * unit, bytes, buf);
+      buf.fill(0, bytes);
+      for (let k = 0; k < count; k++) {
+        const data = buf.subarray(k * unit, (k + 1) * unit);
+        if (!isZero(data)) yield { unit: u + k, data };
+      }
+      u += count;
+    }
     next = Math.max(next, to);
   }
 }

@@ -100,16 +100,17 @@ export async function openQcow2(file: ImageSource, where: string): Promise<Image
   return {
     format: 'qcow2',
     size,
-    async readAt(offset, length) {
+    async readAt(offset, length, into) {
       if (offset < 0 || length < 0 || offset + length > size) throw new Error(`qcow2 reader: [${offset}, +${length}) outside ${size} bytes`);
-      const out = new Uint8Array(length);
+      const out = into ? into.subarray(0, length).fill(0) : new Uint8Array(length);
       for (let done = 0; done < length; ) {
         const pos = offset + done;
         const within = pos % cs;
         const n = Math.min(cs - within, length - done);
         const m = await clusterMapping(Math.floor(pos / cs));
         if (m.kind === 'data') {
-          out.set(await file.readAt(m.host + within, Math.min(n, file.size - m.host - within)), done);
+          const k = Math.min(n, file.size - m.host - within);
+          await file.readAt(m.host + within, k, out.subarray(done, done + k));
         } else if (m.kind === 'compressed') {
           out.set((await inflateCluster(m)).subarray(within, within + n), done);
         }

@@ -40,7 +40,7 @@ export async function openVhd(file: ImageSource, where: string, dataRanges?: () 
     return {
       format: 'vhd',
       size,
-      readAt: (offset, length) => file.readAt(offset, length),
+      readAt: (offset, length, into) => file.readAt(offset, length, into),
       // The file's data ranges hold the footer too: cut at the disk's end.
       extents: async function* () {
         if (!dataRanges) {
@@ -77,14 +77,14 @@ export async function openVhd(file: ImageSource, where: string, dataRanges?: () 
   return {
     format: 'vhd',
     size,
-    async readAt(offset, length) {
-      const out = new Uint8Array(length);
+    async readAt(offset, length, into) {
+      const out = into ? into.subarray(0, length).fill(0) : new Uint8Array(length);
       for (let done = 0; done < length; ) {
         const pos = offset + done;
         const within = pos % d.blockSize;
         const n = Math.min(d.blockSize - within, length - done);
         const at = blockData(Math.floor(pos / d.blockSize));
-        if (at !== null) out.set(await file.readAt(at + within, n), done);
+        if (at !== null) await file.readAt(at + within, n, out.subarray(done, done + n));
         done += n;
       }
       return out;

@@ -75,10 +75,10 @@ export async function openVmdk(file: ImageSource, where: string): Promise<ImageR
   };
 
   let last: { g: number; data: Uint8Array } | null = null;
+  /** A compressed grain, inflated (the last one is kept: reads come in pieces of a grain). */
   const readGrain = async (g: number, s: { sector: number; entryAt: number }): Promise<Uint8Array> => {
     const at = s.sector * VMDK_SECTOR;
     if (at >= file.size) throw c.corrupt('grain table entry', s.entryAt, `grain ${g} at sector ${s.sector} lies past the end of the file`);
-    if (!compressed) return file.readAt(at, Math.min(grain, file.size - at));
     if (last?.g === g) return last.data;
     let input: Uint8Array;
     if (markers) {
@@ -100,15 +100,20 @@ export async function openVmdk(file: ImageSource, where: string): Promise<ImageR
   return {
     format: 'vmdk',
     size,
-    async readAt(offset, length) {
-      const out = new Uint8Array(length);
+    async readAt(offset, length, into) {
+      const out = into ? into.subarray(0, length).fill(0) : new Uint8Array(length);
       for (let done = 0; done < length; ) {
         const pos = offset + done;
         const within = pos % grain;
         const n = Math.min(grain - within, length - done);
         const g = Math.floor(pos / grain);
         const s = await grainSector(g);
-        if (s) out.set((await readGrain(g, s)).subarray(within, within + n), done);
+        if (s && !compressed) {
+          const at = s.sector * VMDK_SECTOR + within;
+          if (at >= file.size) throw c.corrupt('grain table entry', s.entryAt, `grain ${g} at sector ${s.sector} lies past the end of the file`);
+          const k = Math.min(n, file.size - at);
+          await file.readAt(at, k, out.subarray(done, done + k));
+        } else if (s) out.set((await readGrain(g, s)).subarray(within, within + n), done);
         done += n;
       }
       return out;

@@ -7,10 +7,9 @@
 // fixed level by pako, so the same disk gives the same bytes.
 import type { ByteRange } from '../../../io/byte-ranges.js';
 import type { ChunkSink } from '../../../tree/content.js';
-import { isZero } from '../../../util/is-zero.js';
 import { type DeflateEngine, inlineDeflate } from '../../cpio/gzip.js';
 import { compressQueue } from '../compress-queue.js';
-import { type ImageSource, unitsOf } from '../source.js';
+import { type ImageSource, nonZeroUnits } from '../source.js';
 import { zlibWrap } from '../zlib.js';
 import { vmdkDescriptor } from './descriptor.js';
 import {
@@ -104,18 +103,8 @@ export async function writeVmdkStream(
     grains++;
     await put(out);
   });
-  for await (const g of unitsOf(extents, GRAIN, src.size)) {
-    const n = Math.min(GRAIN, src.size - g * GRAIN);
-    const data = await src.readAt(g * GRAIN, n);
-    if (isZero(data)) continue;
-    // A short last grain is stored whole (zero-padded): every grain inflates to 64 KiB.
-    let grain = data;
-    if (n < GRAIN) {
-      grain = new Uint8Array(GRAIN);
-      grain.set(data);
-    }
-    await queue.push(g, grain);
-  }
+  // Every grain inflates to 64 KiB: a short last grain is stored zero-padded.
+  for await (const { unit, data } of nonZeroUnits(src, extents, GRAIN)) await queue.push(unit, data);
   await queue.drain();
   await flushTable();
 

@@ -1,17 +1,19 @@
-// A compressed qcow2 (`--qcow2-compress`), written in one pass over the guest: cluster 0
-// is kept for the header, then the data in guest order, each cluster deflated (raw, 4 KiB
-// window: what qemu inflates) and packed from a sector boundary, or stored whole and
-// aligned when deflate does not save a sector; each L2 table follows the data it maps.
+// A qcow2 written in one pass over an existing image (convert, and `--qcow2-compress`):
+// cluster 0 is kept for the header, then the data in guest order, all-zero clusters left
+// out; with compression each cluster is deflated (raw, 4 KiB window: what qemu inflates)
+// and packed from a sector boundary, or stored whole and aligned when deflate does not
+// save a sector; each L2 table follows the data it maps. (A bake knows its clusters from
+// the plan and lays the file out up front instead: layout.ts.)
 // The L1 table, the refcount table and blocks come after the data, when every size is
 // known, and the header last. Compressed clusters share host clusters, so a host
 // cluster's refcount is how many of them touch it (qemu-img check counts the same), and
 // their L2 entries never carry the "copied" bit. The file must read as zeros where it is
 // not written (a new file, sized by the caller to fileSize afterwards).
 import type { ByteRange } from '../../../io/byte-ranges.js';
-import { isZero, withoutZeroTail } from '../../../util/is-zero.js';
+import { withoutZeroTail } from '../../../util/is-zero.js';
 import { type DeflateEngine, inlineDeflate } from '../../cpio/gzip.js';
-import { compressQueue } from '../compress-queue.js';
-import { type FileWriter, type ImageSource, unitsOf } from '../source.js';
+import { type Compressed, compressQueue } from '../compress-queue.js';
+import { type FileWriter, type ImageSource, nonZeroUnits } from '../source.js';
 import {
   ENTRY_COPIED, QCOW2_CLUSTER_BITS, QCOW2_HEADER, QCOW2_HEADER_LENGTH, QCOW2_MAGIC, QCOW2_REFCOUNT_ORDER, QCOW2_VERSION, compressedEntry, setEntry,
 } from './header.js';
@@ -24,7 +26,7 @@ export const QCOW2_LEVEL = 6;
 /** qemu inflates compressed clusters with a 4 KiB window (windowBits -12). */
 const WINDOW_BITS = 12;
 
-export interface Qcow2CompressedResult {
+export interface Qcow2StreamResult {
   fileSize: number;
   clusters: number;
   compressed: number;
@@ -46,12 +48,12 @@ class Refcounts {
 
 const up = (n: number, unit: number) => Math.ceil(n / unit) * unit;
 
-export async function writeQcow2Compressed(
+export async function writeQcow2Stream(
   src: ImageSource,
   extents: Iterable<ByteRange> | AsyncIterable<ByteRange>,
   out: FileWriter,
-  opts: { engine?: DeflateEngine } = {},
-): Promise<Qcow2CompressedResult> {
+  opts: { compress: boolean; engine?: DeflateEngine },
+): Promise<Qcow2StreamResult> {
   const l2Entries = CS / 8;
   const l1Entries = Math.ceil(Math.ceil(src.size / CS) / l2Entries);
   const l1 = new Uint8Array(Math.max(1, Math.ceil((l1Entries * 8) / CS)) * CS);
@@ -81,7 +83,7 @@ export async function writeQcow2Compressed(
     l2Used = false;
   };
 
-  const queue = compressQueue(opts.engine ?? inlineDeflate, QCOW2_LEVEL, WINDOW_BITS, async ({ unit, data, deflated }) => {
+  const take = async ({ unit, data, deflated }: Omit<Compressed, 'deflated'> & { deflated: Uint8Array | null }) => {
     const t = Math.floor(unit / l2Entries);
     if (t !== table) {
       await flushTable();
@@ -90,7 +92,7 @@ export async function writeQcow2Compressed(
     const at = (unit % l2Entries) * 8;
     l2Used = true;
     clusters++;
-    if (deflated.length <= CS - SECTOR) {
+    if (deflated && deflated.length <= CS - SECTOR) {
       const off = pos;
       await out.writeAt(off, deflated);
       const end = up(off + deflated.length, SECTOR);
@@ -103,18 +105,11 @@ export async function writeQcow2Compressed(
     } else {
       await putCluster(data, (off) => setEntry(l2v, at, off, ENTRY_COPIED));
     }
-  });
-  for await (const c of unitsOf(extents, CS, src.size)) {
-    const n = Math.min(CS, src.size - c * CS);
-    let data = await src.readAt(c * CS, n);
-    if (isZero(data)) continue;
-    if (n < CS) {
-      const whole = new Uint8Array(CS);
-      whole.set(data);
-      data = whole;
-    }
-    await queue.push(c, data);
-  }
+  };
+  const queue = opts.compress
+    ? compressQueue(opts.engine ?? inlineDeflate, QCOW2_LEVEL, WINDOW_BITS, take)
+    : { push: (unit: number, data: Uint8Array) => take({ unit, data, deflated: null }), drain: async () => {} };
+  for await (const { unit, data } of nonZeroUnits(src, extents, CS)) await queue.push(unit, data);
   await queue.drain();
   await flushTable();
 
