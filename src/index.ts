@@ -20,4 +20,5 @@ export { mkfs, type MkfsRequest, type MkfsResult } from './api/mkfs.js';
 export { cook as cookTree, type CookRequest, type CookResult } from './api/cook.js';
 export { bake as bakeImage, type BakeRequest, type BakeResult } from './api/bake.js';
 export { boot, type BootRequest } from './api/boot.js';
+export { convert, type ConvertRequest, type ConvertResult } from './api/convert.js';
 export { VERSION } from './version.js';
