@@ -75,8 +75,8 @@ export function composeRanges(parts: readonly RangePart[]): ByteRange[] {
   return normalizeRanges(parts.flatMap((p) => shiftRanges(p.ranges, p.offset)));
 }
 
-/** Index of the range holding `pos`, or -(insertion point) - 1 when none does. */
-export function findRange(ranges: readonly ByteRange[], pos: number): number {
+/** Index of the range holding `pos` (sorted, disjoint ranges of any unit), or -(insertion point) - 1 when none does. */
+export function findRange(ranges: readonly { start: number; end: number }[], pos: number): number {
   let lo = 0;
   let hi = ranges.length;
   while (lo < hi) {

@@ -63,6 +63,44 @@ export async function* nonZeroUnits(
   }
 }
 
+/**
+ * Reads [offset, +length) of a disk stored in units (clusters, grains, blocks): `piece`
+ * gets each unit's number, the offset within it and where its bytes go (zeros already:
+ * an unallocated unit leaves them).
+ */
+export async function readByUnits(
+  offset: number,
+  length: number,
+  into: Uint8Array | undefined,
+  unit: number,
+  piece: (u: number, within: number, dest: Uint8Array) => Promise<void>,
+): Promise<Uint8Array> {
+  const out = into ? into.subarray(0, length).fill(0) : new Uint8Array(length);
+  for (let done = 0; done < length; ) {
+    const pos = offset + done;
+    const within = pos % unit;
+    const n = Math.min(unit - within, length - done);
+    await piece(Math.floor(pos / unit), within, out.subarray(done, done + n));
+    done += n;
+  }
+  return out;
+}
+
+/** Allocated units (ascending numbers) as byte ranges, consecutive units merged, cut at `size`. */
+export async function* unitRuns(units: AsyncIterable<number>, unit: number, size: number): AsyncGenerator<ByteRange> {
+  let run: ByteRange | null = null;
+  for await (const u of units) {
+    const start = u * unit;
+    const end = Math.min(size, start + unit);
+    if (run && run.end === start) run.end = end;
+    else {
+      if (run) yield run;
+      run = { start, end };
+    }
+  }
+  if (run) yield run;
+}
+
 /** Where a writer that lays out its own file writes (a host file; it grows as needed). */
 export interface FileWriter {
   writeAt(offset: number, data: Uint8Array): Promise<void>;

@@ -7,7 +7,8 @@
 import type { BlockDevice, BulkCopy, CopyJob } from '../../../io/block-device.js';
 import type { ContentSource } from '../../../tree/content.js';
 import { isZero, withoutZeroTail } from '../../../util/is-zero.js';
-import { type Qcow2Layout, findRun, qcow2Metadata } from './layout.js';
+import { findRange } from '../../../io/byte-ranges.js';
+import { type Qcow2Layout, qcow2Metadata } from './layout.js';
 
 export class Qcow2Device implements BlockDevice {
   readonly size: number;
@@ -37,7 +38,7 @@ export class Qcow2Device implements BlockDevice {
   private map(pos: number): { host: number | null; n: number } {
     const { clusterSize: cs, runs, dataOffset } = this.layout;
     const c = Math.floor(pos / cs);
-    const i = findRun(runs, c);
+    const i = findRange(runs, c);
     if (i >= 0) {
       const r = runs[i]!;
       return { host: dataOffset + (r.rank + c - r.start) * cs + (pos % cs), n: r.end * cs - pos };

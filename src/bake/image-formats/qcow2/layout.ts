@@ -77,18 +77,6 @@ export function planQcow2(virtualSize: number, ranges: readonly ByteRange[], clu
   };
 }
 
-/** Index of the run holding guest cluster `c`, or -(insertion point) - 1. */
-export function findRun(runs: readonly ClusterRun[], c: number): number {
-  let lo = 0;
-  let hi = runs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (runs[mid]!.end <= c) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < runs.length && runs[lo]!.start <= c ? lo : -lo - 1;
-}
-
 /** The file's metadata, in file order: the header cluster, refcount table and blocks, L1, each L2 table. */
 export function* qcow2Metadata(l: Qcow2Layout): Generator<{ at: number; bytes: Uint8Array }> {
   const cs = l.clusterSize;

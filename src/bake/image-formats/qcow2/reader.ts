@@ -3,9 +3,8 @@
 // are aligned, L2 tables are read one at a time through a small cache, compressed
 // clusters inflate into one cluster's buffer. Backing files, encryption, external data
 // files, extended L2 entries and zstd are refused as unsupported.
-import type { ByteRange } from '../../../io/byte-ranges.js';
 import { ImageChecks, MAX_TABLE_BYTES } from '../read-checks.js';
-import type { ImageReader, ImageSource } from '../source.js';
+import { type ImageReader, type ImageSource, readByUnits, unitRuns } from '../source.js';
 import { inflateInto } from '../zlib.js';
 import {
   ENTRY_COMPRESSED, ENTRY_ZERO, type Entry, QCOW2_HEADER, QCOW2_MAGIC, QCOW2_V2_HEADER_LENGTH, entryOffset, entryReservedBits, getEntry,
@@ -100,43 +99,27 @@ export async function openQcow2(file: ImageSource, where: string): Promise<Image
   return {
     format: 'qcow2',
     size,
-    async readAt(offset, length, into) {
+    readAt(offset, length, into) {
       if (offset < 0 || length < 0 || offset + length > size) throw new Error(`qcow2 reader: [${offset}, +${length}) outside ${size} bytes`);
-      const out = into ? into.subarray(0, length).fill(0) : new Uint8Array(length);
-      for (let done = 0; done < length; ) {
-        const pos = offset + done;
-        const within = pos % cs;
-        const n = Math.min(cs - within, length - done);
-        const m = await clusterMapping(Math.floor(pos / cs));
+      return readByUnits(offset, length, into, cs, async (cluster, within, dest) => {
+        const m = await clusterMapping(cluster);
         if (m.kind === 'data') {
-          const k = Math.min(n, file.size - m.host - within);
-          await file.readAt(m.host + within, k, out.subarray(done, done + k));
+          const k = Math.min(dest.length, file.size - m.host - within);
+          await file.readAt(m.host + within, k, dest.subarray(0, k));
         } else if (m.kind === 'compressed') {
-          out.set((await inflateCluster(m)).subarray(within, within + n), done);
+          dest.set((await inflateCluster(m)).subarray(within, within + dest.length));
         }
-        done += n;
-      }
-      return out;
+      });
     },
-    async *extents(): AsyncGenerator<ByteRange> {
-      let run: ByteRange | null = null;
+    extents: () => unitRuns((async function* () {
       for (let t = 0; t < needL1; t++) {
         const table = await l2Table(t);
         if (!table) continue;
         const tableAt = entryOffset(getEntry(l1v, t * 8));
         for (let i = 0; i < l2Entries && (t * l2Entries + i) * cs < size; i++) {
-          const m = mapping(getEntry(table, i * 8), tableAt + i * 8);
-          if (m.kind === 'zero') continue;
-          const start = (t * l2Entries + i) * cs;
-          const end = Math.min(size, start + cs);
-          if (run && run.end === start) run.end = end;
-          else {
-            if (run) yield run;
-            run = { start, end };
-          }
+          if (mapping(getEntry(table, i * 8), tableAt + i * 8).kind !== 'zero') yield t * l2Entries + i;
         }
       }
-      if (run) yield run;
-    },
+    })(), cs, size),
   };
 }

@@ -5,7 +5,7 @@
 // allocated block's data is its data). Differencing disks are refused as unsupported.
 import type { ByteRange } from '../../../io/byte-ranges.js';
 import { ImageChecks, powerOfTwo } from '../read-checks.js';
-import type { ImageReader, ImageSource } from '../source.js';
+import { type ImageReader, type ImageSource, readByUnits, unitRuns } from '../source.js';
 import {
   VHD_COOKIE, VHD_DYNAMIC_COOKIE, VHD_DYNAMIC_HEADER, VHD_FOOTER, VHD_FOOTER_SIZE, VHD_TYPE_DIFFERENCING, VHD_TYPE_DYNAMIC, VHD_TYPE_FIXED,
   type VhdFooter, vhdChecksum,
@@ -77,22 +77,12 @@ export async function openVhd(file: ImageSource, where: string, dataRanges?: () 
   return {
     format: 'vhd',
     size,
-    async readAt(offset, length, into) {
-      const out = into ? into.subarray(0, length).fill(0) : new Uint8Array(length);
-      for (let done = 0; done < length; ) {
-        const pos = offset + done;
-        const within = pos % d.blockSize;
-        const n = Math.min(d.blockSize - within, length - done);
-        const at = blockData(Math.floor(pos / d.blockSize));
-        if (at !== null) await file.readAt(at + within, n, out.subarray(done, done + n));
-        done += n;
-      }
-      return out;
-    },
-    async *extents() {
-      for (let b = 0; b < blocks; b++) {
-        if (blockData(b) !== null) yield { start: b * d.blockSize, end: Math.min(size, (b + 1) * d.blockSize) };
-      }
-    },
+    readAt: (offset, length, into) => readByUnits(offset, length, into, d.blockSize, async (b, within, dest) => {
+      const at = blockData(b);
+      if (at !== null) await file.readAt(at + within, dest.length, dest);
+    }),
+    extents: () => unitRuns((async function* () {
+      for (let b = 0; b < blocks; b++) if (blockData(b) !== null) yield b;
+    })(), d.blockSize, size),
   };
 }

@@ -2,9 +2,8 @@
 // streamOptimized), for `convert`: the grain directory (from the footer when the header
 // says GD_AT_END), grain tables, plain grains, compressed grains behind markers, zeroed
 // grains. A descriptor-only VMDK (its data in other files) is refused as unsupported.
-import type { ByteRange } from '../../../io/byte-ranges.js';
 import { ImageChecks, MAX_TABLE_BYTES, powerOfTwo } from '../read-checks.js';
-import type { ImageReader, ImageSource } from '../source.js';
+import { type ImageReader, type ImageSource, readByUnits, unitRuns } from '../source.js';
 import { inflateInto } from '../zlib.js';
 import {
   COMPRESSION_DEFLATE, FLAG_COMPRESSED, FLAG_MARKERS, FLAG_ZERO_GRAIN, GTE_ZERO, MARKER_EOS, MARKER_FOOTER, VMDK_GRAIN_MARKER, VMDK_MAGIC,
@@ -100,41 +99,24 @@ export async function openVmdk(file: ImageSource, where: string): Promise<ImageR
   return {
     format: 'vmdk',
     size,
-    async readAt(offset, length, into) {
-      const out = into ? into.subarray(0, length).fill(0) : new Uint8Array(length);
-      for (let done = 0; done < length; ) {
-        const pos = offset + done;
-        const within = pos % grain;
-        const n = Math.min(grain - within, length - done);
-        const g = Math.floor(pos / grain);
-        const s = await grainSector(g);
-        if (s && !compressed) {
-          const at = s.sector * VMDK_SECTOR + within;
-          if (at >= file.size) throw c.corrupt('grain table entry', s.entryAt, `grain ${g} at sector ${s.sector} lies past the end of the file`);
-          const k = Math.min(n, file.size - at);
-          await file.readAt(at, k, out.subarray(done, done + k));
-        } else if (s) out.set((await readGrain(g, s)).subarray(within, within + n), done);
-        done += n;
+    readAt: (offset, length, into) => readByUnits(offset, length, into, grain, async (g, within, dest) => {
+      const s = await grainSector(g);
+      if (!s) return;
+      if (compressed) {
+        dest.set((await readGrain(g, s)).subarray(within, within + dest.length));
+        return;
       }
-      return out;
-    },
-    async *extents(): AsyncGenerator<ByteRange> {
-      let run: ByteRange | null = null;
+      const at = s.sector * VMDK_SECTOR + within;
+      if (at >= file.size) throw c.corrupt('grain table entry', s.entryAt, `grain ${g} at sector ${s.sector} lies past the end of the file`);
+      const k = Math.min(dest.length, file.size - at);
+      await file.readAt(at, k, dest.subarray(0, k));
+    }),
+    extents: () => unitRuns((async function* () {
       const grains = Math.ceil(size / grain);
       for (let t = 0; t < gts; t++) {
         if (!(await gtOf(t))) continue;
-        for (let g = t * perGt; g < Math.min(grains, (t + 1) * perGt); g++) {
-          if (!(await grainSector(g))) continue;
-          const start = g * grain;
-          const end = Math.min(size, start + grain);
-          if (run && run.end === start) run.end = end;
-          else {
-            if (run) yield run;
-            run = { start, end };
-          }
-        }
+        for (let g = t * perGt; g < Math.min(grains, (t + 1) * perGt); g++) if (await grainSector(g)) yield g;
       }
-      if (run) yield run;
-    },
+    })(), grain, size),
   };
 }
