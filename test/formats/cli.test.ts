@@ -129,6 +129,21 @@ describe.skipIf(!hasQemuImg())('convert', () => {
   }, 300_000);
 });
 
+describe.skipIf(!hasQemuImg())('convert of an odd size', () => {
+  it('a file that is not a whole sector (any file is a raw image) reads back the same in every format', () => {
+    const d = dir('odd');
+    const input = path.join(d, 'busybox.raw');
+    fs.copyFileSync('/bin/busybox', input);
+    fs.chmodSync(input, 0o644);
+    for (const [f, ext] of FORMATS.slice(1)) {
+      const out = path.join(d, `odd.${ext}`);
+      const r = run(['convert', input, out]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(compare(input, out, f).status, f).toBe(0);
+    }
+  }, 120_000);
+});
+
 describe('wrong combinations: one line, exit 2, nothing written', () => {
   const bad = (name: string, args: (out: string) => string[], message: RegExp, out = 'x.qcow2') =>
     it(name, () => {

@@ -25,6 +25,7 @@ const SECTOR = 512;
 export const QCOW2_LEVEL = 6;
 /** qemu inflates compressed clusters with a 4 KiB window (windowBits -12). */
 const WINDOW_BITS = 12;
+const up = (n: number, unit: number) => Math.ceil(n / unit) * unit;
 
 export interface Qcow2StreamResult {
   fileSize: number;
@@ -46,7 +47,6 @@ class Refcounts {
   }
 }
 
-const up = (n: number, unit: number) => Math.ceil(n / unit) * unit;
 
 export async function writeQcow2Stream(
   src: ImageSource,
@@ -54,8 +54,10 @@ export async function writeQcow2Stream(
   out: FileWriter,
   opts: { compress: boolean; engine?: DeflateEngine },
 ): Promise<Qcow2StreamResult> {
+  // QEMU counts a disk in 512-byte sectors: a size that is not a whole sector is rounded up.
+  const virtualSize = up(src.size, SECTOR);
   const l2Entries = CS / 8;
-  const l1Entries = Math.ceil(Math.ceil(src.size / CS) / l2Entries);
+  const l1Entries = Math.ceil(Math.ceil(virtualSize / CS) / l2Entries);
   const l1 = new Uint8Array(Math.max(1, Math.ceil((l1Entries * 8) / CS)) * CS);
   const l1v = new DataView(l1.buffer);
   const refs = new Refcounts();
@@ -146,7 +148,7 @@ export async function writeQcow2Stream(
     await out.writeAt(blocksOffset + b * CS, withoutZeroTail(block));
   }
   const header = QCOW2_HEADER.encode({
-    magic: QCOW2_MAGIC, version: QCOW2_VERSION, cluster_bits: CLUSTER_BITS, size: src.size, l1_size: l1Entries, l1_table_offset: l1Offset,
+    magic: QCOW2_MAGIC, version: QCOW2_VERSION, cluster_bits: CLUSTER_BITS, size: virtualSize, l1_size: l1Entries, l1_table_offset: l1Offset,
     refcount_table_offset: refTableOffset, refcount_table_clusters: tableClusters, refcount_order: QCOW2_REFCOUNT_ORDER,
     header_length: QCOW2_HEADER_LENGTH,
   });
