@@ -15,7 +15,15 @@ let pieces: SyslinuxPieces | null = null;
 
 /** The host's syslinux pieces (extlinux and mbr.bin are installed where these tests run). */
 export async function syslinuxPieces(): Promise<SyslinuxPieces> {
-  pieces ??= await findSyslinux({ cacheDir: tmpDir('cake-syslinux-') });
+  if (!pieces) {
+    // The cache is only written when the pieces are fetched from Debian (no host extlinux).
+    const cache = tmpDir('cake-syslinux-');
+    try {
+      pieces = await findSyslinux({ cacheDir: cache });
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  }
   return pieces;
 }
 
