@@ -25,7 +25,17 @@ export { type FatPlan, planFat } from './bake/fat/planner.js';
 export { type FatWriteOptions, writeFat } from './bake/fat/writer.js';
 export { type CpioStats, encodeCpio } from './bake/cpio/encoder.js';
 export { type GzipSink, gzipSink } from './bake/cpio/gzip.js';
-export { type DiskPlan, type DiskRequest, type SyslinuxPieces, planDisk, syslinuxConfig, writeDisk } from './bake/disk.js';
+export { type DiskPlan, type DiskRequest, type SyslinuxPieces, diskWrittenRanges, planDisk, syslinuxConfig, writeDisk } from './bake/disk.js';
+export { ext4WrittenRanges } from './bake/ext4/written-ranges.js';
+export { type ByteRange, composeRanges, normalizeRanges } from './io/byte-ranges.js';
+export { type ImageFormat, detectFormat, formatOfName, outputFormat } from './bake/image-formats/format.js';
+export type { ImageReader, ImageSource } from './bake/image-formats/source.js';
+export { type Qcow2Layout, planQcow2 } from './bake/image-formats/qcow2/layout.js';
+export { Qcow2Device } from './bake/image-formats/qcow2/device.js';
+export { writeQcow2Stream } from './bake/image-formats/qcow2/stream-writer.js';
+export { type FixedVhd, fixedVhd } from './bake/image-formats/vhd/fixed.js';
+export { writeVmdkStream } from './bake/image-formats/vmdk/stream-writer.js';
+export { openImage } from './bake/image-formats/open.js';
 export { type InitrdRequest, type InitrdTree, buildInitrdTree } from './bake/initrd/builder.js';
 
 export { CakeError, CorruptInputError, DoesNotFitError, InvalidOptionError, UnsupportedError } from './util/errors.js';

@@ -21,4 +21,5 @@ export { mkfsVfat, type MkfsVfatResult } from './api/mkfs-vfat.js';
 export { cook as cookTree, type CookRequest, type CookResult } from './api/cook.js';
 export { bake as bakeImage, type BakeRequest, type BakeResult } from './api/bake.js';
 export { boot, type BootRequest } from './api/boot.js';
+export { convert, type ConvertRequest, type ConvertResult } from './api/convert.js';
 export { VERSION } from './version.js';

@@ -1,17 +1,17 @@
-// `cake-img bake`: a rootfs and a kernel → a bootable raw disk image, without root: an MBR
+// `cake-img bake`: a rootfs and a kernel → a bootable disk image (raw, qcow2, VHD or VMDK), without root: an MBR
 // disk with extlinux (--firmware bios), a GPT disk with an ESP and systemd-boot (uefi), or
 // one GPT disk that boots either way (hybrid).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { type DiskPlan, type Firmware, FIRMWARES, type GptIdentity, planDisk, writeDisk } from '../bake/disk.js';
+import { type DiskPlan, type Firmware, FIRMWARES, type GptIdentity, diskWrittenRanges, planDisk, writeDisk } from '../bake/disk.js';
 import { guidFromHash, parseGuid } from '../bake/gpt/guid.js';
 import { findSystemdBoot } from '../host/systemd-boot.js';
 import { MAX_TIME } from '../bake/ext4/inode.js';
 import { formatUuid, parseSize, parseUuid } from '../bake/ext4/options.js';
 import { checkCmdline } from '../bake/kernel-cmdline.js';
-import { checkOutputPath, writeOutput } from '../host/output-file.js';
+import { checkOutputPath } from '../host/output-file.js';
 import { faultPoint } from '../host/fault.js';
-import { NodeFileBlockDevice } from '../host/node-block-device.js';
+import { writeImage } from '../host/image-output.js';
 import { loadSource, unreadable } from '../host/load-source.js';
 import { InvalidOptionError, inSource } from '../util/errors.js';
 import type { DirNode } from '../tree/node.js';
@@ -21,6 +21,7 @@ import { initrdBytes } from './initrd.js';
 import { resolveKernel } from '../host/kernel.js';
 import { applyExt4Limits, applyTreeOptions, checkEpoch, resolveExt4Options } from './mkfs.js';
 import { findSyslinux } from '../host/syslinux.js';
+import { chooseFormat, plannedSize } from './output-format.js';
 
 export interface BakeRequest {
   rootfs: string;
@@ -34,6 +35,9 @@ export interface BakeRequest {
   busybox?: string;
   syslinux?: string;
   output: string;
+  /** raw, qcow2, vhd or vmdk (default: from the output's extension, else raw). */
+  format?: string;
+  qcow2Compress?: boolean;
   sourceDateEpoch?: number;
   owner?: string;
   /** Container image rootfs. */
@@ -55,6 +59,8 @@ export interface BakeRequest {
 
 export interface BakeResult {
   diskBytes: number;
+  format: string;
+  fileBytes: number;
   uuid: string;
   kernel: string;
   modules: string[];
@@ -94,6 +100,8 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
   if (req.uuid !== undefined) parseUuid(req.uuid);
   const output = { option: '-o', inputs: [req.rootfs, req.kernel] };
   checkOutputPath(req.output, output); // before any work
+  const chosen = chooseFormat(req.output, req.format, req.qcow2Compress, req.size === undefined ? 'auto' : parseSize(req.size));
+  const formatNotes: string[] = [];
   const phase = req.onPhase ?? (() => {});
   phase('kernel and boot loader');
   const kernel = await resolveKernel(req.kernel, req.kernelModules, () => cacheDir());
@@ -115,6 +123,7 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     // The bootable feature set: whatever the defaults say, never 64bit (syslinux 6.03).
     const ext4 = resolveExt4Options({ size: req.size, uuid: req.uuid, label: 'root' }, loaded, `bake\0${req.options}${firmware === 'bios' ? '' : `\0${firmware}`}`);
     ext4.features = { ...ext4.features, bit64: false };
+    ext4.size = plannedSize(chosen.format, ext4.size, formatNotes);
     const uuid = formatUuid(ext4.uuid);
     // The files bake adds are dated SOURCE_DATE_EPOCH, else the rootfs's newest time:
     // as reproducible as 0, and it does not show /boot as made in 1970.
@@ -136,24 +145,26 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     } catch (e) {
       throw inSource(req.rootfs, e);
     }
-    await writeOutput(req.output, output, async (out) => {
-      const dev = NodeFileBlockDevice.fromFd(out.fd, plan.diskBytes);
-      phase('writing the disk', 0);
-      let shown = 0;
-      await writeDisk(plan, dev, {
-        assumeZeroed: true,
-        onProgress: (written) => {
-          if (written - shown >= 4 << 20) {
-            shown = written;
-            phase('writing the disk', written);
-          }
-        },
-      });
-    });
+    phase('writing the disk', 0);
+    let shown = 0;
+    const written = await writeImage(req.output, output, {
+      ...chosen, size: plan.diskBytes, ranges: diskWrittenRanges(plan), seed: ext4.uuid, time: stamp,
+    }, (dev) => writeDisk(plan, dev, {
+      assumeZeroed: true,
+      onProgress: (bytes) => {
+        if (bytes - shown >= 4 << 20) {
+          shown = bytes;
+          phase('writing the disk', bytes);
+        }
+      },
+    }));
     const names = ird.built.loadOrder.map((p) => p.slice(p.lastIndexOf('/') + 1).replace(/\.ko.*$/, ''));
-    const notes = [...ird.built.notes, ...plan.replaced.map((p) => `replaced the rootfs's ${p} (--force)`)];
+    const notes = [...ird.built.notes, ...plan.replaced.map((p) => `replaced the rootfs's ${p} (--force)`), ...formatNotes, ...written.notes];
     const loaders = [syslinux?.source, systemdBoot && `systemd-boot from ${systemdBoot.source}`].filter(Boolean).join('; ');
-    return { diskBytes: plan.diskBytes, uuid, kernel: kernel.image, modules: names, syslinux: loaders, firmware, notes, warnings: [...loaded.warnings, ...ird.warnings] };
+    return {
+      diskBytes: written.virtualSize, format: written.format, fileBytes: written.fileBytes,
+      uuid, kernel: kernel.image, modules: names, syslinux: loaders, firmware, notes, warnings: [...loaded.warnings, ...ird.warnings],
+    };
   } finally {
     await loaded.content.close();
   }

@@ -16,6 +16,8 @@ import { CorruptInputError, InvalidOptionError, quote } from '../util/errors.js'
 import { defaultFirmware, probeDisk } from '../bake/gpt/probe.js';
 import { findOvmf } from '../host/ovmf.js';
 import { cacheDir } from '../host/cache.js';
+import { type ImageFormat, QEMU_FORMAT } from '../bake/image-formats/format.js';
+import { readImageFile } from '../host/image-file.js';
 
 export type Firmware = 'bios' | 'uefi';
 
@@ -33,15 +35,17 @@ export interface BootRequest {
   ovmf?: string;
 }
 
-/** The disk's first 34 sectors: enough for the protective MBR, the GPT header and its entries. */
-function readHead(image: string): Uint8Array {
-  const fd = fs.openSync(image, 'r');
+/**
+ * The format from the image's bytes (a name can lie), told to QEMU so it never guesses;
+ * and the guest disk's first 34 sectors (protective MBR, GPT header and entries) read
+ * through that format, from which the default firmware follows.
+ */
+async function inspect(image: string): Promise<{ format: ImageFormat; head: Uint8Array }> {
+  const { file, reader } = await readImageFile(image);
   try {
-    const head = new Uint8Array(34 * 512);
-    const n = fs.readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, n);
+    return { format: reader.format, head: await reader.readAt(0, Math.min(reader.size, 34 * 512)) };
   } finally {
-    fs.closeSync(fd);
+    file.close();
   }
 }
 
@@ -67,7 +71,9 @@ export async function boot(req: BootRequest): Promise<QemuResult & { accelReason
   if (req.firmware !== undefined && req.firmware !== 'bios' && req.firmware !== 'uefi') {
     throw new InvalidOptionError('--firmware', `must be bios or uefi, not ${JSON.stringify(req.firmware)}`);
   }
-  const firmware = req.firmware ?? (st.isFile() ? defaultFirmware(probeDisk(readHead(req.image))) : 'bios');
+  const seen = st.isFile() ? await inspect(req.image) : { format: 'raw' as ImageFormat, head: new Uint8Array(0) };
+  const format = seen.format;
+  const firmware = req.firmware ?? defaultFirmware(probeDisk(seen.head));
   const ovmf = firmware === 'uefi' ? await findOvmf({ path: req.ovmf, cacheDir: cacheDir() }) : undefined;
   const probe = detectAccel();
   const accel = !req.accel || req.accel === 'auto' ? probe.accel : req.accel;
@@ -91,7 +97,7 @@ export async function boot(req: BootRequest): Promise<QemuResult & { accelReason
     const qemu = await hostTool('qemu-system-x86_64', (line) => process.stderr.write(`cake-img: ${line}\n`));
     const r = await runQemu({
       qemu, spawn: spawnTracked,
-      disk: req.image, memory: req.memory ?? '512M', accel, expect: req.expect, timeoutSec: req.timeoutSec,
+      disk: req.image, diskFormat: QEMU_FORMAT[format], memory: req.memory ?? '512M', accel, expect: req.expect, timeoutSec: req.timeoutSec,
       extraArgs: [...firmwareArgs, ...(req.extraArgs ?? [])],
       onOutput: (t) => (faultPoint('console'), req.onOutput?.(t)),
       // SeaBIOS only reads etc/sercon-port, so QEMU's advice to use an opt/ name does not apply.

@@ -2,6 +2,8 @@
 // offset inside an existing file). Options, a derived volume ID, plan, write.
 import { type FatPlan, planFat } from '../bake/fat/planner.js';
 import { writeFat } from '../bake/fat/writer.js';
+import { fatWrittenRanges } from '../bake/fat/written-ranges.js';
+import { plannedSize } from './output-format.js';
 import { FAT_MAX_TIME } from '../bake/fat/dirent.js';
 import { formatVolumeId, labelBytes, parseVolumeId } from '../bake/fat/options.js';
 import { parseSize } from '../bake/ext4/options.js';
@@ -12,6 +14,8 @@ import { type MkfsRequest, checkEpoch, checkOffset, startMkfs, writeFilesystem }
 
 export interface MkfsVfatResult {
   plan: FatPlan;
+  format: string;
+  notes: string[];
   volumeId: string;
   sizeBytes: number;
   summary: MkfsVfatSummary;
@@ -59,21 +63,22 @@ export async function mkfsVfat(req: MkfsRequest): Promise<MkfsVfatResult> {
     let plan: FatPlan;
     try {
       plan = planFat(loaded.tree, {
-        size, fatType: req.fatType ?? 'auto', label: req.label, volumeId: volumeIdFor(req, loaded),
+        size: plannedSize(start.chosen.format, size, start.notes), fatType: req.fatType ?? 'auto', label: req.label, volumeId: volumeIdFor(req, loaded),
         hiddenSectors: offset / 512, epoch: req.sourceDateEpoch, lenient: req.lenient,
       });
     } catch (e) {
       throw inSource(req.source, e);
     }
     const t2 = performance.now();
-    await writeFilesystem(req, start, plan.sizeBytes, (dev) => writeFat(plan, dev, loaded.content, { assumeZeroed: true }));
+    const seed = Uint8Array.of(plan.volumeId >>> 24, plan.volumeId >>> 16, plan.volumeId >>> 8, plan.volumeId, ...new Uint8Array(12));
+    await writeFilesystem(req, start, plan.sizeBytes, fatWrittenRanges(plan), seed, (dev) => writeFat(plan, dev, loaded.content, { assumeZeroed: true }));
     const timings = { load: start.t1 - start.t0, plan: t2 - start.t1, write: performance.now() - t2 };
     const summary: MkfsVfatSummary = {
       fatType: plan.geo.fatType, clusterBytes: plan.geo.clusterBytes, files: plan.catalog.files.length,
       directories: plan.catalog.dirs.length, freeBytes: plan.freeClusters * plan.geo.clusterBytes, minimumBytes: plan.minimumBytes,
     };
     return {
-      plan, volumeId: formatVolumeId(plan.volumeId), sizeBytes: plan.sizeBytes, summary,
+      plan, format: start.chosen.format, notes: start.notes, volumeId: formatVolumeId(plan.volumeId), sizeBytes: plan.sizeBytes, summary,
       warnings: [...loaded.warnings, ...plan.warnings.map((w) => `${req.source}: ${w}`)], timings,
     };
   } finally {

@@ -15,11 +15,18 @@ import { InvalidOptionError, OutputError, inSource, quote } from '../util/errors
 import { deriveIdentity } from '../host/identity.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
 import { copyRange } from '../host/sparse-copy.js';
+import { writeImage } from '../host/image-output.js';
+import { ext4WrittenRanges } from '../bake/ext4/written-ranges.js';
+import type { ByteRange } from '../io/byte-ranges.js';
+import { type FormatChoice, chooseFormat, plannedSize } from './output-format.js';
 import { faultPoint } from '../host/fault.js';
 
 export interface MkfsRequest {
   source: string;
   image: string;
+  /** raw, qcow2, vhd or vmdk (default: from the image's extension, else raw). */
+  format?: string;
+  qcow2Compress?: boolean;
   size?: string;
   uuid?: string;
   label?: string;
@@ -42,6 +49,9 @@ export interface MkfsRequest {
 
 export interface MkfsResult {
   plan: Ext4Plan;
+  format: string;
+  /** What the format changed (a VHD's size rounded up), for a note. */
+  notes: string[];
   uuid: string;
   sizeBytes: number;
   /** What the image holds, for a summary line. */
@@ -140,6 +150,9 @@ export interface MkfsStart {
   offset: number;
   existing: fs.Stats | null;
   loaded: LoadedTree;
+  /** The image format and what choosing it said (a VHD's size rounded up). */
+  chosen: FormatChoice;
+  notes: string[];
   /** performance.now() at the start and after loading. */
   t0: number;
   t1: number;
@@ -156,21 +169,33 @@ export function checkOffset(req: MkfsRequest): number {
 export async function startMkfs(req: MkfsRequest, size: number | 'auto'): Promise<MkfsStart> {
   const offset = checkOffset(req);
   checkOutputPath(req.image, { option: 'IMG', inputs: [req.source] }); // before any work
+  const chosen = chooseFormat(req.image, req.format, req.qcow2Compress, size);
+  if (offset > 0 && chosen.format !== 'raw') throw new InvalidOptionError('--offset', `writes into an existing raw image, not a ${chosen.format} one (make the disk raw, then convert it)`);
   const existing = offset > 0 ? existingTarget(req.image) : null;
   const t0 = performance.now();
   const loaded = await loadSource(req.source, { xattrs: req.xattrs, platform: req.platform, lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
   const t1 = performance.now();
   faultPoint('loaded');
-  return { offset, existing, loaded, t0, t1 };
+  return { offset, existing, loaded, chosen, notes: [], t0, t1 };
 }
 
 /**
- * Writes a filesystem of `fsBytes` at the start's offset of the image. Into an existing
- * file, the file is copied into the temp with the filesystem written over its range, then
- * renamed over it: the update is whole or not at all.
+ * Writes a filesystem of `fsBytes` at the start's offset of the image. In another format
+ * than raw, through that format's writer, sized from `ranges` (where the writer may write
+ * non-zero). Into an existing raw file, the file is copied into the temp with the
+ * filesystem written over its range, then renamed over it: the update is whole or not at all.
  */
-export async function writeFilesystem(req: MkfsRequest, start: MkfsStart, fsBytes: number, write: (dev: BlockDevice) => Promise<void>): Promise<void> {
-  const { offset, existing } = start;
+export async function writeFilesystem(
+  req: MkfsRequest, start: MkfsStart, fsBytes: number, ranges: ByteRange[], seed: Uint8Array, write: (dev: BlockDevice) => Promise<void>,
+): Promise<void> {
+  const { offset, existing, chosen } = start;
+  if (chosen.format !== 'raw') {
+    const written = await writeImage(req.image, { option: 'IMG', inputs: [req.source] }, {
+      ...chosen, size: fsBytes, ranges, seed, time: req.sourceDateEpoch ?? 0,
+    }, write);
+    start.notes.push(...written.notes);
+    return;
+  }
   await writeOutput(req.image, { option: 'IMG', inputs: [req.source], mode: existing ? existing.mode & 0o7777 : undefined }, async (out) => {
     const total = existing ? Math.max(existing.size, offset + fsBytes) : offset + fsBytes;
     const dev = NodeFileBlockDevice.fromFd(out.fd, total);
@@ -199,6 +224,7 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     applyExt4Limits(loaded, req.source, req.lenient);
     const options = resolveExt4Options(req, loaded, 'mkfs');
+    options.size = plannedSize(start.chosen.format, options.size, start.notes);
     let plan: Ext4Plan;
     try {
       plan = planExt4(loaded.tree, options); // throws before any byte is written
@@ -207,9 +233,9 @@ export async function mkfs(req: MkfsRequest): Promise<MkfsResult> {
     }
     const t2 = performance.now();
     const fsBytes = plan.geo.blocksCount * plan.geo.blockSize;
-    await writeFilesystem(req, start, fsBytes, (dev) => writeExt4(plan, dev, loaded.content, { assumeZeroed: true }));
+    await writeFilesystem(req, start, fsBytes, ext4WrittenRanges(plan), options.uuid, (dev) => writeExt4(plan, dev, loaded.content, { assumeZeroed: true }));
     const timings = { load: start.t1 - start.t0, plan: t2 - start.t1, write: performance.now() - t2 };
-    return { plan, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, summary: summarise(plan), warnings: loaded.warnings, timings };
+    return { plan, format: start.chosen.format, notes: start.notes, uuid: formatUuid(options.uuid), sizeBytes: fsBytes, summary: summarise(plan), warnings: loaded.warnings, timings };
   } finally {
     await loaded.content.close();
   }

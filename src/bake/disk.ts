@@ -10,10 +10,12 @@
 //   for bios: one file that boots on SeaBIOS and on OVMF.
 import { type ContentSource, OverlayContent } from '../io/content-source.js';
 import { type BlockDevice, subDevice } from '../io/block-device.js';
+import { type ByteRange, composeRanges } from '../io/byte-ranges.js';
 import type { FsTree, Timestamp } from '../tree/node.js';
 import { DoesNotFitError, InvalidOptionError, suggestSize } from '../util/errors.js';
 import { type Ext4Plan, planExt4 } from './ext4/planner.js';
 import { writeExt4, type WriteOptions } from './ext4/writer.js';
+import { ext4WrittenRanges } from './ext4/written-ranges.js';
 import type { Ext4Options } from './ext4/options.js';
 import { addBootDir, fileSectors } from './extlinux-boot.js';
 import { installExtlinux } from './extlinux/install.js';
@@ -224,4 +226,18 @@ export async function writeDisk(p: DiskPlan, dev: BlockDevice, opts: WriteOption
   if (p.root.vbr) await part.writeAt(0, p.root.vbr);
   if (p.tail) await dev.writeAt(p.tail.offset, p.tail.bytes);
   await dev.flush();
+}
+
+/**
+ * The byte ranges writeDisk may write non-zero, from the plan (what qcow2 and VMDK size
+ * their tables from): the partition table sectors, each partition (the ESP whole, for its
+ * FAT is small and mostly its files; the root's boot sector and its filesystem's ranges),
+ * shifted to where each lives.
+ */
+export function diskWrittenRanges(p: DiskPlan): ByteRange[] {
+  const parts = [{ offset: 0, ranges: [{ start: 0, end: p.head.length }] }];
+  if (p.esp) parts.push({ offset: p.esp.offset, ranges: [{ start: 0, end: p.esp.fs.sizeBytes }] });
+  parts.push({ offset: p.root.offset, ranges: [...(p.root.vbr ? [{ start: 0, end: p.root.vbr.length }] : []), ...ext4WrittenRanges(p.root.fs)] });
+  if (p.tail) parts.push({ offset: p.tail.offset, ranges: [{ start: 0, end: p.tail.bytes.length }] });
+  return composeRanges(parts);
 }

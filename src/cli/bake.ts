@@ -25,6 +25,8 @@ export function registerBake(program: Command): void {
     .option('--systemd-boot <PATH>', 'uefi/hybrid: systemd-bootx64.efi (default: the host\'s systemd-boot-efi, else Debian\'s fetched rootless)')
     .option('--force', "replace files the rootfs already has where bake puts its own (/boot/vmlinux, /boot/initrd, /boot/syslinux.cfg, /boot/ldlinux.*)")
     .requiredOption('-o, --output <IMG>', 'disk image to write')
+    .option('--format <F>', 'image format: raw, qcow2, vhd (fixed) or vmdk (streamOptimized); default: from IMG\'s extension, else raw')
+    .option('--qcow2-compress', 'qcow2: deflate each cluster (smaller, slower; deterministic)')
     .addHelpText('after', `
 --firmware bios: an MBR (syslinux mbr.bin) with one active Linux partition from 1 MiB to
 the end, holding ext4 with the rootfs plus /boot/vmlinux, /boot/initrd, /boot/syslinux.cfg
@@ -40,7 +42,9 @@ Examples:
   cake-img bake --rootfs rootfs/ --kernel /boot/vmlinuz-$(uname -r) \\
       --kernel-modules /lib/modules/$(uname -r) --modules virtio_blk,ext4 -o machine.img
   cake-img bake --firmware hybrid --rootfs rootfs.tar.gz --kernel linux-image-amd64.deb \
-      --modules virtio_pci,virtio_blk,ext4 -o machine.img`)
+      --modules virtio_pci,virtio_blk,ext4 -o machine.img
+  cake-img bake --rootfs rootfs/ --kernel linux-image-amd64.deb -o machine.qcow2   # qcow2, written in one pass
+  cake-img bake --rootfs rootfs/ --kernel linux-image-amd64.deb -o machine.vhd     # fixed VHD for Azure`)
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       // GPT-only options given for a bios disk are refused (the defaults are not "given").
       const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
@@ -49,14 +53,16 @@ Examples:
         rootfs: o.rootfs as string, kernel: o.kernel as string, kernelModules: o.kernelModules as string | undefined,
         modules: String(o.modules ?? '').split(',').map((s) => s.trim()).filter(Boolean), options: o.options as string,
         size: o.size as string, uuid: o.uuid as string | undefined, debug: Boolean(o.debug), busybox: o.busybox as string | undefined,
-        syslinux: o.syslinux as string | undefined, output: o.output as string, sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
+        syslinux: o.syslinux as string | undefined, output: o.output as string, format: o.format as string | undefined,
+        qcow2Compress: Boolean(o.qcow2Compress), sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),
         platform: o.platform as string, lenient: Boolean(o.lenient), force: Boolean(o.force),
         firmware: o.firmware as 'bios', espSize: given('espSize') ? o.espSize as string : undefined,
         diskGuid: o.diskGuid as string | undefined, systemdBoot: o.systemdBoot as string | undefined,
       });
       for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);
       for (const n of r.notes) process.stderr.write(`cake-img: note: ${n}\n`);
-      process.stdout.write(`${o.output}: bootable disk, ${formatBytes(r.diskBytes)}, root UUID ${r.uuid}; kernel ${r.kernel}; ` +
+      const kind = r.format === 'raw' ? '' : ` (${r.format}, file ${formatBytes(r.fileBytes)})`;
+      process.stdout.write(`${o.output}: bootable disk${kind}, ${formatBytes(r.diskBytes)}, root UUID ${r.uuid}; kernel ${r.kernel}; ` +
         `modules: ${r.modules.join(' ') || '(none)'}; ${r.firmware}; boot loaders from ${r.syslinux}\n`);
     });
 }

@@ -5,7 +5,7 @@ import { CakeError } from '../util/errors.js';
 export function registerBoot(program: Command): void {
   program
     .command('boot')
-    .argument('<IMG>', 'a raw disk image')
+    .argument('<IMG>', 'a disk image: raw, qcow2, VHD or VMDK (recognised by its bytes)')
     .argument('[QEMU_ARGS...]', 'extra qemu arguments, after --')
     .description('boot an image in QEMU on the serial console (the image is never modified: snapshot mode)')
     .option('--expect <TEXT>', 'exit 0 as soon as TEXT appears on the console; non-zero after the timeout')

@@ -16,6 +16,8 @@ export function registerMkfs(program: Command): void {
     .description('write a tree straight into an ext4 or FAT filesystem image (no root, no mount)')
     .addOption(new Option('--type <TYPE>', 'filesystem: ext4, or vfat (FAT16/FAT32, e.g. an EFI system partition)').choices(['ext4', 'vfat']).default('ext4'))
     .option('--size <SIZE>', 'filesystem size: 128M, 1G, ... or auto (smallest that fits, plus a margin)', 'auto')
+    .option('--format <F>', 'image format: raw, qcow2, vhd or vmdk (default: from IMG\'s extension .img/.raw, .qcow2, .vhd, .vmdk; else raw)')
+    .option('--qcow2-compress', 'qcow2: deflate each cluster (smaller, slower; deterministic)')
     .option('--uuid <UUID>', 'filesystem UUID, or for vfat the volume ID XXXX-XXXX (default: derived from the tree)')
     .option('--label <LABEL>', 'volume label (ext4: at most 16 bytes; vfat: 11 ASCII characters, stored upper case)')
     .addOption(new Option('--fat-type <BITS>', 'vfat: force FAT16 or FAT32 (default: FAT16 below 512 MiB, FAT32 from 512 MiB)').choices(['16', '32']))
@@ -41,12 +43,15 @@ Examples:
   cake-img mkfs rootfs.tar.gz root.ext4 --size 1G --label root --owner 0:0
   cake-img mkfs rootfs/ disk.img --offset 1048576 --size 127M
   cake-img mkfs --type vfat esp/ esp.img --label ESP            # an EFI system partition, FAT16 or FAT32 by size
-  cake-img mkfs --type vfat esp/ esp.img --size 512M --uuid 1234-ABCD`)
+  cake-img mkfs --type vfat esp/ esp.img --size 512M --uuid 1234-ABCD
+  cake-img mkfs rootfs/ root.qcow2                                # the filesystem as a qcow2 image`)
     // The implementation loads on use, so `--help` and other commands start fast.
     .action(async (src: string, img: string, o: Record<string, unknown>) => {
       const req = {
         source: src,
         image: img,
+        format: o.format as string | undefined,
+        qcow2Compress: Boolean(o.qcow2Compress),
         size: o.size as string,
         uuid: o.uuid as string | undefined,
         label: o.label as string | undefined,
@@ -65,6 +70,8 @@ Examples:
       };
       const r = o.type === 'vfat' ? await (await import('../api/mkfs-vfat.js')).mkfsVfat(req) : await (await import('../api/mkfs.js')).mkfs(req);
       for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);
+      for (const n of r.notes) process.stderr.write(`cake-img: note: ${n}\n`);
+      const inFormat = r.format === 'raw' ? '' : ` in ${r.format}`;
       if (o.verbose) {
         const t = r.timings;
         process.stderr.write(`cake-img: read ${t.load.toFixed(0)} ms, plan ${t.plan.toFixed(0)} ms, write ${t.write.toFixed(0)} ms\n`);
@@ -74,14 +81,14 @@ Examples:
       if ('volumeId' in r) {
         const v = r.summary;
         process.stdout.write(
-          `${img}: vfat (FAT${v.fatType}), ${formatBytes(r.sizeBytes)}${auto}, ${v.files} files, ${v.directories} directories, ` +
+          `${img}: vfat (FAT${v.fatType})${inFormat}, ${formatBytes(r.sizeBytes)}${auto}, ${v.files} files, ${v.directories} directories, ` +
             `${formatBytes(v.freeBytes)} free, ${v.clusterBytes}-byte clusters, volume ID ${r.volumeId}\n`,
         );
         return;
       }
       const e = r.summary;
       process.stdout.write(
-        `${img}: ext4, ${formatBytes(r.sizeBytes)}${auto}, ${e.inodesUsed} inodes used of ${e.inodesTotal}, ` +
+        `${img}: ext4${inFormat}, ${formatBytes(r.sizeBytes)}${auto}, ${e.inodesUsed} inodes used of ${e.inodesTotal}, ` +
           `${formatBytes(e.freeBytes)} free, ${e.journalBytes ? `journal ${formatBytes(e.journalBytes)}` : 'no journal'}, UUID ${r.uuid}\n`,
       );
     });

@@ -13,9 +13,9 @@ const WORKER = `
 const { parentPort } = require('node:worker_threads');
 const pako = require(${JSON.stringify(pakoPath)});
 const deflateBlockWith = ${deflateBlockWith.toString()};
-parentPort.on('message', ({ id, data, dict, last, level }) => {
+parentPort.on('message', ({ id, data, dict, last, level, windowBits }) => {
   try {
-    const out = deflateBlockWith(pako, data, dict, last, level);
+    const out = deflateBlockWith(pako, data, dict, last, level, windowBits);
     parentPort.postMessage({ id, out }, [out.buffer]);
   } catch (e) {
     parentPort.postMessage({ id, error: String(e && e.message || e) });
@@ -44,12 +44,12 @@ export function deflatePool(threads = os.availableParallelism()): DeflateEngine 
   return {
     // Two blocks per worker keeps every thread busy while the main thread encodes.
     parallelism: threads * 2,
-    deflate(data, dict, last, level) {
+    deflate(data, dict, last, level, windowBits = 15) {
       const id = next++;
       const w = workers[id % workers.length]!;
       return new Promise<Uint8Array>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        w.postMessage({ id, data, dict, last, level });
+        w.postMessage({ id, data, dict, last, level, windowBits });
       });
     },
     close() {

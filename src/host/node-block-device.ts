@@ -40,15 +40,17 @@ export class NodeFileBlockDevice implements BlockDevice {
     return new NodeFileBlockDevice(fd, size ?? cur);
   }
 
-  async readAt(offset: number, length: number): Promise<Uint8Array> {
+  /** With `into`, the bytes are read into it (an ImageSource reading in a loop reuses one buffer). */
+  async readAt(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     check(this.size, offset, length);
-    const buf = new Uint8Array(length);
+    const buf = into ? into.subarray(0, length) : new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const n = fs.readSync(this.fd, buf, done, length - done, offset + done);
       if (n === 0) break;
       done += n;
     }
+    if (into) buf.fill(0, done);
     return buf;
   }
 

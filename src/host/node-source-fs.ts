@@ -59,6 +59,35 @@ while (my $p = <STDIN>) {
   print "$i end\n"; close($fh);
 }`;
 
+/**
+ * The data runs of host files (SEEK_DATA/SEEK_HOLE, one perl for all), each cut to its
+ * size; undefined for a file that could not be opened or sought, null when perl could not run.
+ */
+export function seekDataRuns(paths: readonly Buffer[], sizes: readonly number[]): (DataRun[] | undefined)[] | null {
+  let text: string;
+  try {
+    const input = Buffer.concat(paths.flatMap((p) => [p, Buffer.from([0])]));
+    text = execFileSync('perl', ['-e', SEEK_SCRIPT], { input, encoding: 'latin1', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+  } catch {
+    return null;
+  }
+  const runs: DataRun[][] = paths.map(() => []);
+  const ended = new Set<number>();
+  for (const line of text.split('\n')) {
+    const m = /^(\d+) (?:(\d+) (\d+)|(end|error))$/.exec(line);
+    if (!m) continue;
+    const k = Number(m[1]);
+    if (m[4]) {
+      if (m[4] === 'end') ended.add(k);
+      continue;
+    }
+    const offset = Number(m[2]);
+    const end = Math.min(Number(m[3]), sizes[k]!);
+    if (end > offset) runs[k]!.push({ offset, length: end - offset });
+  }
+  return runs.map((r, k) => (ended.has(k) ? r : undefined));
+}
+
 export class NodeSourceFs implements SourceFs {
   readonly rootPath: string;
   readonly withXattrs: boolean;
@@ -182,30 +211,13 @@ export class NodeSourceFs implements SourceFs {
     const out: (DataRun[] | undefined)[] = files.map(() => undefined);
     const asked = files.map((f, i) => ({ ...f, i })).filter((f) => this.mayHaveHoles(f.stat));
     if (!asked.length) return out;
-    let text: string;
-    try {
-      const input = Buffer.concat(asked.flatMap((f) => [this.host(f.path), Buffer.from([0])]));
-      text = execFileSync('perl', ['-e', SEEK_SCRIPT], { input, encoding: 'latin1', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
-    } catch {
+    const runs = seekDataRuns(asked.map((f) => this.host(f.path)), asked.map((f) => f.stat.size));
+    if (!runs) {
       for (const f of asked) this.warnings.push(`${displayName(f.path)}: holes not detected (perl or SEEK_DATA unavailable); written in full`);
       return out;
     }
-    const runs: DataRun[][] = asked.map(() => []);
-    const ended = new Set<number>();
-    for (const line of text.split('\n')) {
-      const m = /^(\d+) (?:(\d+) (\d+)|(end|error))$/.exec(line);
-      if (!m) continue;
-      const k = Number(m[1]);
-      if (m[4]) {
-        if (m[4] === 'end') ended.add(k);
-        continue;
-      }
-      const offset = Number(m[2]);
-      const end = Math.min(Number(m[3]), asked[k]!.stat.size);
-      if (end > offset) runs[k]!.push({ offset, length: end - offset });
-    }
     // A file perl could not open or seek is written in full (correct, just not sparse).
-    asked.forEach((f, k) => (out[f.i] = ended.has(k) ? runs[k] : undefined));
+    asked.forEach((f, k) => (out[f.i] = runs[k]));
     return out;
   }
 

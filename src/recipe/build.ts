@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { bake as bakeImage } from '../api/bake.js';
+import { FORMAT_EXTENSION } from '../bake/image-formats/format.js';
 import { cacheDir } from '../host/cache.js';
 import { cook as cookTree } from '../api/cook.js';
 import { type BakeInputs, BakeStamp } from '../cook/bake-stamp.js';
@@ -176,7 +177,7 @@ class Steps {
     const image = await imageOf();
     reporter.emit({ type: 'progress', output: name, phase: o.kernel.debian ? `finding ${o.kernel.debian} in the package lists` : 'reading the kernel' });
     const kernel = await this.kernelOf(o.kernel);
-    const stamp = new BakeStamp(opts.out, name, bakeInputs(o, image.id, kernel.id, opts.sourceDateEpoch));
+    const stamp = new BakeStamp(opts.out, name, bakeInputs(o, image.id, kernel.id, opts.sourceDateEpoch), FORMAT_EXTENSION[o.format ?? 'raw']);
     const hit = opts.rebuild ? null : stamp.reusable();
     if (hit) {
       if (opts.explain) reporter.emit({ type: 'log', output: name, line: `${stamp.image} was baked from the same inputs` });
@@ -187,12 +188,12 @@ class Steps {
     const r = await bakeImage({
       rootfs: image.path, kernel: kernel.path, modules: o.modules ? [...o.modules] : [], options: (o.options ?? []).join(' '),
       size: o.size ?? '1G', uuid: o.uuid, debug: o.debug, force: o.force, output: stamp.image, sourceDateEpoch: opts.sourceDateEpoch,
-      firmware: o.firmware, espSize: o.espSize, diskGuid: o.diskGuid,
+      firmware: o.firmware, espSize: o.espSize, diskGuid: o.diskGuid, format: o.format,
       onPhase: (phase, bytes) => reporter.emit({ type: 'progress', output: name, phase, bytes }),
     });
     for (const n of r.notes) reporter.emit({ type: 'log', output: name, line: n });
     reporter.emit({ type: 'log', output: name, line: `modules in load order: ${r.modules.join(' ') || '(none)'}` });
-    return { path: stamp.image, sha256: stamp.record(), size: r.diskBytes, cached: false };
+    return { path: stamp.image, sha256: stamp.record(), size: r.fileBytes, cached: false };
   }
 
   private async kernelOf(k: KernelSpec): Promise<{ path: string; id: string }> {
@@ -212,6 +213,7 @@ function bakeInputs(o: BakeSpec, image: string, kernel: string, sourceDateEpoch:
     cakeImg: VERSION, image, kernel, size: o.size ?? '1G', uuid: o.uuid ?? null, debug: !!o.debug,
     options: o.options ?? [], modules: o.modules ?? [], sourceDateEpoch: sourceDateEpoch ?? null, force: !!o.force,
     firmware: o.firmware ?? 'hybrid', espSize: o.espSize ?? null, diskGuid: o.diskGuid ?? null,
+    ...(o.format && o.format !== 'raw' ? { format: o.format } : {}),
   };
 }
 

@@ -66,6 +66,8 @@ export interface BakeOptions {
   espSize?: string;
   /** uefi/hybrid: the GPT disk GUID (default derived from the inputs). */
   diskGuid?: string;
+  /** Image format (default raw): the output is NAME.img, .qcow2, .vhd (fixed) or .vmdk (streamOptimized). */
+  format?: 'raw' | 'qcow2' | 'vhd' | 'vmdk';
 }
 
 export interface BakeSpec extends Readonly<Omit<BakeOptions, 'image' | 'kernel'>> {

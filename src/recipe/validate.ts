@@ -4,6 +4,7 @@
 // found after an hour of cooking.
 import { FIRMWARES } from '../bake/disk.js';
 import { parseGuid } from '../bake/gpt/guid.js';
+import { parseFormat } from '../bake/image-formats/format.js';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { parseSize, parseUuid } from '../bake/ext4/options.js';
@@ -16,7 +17,7 @@ import { type Recipe, RecipeError } from './recipe.js';
 import type { BakeSpec, CookSpec, Output, SourceSpec } from './spec.js';
 
 const COOK_KEYS = new Set(['kind', 'name', 'src', 'contents', 'path', 'script', 'prepare', 'cleanup', 'sha256', 'platform', 'lenient']);
-const BAKE_KEYS = new Set(['kind', 'name', 'image', 'kernel', 'size', 'debug', 'options', 'modules', 'uuid', 'force', 'firmware', 'espSize', 'diskGuid']);
+const BAKE_KEYS = new Set(['kind', 'name', 'image', 'kernel', 'size', 'debug', 'options', 'modules', 'uuid', 'force', 'firmware', 'espSize', 'diskGuid', 'format']);
 const DEB_NAME = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$/;
 const MODULE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -90,7 +91,8 @@ function checkCook(c: CookSpec, ch: FieldChecks, dir: string): void {
 }
 
 function checkBake(b: BakeSpec, ch: FieldChecks, dir: string): void {
-  for (const f of ['name', 'size', 'uuid', 'firmware', 'espSize', 'diskGuid'] as const) ch.str(f, b[f]);
+  for (const f of ['name', 'size', 'uuid', 'firmware', 'espSize', 'diskGuid', 'format'] as const) ch.str(f, b[f]);
+  if (b.format !== undefined) ch.parsed('format', () => parseFormat(b.format!));
   if (b.firmware !== undefined && !FIRMWARES.includes(b.firmware)) ch.fail(`firmware: must be bios, uefi or hybrid, not ${JSON.stringify(b.firmware)}`);
   if (b.espSize !== undefined) ch.parsed('espSize', () => parseSize(b.espSize!, 'espSize'));
   if (b.diskGuid !== undefined) ch.parsed('diskGuid', () => parseGuid(b.diskGuid!, 'diskGuid'));

@@ -10,8 +10,10 @@ import { CakeError, ToolError } from '../util/errors.js';
 import { type Accel, detectAccel } from './accel.js';
 
 export interface QemuRequest {
-  /** A raw disk image, attached as a virtio disk in snapshot mode (never modified). */
+  /** A disk image, attached as a virtio disk in snapshot mode (never modified). */
   disk?: string;
+  /** QEMU's name for its format: raw (default), qcow2, vpc, vmdk. */
+  diskFormat?: string;
   kernel?: string;
   initrd?: string;
   append?: string;
@@ -45,7 +47,7 @@ export function qemuOptionValue(v: string): string {
 export function qemuArgs(r: QemuRequest, accel: Accel): string[] {
   const args = ['-nographic', '-no-reboot', '-m', r.memory ?? '512M', '-accel', accel];
   if (accel === 'kvm') args.push('-cpu', 'host');
-  if (r.disk) args.push('-drive', `file=${qemuOptionValue(r.disk)},format=raw,if=virtio,snapshot=on`);
+  if (r.disk) args.push('-drive', `file=${qemuOptionValue(r.disk)},format=${r.diskFormat ?? 'raw'},if=virtio,snapshot=on`);
   if (r.kernel) args.push('-kernel', r.kernel);
   if (r.initrd) args.push('-initrd', r.initrd);
   if (r.append !== undefined) args.push('-append', r.append);

@@ -120,6 +120,29 @@ const COMMANDS: Command[] = [
     unreadable: (c) => c.src, signals: [['SIGINT', 'loaded'], ['SIGTERM', 'write'], ['SIGTERM', 'rename']],
   },
   {
+    // qcow2 laid out from the plan, written through its mapping.
+    name: 'bake qcow2', outName: 'disk.qcow2', needs: () => hasTool('extlinux'),
+    args: (c) => ['bake', '--rootfs', c.src, '--kernel', input.kernel, '--busybox', '/bin/busybox', '--size', '32M', '-o', c.out],
+    unreadable: (c) => c.src, signals: [['SIGTERM', 'write'], ['SIGINT', 'rename']],
+  },
+  {
+    // Streamed: the disk goes raw into a second temp beside the output first.
+    name: 'bake vmdk', outName: 'disk.vmdk', needs: () => hasTool('extlinux'),
+    args: (c) => ['bake', '--rootfs', c.src, '--kernel', input.kernel, '--busybox', '/bin/busybox', '--size', '32M', '-o', c.out],
+    unreadable: (c) => c.src, signals: [['SIGINT', 'loaded'], ['SIGTERM', 'write'], ['SIGHUP', 'rename']],
+  },
+  {
+    name: 'mkfs vhd', outName: 'root.vhd', needs: () => true,
+    args: (c) => ['mkfs', c.src, c.out, '--size', '16M'], unreadable: (c) => c.src,
+    signals: [['SIGTERM', 'write'], ['SIGINT', 'rename']],
+  },
+  {
+    // Any file is a raw image: the tree's busybox, converted.
+    name: 'convert', outName: 'busybox.qcow2', needs: () => true,
+    args: (c) => ['convert', path.join(c.src, 'bin/busybox'), c.out, '--qcow2-compress'], unreadable: (c) => path.join(c.src, 'bin/busybox'),
+    signals: [['SIGTERM', 'write'], ['SIGINT', 'rename']],
+  },
+  {
     name: 'cook', outName: 'cooked.tar', needs: () => hasTool('proot'),
     args: (c) => ['cook', '--src', c.src, '--script', input.script, '--prepare', c.env.CAKE_IMG_FAULT?.endsWith('@script') ? 'touch "$ROOTFS/slow"' : 'true', '-q', '-o', c.out],
     unreadable: (c) => c.src, signals: [['SIGINT', 'loaded'], ['SIGTERM', 'script'], ['SIGINT', 'script'], ['SIGTERM', 'write']],

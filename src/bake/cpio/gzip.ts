@@ -13,7 +13,8 @@ const DICT = 32 * 1024;
 
 /** Compresses one block; an engine may run it elsewhere (a worker pool on Node). */
 export interface DeflateEngine {
-  deflate(data: Uint8Array, dict: Uint8Array | null, last: boolean, level: number): Promise<Uint8Array> | Uint8Array;
+  /** `windowBits` (8..15, default 15) bounds the distances the stream uses (qcow2's reader takes 12). */
+  deflate(data: Uint8Array, dict: Uint8Array | null, last: boolean, level: number, windowBits?: number): Promise<Uint8Array> | Uint8Array;
   /** Blocks it can have in flight before the sink waits for the oldest. */
   readonly parallelism: number;
   close?(): void;
@@ -23,8 +24,8 @@ export interface DeflateEngine {
  * One block, raw deflate, ending byte-aligned (sync flush: 2) or final (finish: 4).
  * Self-contained (pako comes in as an argument) because worker threads run its source.
  */
-export function deflateBlockWith(z: typeof pako, data: Uint8Array, dict: Uint8Array | null, last: boolean, level: number): Uint8Array {
-  const d = new z.Deflate({ level: level as pako.DeflateOptions['level'], raw: true, ...(dict ? { dictionary: dict } : {}) });
+export function deflateBlockWith(z: typeof pako, data: Uint8Array, dict: Uint8Array | null, last: boolean, level: number, windowBits = 15): Uint8Array {
+  const d = new z.Deflate({ level: level as pako.DeflateOptions['level'], raw: true, windowBits, ...(dict ? { dictionary: dict } : {}) });
   const parts: Uint8Array[] = [];
   d.onData = (c: Uint8Array) => void parts.push(c);
   d.push(data, last ? 4 : 2);
@@ -37,8 +38,8 @@ export function deflateBlockWith(z: typeof pako, data: Uint8Array, dict: Uint8Ar
   return out;
 }
 
-export function deflateBlock(data: Uint8Array, dict: Uint8Array | null, last: boolean, level: number): Uint8Array {
-  return deflateBlockWith(pako, data, dict, last, level);
+export function deflateBlock(data: Uint8Array, dict: Uint8Array | null, last: boolean, level: number, windowBits = 15): Uint8Array {
+  return deflateBlockWith(pako, data, dict, last, level, windowBits);
 }
 
 /** Compresses on the calling thread (browsers, small inputs). */

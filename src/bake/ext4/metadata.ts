@@ -39,12 +39,21 @@ export function blockBitmap(geo: Geometry, used: readonly Run[], g: number): Uin
   return bm;
 }
 
+/** Inodes of group g in use: numbering is dense, so 1..lastIno are. */
+export function inodesUsedInGroup(geo: Geometry, lastIno: number, g: number): number {
+  const first = g * geo.inodesPerGroup + 1;
+  return Math.max(0, Math.min(geo.inodesPerGroup, lastIno - first + 1));
+}
+
+/** The bytes of group g's inode table that hold used inodes, in whole blocks (the rest is zeros). */
+export function usedInodeTableBytes(geo: Geometry, lastIno: number, g: number): number {
+  return Math.ceil((inodesUsedInGroup(geo, lastIno, g) * geo.inodeSize) / geo.blockSize) * geo.blockSize;
+}
+
 /** Inode bitmap: inodes 1..lastIno are all in use (numbering is dense); the bits past inodesPerGroup are set (padding). */
 export function inodeBitmap(geo: Geometry, lastIno: number, g: number): Uint8Array {
   const bm = new Uint8Array(geo.blockSize);
-  const first = g * geo.inodesPerGroup + 1;
-  const usedHere = Math.max(0, Math.min(geo.inodesPerGroup, lastIno - first + 1));
-  setBits(bm, 0, usedHere);
+  setBits(bm, 0, inodesUsedInGroup(geo, lastIno, g));
   setBits(bm, geo.inodesPerGroup, geo.blockSize * 8);
   return bm;
 }

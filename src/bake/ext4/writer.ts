@@ -21,7 +21,7 @@ import { groupHasSuper, groupStart } from './geometry.js';
 import { EXT4_EXTENTS_FL, JOURNAL_INO } from './inode.js';
 import { encodeJournalSuperblock } from './journal.js';
 import type { InodeLayout } from './layout.js';
-import { blockBitmap, encodeGdt, encodeSuperblock, fsSeed, inodeBitmap } from './metadata.js';
+import { blockBitmap, encodeGdt, encodeSuperblock, fsSeed, inodeBitmap, usedInodeTableBytes } from './metadata.js';
 import { fileSegments } from './file-segments.js';
 import { Coalescer } from '../coalescer.js';
 import type { Ext4Plan } from './planner.js';
@@ -101,11 +101,7 @@ function scheduleGroupTables(plan: Ext4Plan, meta: AddMeta, assumeZeroed: boolea
     const m = layout.groups[g]!;
     meta(m.blockBitmap, () => blockBitmap(geo, layout.used, g));
     meta(m.inodeBitmap, () => inodeBitmap(geo, catalog.lastIno, g));
-    const first = g * geo.inodesPerGroup + 1;
-    const usedHere = Math.max(0, Math.min(geo.inodesPerGroup, catalog.lastIno - first + 1));
-    const tableBytes = assumeZeroed
-      ? Math.ceil((usedHere * geo.inodeSize) / bs) * bs
-      : geo.inodeTableBlocks * bs;
+    const tableBytes = assumeZeroed ? usedInodeTableBytes(geo, catalog.lastIno, g) : geo.inodeTableBlocks * bs;
     if (tableBytes > 0) meta(m.inodeTable, () => encodeInodeTable(plan, g, tableBytes, seed));
   }
 }
