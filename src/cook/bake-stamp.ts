@@ -27,16 +27,16 @@ function readStamp(file: string): Stamp | null {
 
 /** The stamp of image `name` in `out`, as the last bake there left it, against the inputs of this one. */
 export class BakeStamp {
-  /** The image file: `out/NAME.img`. */
+  /** The image file: `out/NAME.EXT` (img, qcow2, vhd, vmdk). */
   readonly image: string;
   private readonly key: string;
   private readonly file: string;
   private readonly prior: Stamp | null;
 
-  constructor(private readonly out: string, name: string, private readonly inputs: BakeInputs) {
+  constructor(private readonly out: string, name: string, private readonly inputs: BakeInputs, ext = 'img') {
     this.key = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
-    this.image = nodePath.resolve(out, `${name}.img`);
-    this.file = nodePath.resolve(out, `.${name}.img.cake.json`);
+    this.image = nodePath.resolve(out, `${name}.${ext}`);
+    this.file = nodePath.resolve(out, `.${name}.${ext}.cake.json`);
     this.prior = readStamp(this.file);
   }
 
