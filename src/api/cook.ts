@@ -30,6 +30,7 @@ import type { DirNode, Timestamp } from '../tree/node.js';
 import { clampTimes, forEachNode } from '../tree/transforms.js';
 import { VERSION } from '../version.js';
 import { checkCookOutput, writeOut } from './cook-output.js';
+import { type LayerCompression, parseImageTag } from '../cook/oci-image.js';
 
 export interface CookRequest {
   src: string;
@@ -49,8 +50,11 @@ export interface CookRequest {
   rebuild?: boolean;
   explain?: boolean;
   keepFailed?: boolean;
-  /** Also write the result here: a directory, or a .tar / .tar.gz. */
+  /** Also write the result here: a directory, a .tar / .tar.gz, or an OCI image (.oci, .oci.tar, .docker.tar). */
   out?: string;
+  /** OCI outputs: `NAME[:TAG]` (default the cook's name and `latest`) and the layer's compression (default gzip). */
+  tag?: string;
+  layerCompression?: LayerCompression;
   platform?: string;
   lenient?: boolean;
   /** SOURCE_DATE_EPOCH: every time in the cooked tree is clamped to it (default: the newest time among the inputs). */
@@ -320,6 +324,7 @@ export async function cook(req: CookRequest): Promise<CookResult> {
   for (const d of req.path ?? []) checkPathEntry(d);
   for (const c of req.contents ?? []) checkContentsPath(c);
   if (req.out !== undefined) checkCookOutput(req.out);
+  if (req.tag !== undefined) parseImageTag(req.tag);
   const name = storeName(req.name ?? defaultName(req.src));
   const store = storeDir();
   const inputs = await cookInputs(req, name);
@@ -333,13 +338,13 @@ export async function cook(req: CookRequest): Promise<CookResult> {
   }
   if (hit) {
     if (req.explain) explanation = `${name}: cached in ${hit.path} (same inputs)`;
-    if (req.out) await writeOut(hit.path, req.out);
+    if (req.out) await writeOut(hit.path, req.out, req);
     const summary = hit.info.summary ?? [];
     return { name, storePath: hit.path, hash: hit.info.hash, cached: true, size: hit.info.size, out: req.out, summary, explanation, warnings: [] };
   }
   if (req.explain && !explanation) explanation = req.rebuild ? `${name}: --rebuild` : explainMiss(name, inputs, listEntries(store));
   const built = await build(req, name, key, inputs, store);
-  if (req.out) await writeOut(built.path, req.out);
+  if (req.out) await writeOut(built.path, req.out, req);
   const summary = built.info.summary ?? [];
   return { name, storePath: built.path, hash: built.info.hash, cached: false, size: built.info.size, out: req.out, summary, explanation, warnings: built.warnings };
 }
