@@ -41,7 +41,12 @@ export const ANNOTATION = {
   imageSha256: 'dev.cake-img.image.sha256',
   imageSize: 'dev.cake-img.image.size',
   inputs: 'dev.cake-img.inputs',
+  epoch: 'dev.cake-img.epoch',
 } as const;
+
+/** The registry cache's tags: from the store key of a cook, the input key of a bake (never `sha256-…`, which the referrers fallback reserves). */
+export const cookTag = (key: string): string => `cake-${key}`;
+export const bakeTag = (key: string): string => `bake-${key}`;
 
 /** The 2-byte empty config of artifacts (image-spec "Guidance for an empty descriptor"). */
 export const EMPTY_CONFIG = new TextEncoder().encode('{}');
