@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { materialise } from '../cook/materialise.js';
 import { ANNOTATION, BlobDir, MEDIA, cookCreatedBy, cookTag, makeImage } from '../cook/oci-image.js';
 import { diskUsage, sizeSummary } from '../cook/size-summary.js';
-import { type CookInputs, type StoreInfo, commit, newBuildDir } from '../cook/store.js';
+import { type CookInputs, type StoreInfo, commit, newBuildDir, storeName } from '../cook/store.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { credentialsFor } from '../sources/docker-config.js';
 import { RegistryError } from '../sources/registry-auth.js';
 import { pullImage } from '../sources/registry.js';
@@ -86,11 +87,20 @@ export async function tolerate<T>(cache: RemoteCache, kind: 'pull' | 'push', wha
 
 const TREE_HASH = /^sha256:[0-9a-f]{64}$/;
 
+function parseInputs(v: unknown): CookInputs {
+  try {
+    const j = typeof v === 'string' && v.length < 1 << 20 ? (JSON.parse(v) as unknown) : null;
+    return j !== null && typeof j === 'object' && !Array.isArray(j) ? (j as CookInputs) : {};
+  } catch {
+    return {};
+  }
+}
+
 /**
  * Pulls `cake-<key>` into the store as the entry of `name`, or null when the registry has
  * no such tag. `pinned` is the recipe's sha256: an entry for another tree is refused.
  */
-export async function pullCooked(cache: RemoteCache, store: string, key: string, name: string, inputs: CookInputs, pinned?: string, log?: (l: string) => void): Promise<{ path: string; info: StoreInfo } | null> {
+export async function pullCooked(cache: RemoteCache, store: string, key: string, name: string | null, inputs: CookInputs | null, pinned?: string, log?: (l: string) => void): Promise<{ path: string; info: StoreInfo } | null> {
   const tag = cookTag(key);
   const m = await cache.repo.getManifest(tag);
   if (!m) return null;
@@ -101,6 +111,9 @@ export async function pullCooked(cache: RemoteCache, store: string, key: string,
   if (typeof tree !== 'string' || !TREE_HASH.test(tree)) throw new CorruptInputError(where, 'the entry names no tree hash');
   if (pinned && tree !== pinned) throw new CorruptInputError(where, `the entry's tree is ${tree}, the recipe pins ${pinned}`);
   const epoch = Number(ann[ANNOTATION.epoch]);
+  // `store pull` knows only the key: the name and inputs come from the entry (untrusted: the name is made safe, the inputs only shown).
+  name ??= storeName(typeof ann[ANNOTATION.name] === 'string' ? (ann[ANNOTATION.name] as string) : 'pulled');
+  inputs ??= parseInputs(ann[ANNOTATION.inputs]);
   log?.(`pulling ${tag} from ${cache.repo.ref.label}`);
   const loaded = await pullImage(cache.repo.pinned(m.digest), { blobCache: cache.blobCache, credentials: cache.repo.credentials, onTemp: removeOnExit, log });
   const dir = newBuildDir(store, name);
@@ -153,6 +166,7 @@ export async function pushCooked(cache: RemoteCache, store: string, entry: { pat
         compression: 'gzip', compress: gzipCompressor(),
         annotations: {
           [ANNOTATION.key]: info.key, [ANNOTATION.tree]: info.hash, [ANNOTATION.name]: info.name, [ANNOTATION.version]: VERSION,
+          [ANNOTATION.inputs]: canonicalJson(info.inputs),
           ...(info.epoch !== undefined ? { [ANNOTATION.epoch]: String(info.epoch) } : {}),
         },
       });
