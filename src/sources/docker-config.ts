@@ -69,6 +69,7 @@ export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string |
 export function credentialsFor(registry: string, env: NodeJS.ProcessEnv = process.env): Credentials | null {
   const file = dockerConfigPath(env);
   if (!file) return null;
+  const chosen = !!env.DOCKER_CONFIG;
   let bytes: Uint8Array;
   try {
     const st = fs.statSync(file);
@@ -78,6 +79,8 @@ export function credentialsFor(registry: string, env: NodeJS.ProcessEnv = proces
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    // Another user's home (a CI step run as nobody keeps HOME=/root): no credentials there for us.
+    if (!chosen && (code === 'EACCES' || code === 'EPERM')) return null;
     if (e instanceof ReadError || e instanceof CorruptInputError) throw e;
     throw new ReadError(file, `cannot read it: ${code ?? String(e)}`);
   }
