@@ -234,3 +234,27 @@ describe.skipIf(!canBake())('build --cache', () => {
     expect(oneErrorLine(missing)).toContain(`has no cake-${'0'.repeat(32)}`);
   });
 });
+
+const canBuildExample = () => hasTool('docker-registry') && hasTool('proot') && hasTool('apt-get') && hasTool('extlinux');
+const EXAMPLE = path.resolve(import.meta.dirname, '../../examples/busybox-machine');
+
+describe.skipIf(!canBuildExample())('the busybox-machine example through a registry cache', () => {
+  it('runner B (fresh) builds it with zero cooks and zero bakes, every row pulled, the same image', async () => {
+    const cache = `${reg.host}/cake/busybox-machine`;
+    const args = (r: ReturnType<typeof runner>) => ['build', EXAMPLE, '--out', r.out, '--json', '--cache', cache];
+    const a = runner();
+    const ra = await cli(args(a), a.env);
+    expect(ra.status, ra.stderr + ra.stdout.slice(-3000)).toBe(0);
+    expect(rowsOf(ra.stdout).map((r) => r.status)).toEqual(['built', 'built']);
+    const b = runner();
+    const rb = await cli(args(b), b.env);
+    expect(rb.status, rb.stderr + rb.stdout.slice(-3000)).toBe(0);
+    const rows = rowsOf(rb.stdout);
+    expect(rows.map((r) => [r.output, r.status])).toEqual([['busybox', 'pulled'], ['busybox-machine', 'pulled']]);
+    expect(rows.map((r) => r.sha256)).toEqual(rowsOf(ra.stdout).map((r) => r.sha256));
+    // Nothing was cooked or baked on B: no script ran, no disk was written.
+    const phases = rb.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; phase?: string }).filter((e) => e.type === 'progress').map((e) => e.phase);
+    expect(phases.filter((p) => /script|baking|writing/.test(p ?? ''))).toEqual([]);
+    expect(fs.readFileSync(path.join(b.out, 'busybox-machine.img')).equals(fs.readFileSync(path.join(a.out, 'busybox-machine.img')))).toBe(true);
+  }, 900_000);
+});
