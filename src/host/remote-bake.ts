@@ -20,6 +20,7 @@ import type { RemoteCache } from './remote-cache.js';
 
 const SHA = /^sha256:[0-9a-f]{64}$/;
 const BLOCK = 1 << 16;
+const ZERO = Buffer.alloc(BLOCK);
 
 /** Pushes the image `file` (sha256 known) as `bake-<key>`. */
 export async function pushBaked(cache: RemoteCache, store: string, file: string, key: string, sha256: string, inputs: Record<string, unknown>, name: string, log?: (l: string) => void): Promise<void> {
@@ -77,7 +78,7 @@ function sparseWriter(fd: number): { write: (c: Uint8Array) => void; end: () => 
   const flush = (b: Buffer): void => {
     for (let o = 0; o < b.length; o += BLOCK) {
       const piece = b.subarray(o, Math.min(b.length, o + BLOCK));
-      if (piece.some((x) => x !== 0)) for (let w = 0; w < piece.length; ) w += fs.writeSync(fd, piece, w, piece.length - w, pos + w);
+      if (!piece.equals(ZERO.subarray(0, piece.length))) for (let w = 0; w < piece.length; ) w += fs.writeSync(fd, piece, w, piece.length - w, pos + w);
       pos += piece.length;
     }
   };

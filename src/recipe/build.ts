@@ -7,6 +7,8 @@ import * as nodePath from 'node:path';
 import { bake as bakeImage } from '../api/bake.js';
 import { cacheDir } from '../host/cache.js';
 import { cook as cookTree } from '../api/cook.js';
+import { writeOut } from '../api/cook-output.js';
+import { storeName } from '../cook/store.js';
 import { type BakeInputs, BakeStamp } from '../cook/bake-stamp.js';
 import { debianKernel } from '../host/kernel.js';
 import { sourceIdentity, hashHostDir } from '../host/source-id.js';
@@ -170,6 +172,11 @@ class Steps {
     if (r.explanation) reporter.emit({ type: 'log', output: name, line: r.explanation });
     for (const w of r.warnings) reporter.emit({ type: 'log', output: name, line: `warning: ${w}` });
     if (!r.cached && !r.pulled && !o.sha256) reporter.emit({ type: 'log', output: name, line: `pin it with sha256: '${r.hash}'` });
+    if (o.output) {
+      const file = nodePath.join(opts.out, `${name}.${o.output}`);
+      reporter.emit({ type: 'progress', output: name, phase: `writing ${file}` });
+      await writeOut(r.storePath, file, { tag: o.tag ?? `${storeName(name).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '') || 'image'}:latest` });
+    }
     return { path: r.storePath, sha256: r.hash, size: r.size, cached: r.cached, status: r.pulled ? 'pulled' : r.cached ? 'cached' : 'built' };
   }
 

@@ -54,7 +54,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(recipeDir, 'tree/etc/profile'), 'export PATH=/bin\n');
   fakeKernel(path.join(recipeDir, 'vmlinuz'));
   fs.writeFileSync(path.join(recipeDir, 'cake.config.json'), JSON.stringify({
-    base: { cook: { src: './tree', path: ['/opt/bin'] } },
+    base: { cook: { src: './tree', path: ['/opt/bin'], output: 'oci.tar', tag: 'cake/base:1' } },
     disk: { bake: { image: 'base', kernel: { path: './vmlinuz' }, size: '16M' } },
   }));
   for (const p of [recipeDir, path.join(recipeDir, 'tree'), path.join(recipeDir, 'tree/bin'), path.join(recipeDir, 'tree/etc')]) fs.chmodSync(p, 0o755);
@@ -89,6 +89,10 @@ describe.skipIf(!canBake())('build --cache', () => {
     expect(rows.map((r) => [r.output, r.status, r.cached])).toEqual([['base', 'pulled', false], ['disk', 'pulled', false]]);
     expect(rows.map((r) => r.sha256)).toEqual(rowsOf(ra.stdout).map((r) => r.sha256));
     expect(fs.readFileSync(path.join(b.out, 'disk.img')).equals(fs.readFileSync(path.join(a.out, 'disk.img')))).toBe(true);
+    // The recipe asks for the cook as an OCI image too: written into --out by both runners, byte for byte the same.
+    expect(fs.readFileSync(path.join(b.out, 'base.oci.tar')).equals(fs.readFileSync(path.join(a.out, 'base.oci.tar')))).toBe(true);
+    const back = await cli(['cook', '--src', path.join(b.out, 'base.oci.tar'), '--name', 'back', '-q'], b.env);
+    expect(back.stdout).toContain(rows[0]!.sha256);
     // The terminal table says it too; a second build on B is all local.
     const again = await cli(['build', recipeDir, '--out', b.out, '--cache', cache], b.env);
     expect(again.stderr).toMatch(/^base .* cached$/m);
