@@ -95,7 +95,12 @@ async function writeImage(entry: string, loaded: LoadedTree, out: string, kind: 
   checkOutputPath(out, { option: '-o' });
   const tmp = privateDirBeside(out);
   try {
-    const files = await make(tmp.dir);
+    let files: [string, Uint8Array][];
+    try {
+      files = await make(tmp.dir);
+    } catch (e) {
+      throw writeFault(out, e, 'write the image beside it');
+    }
     await writeOutput(out, { option: '-o' }, async (file) => {
       const sink = new NodeFileSink(file.fd);
       for (const [f, bytes] of files) sink.write(plainHeader(f, bytes.length)), sink.write(bytes), sink.write(blockPadding(bytes.length));

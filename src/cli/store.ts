@@ -46,27 +46,28 @@ Example:
         }
       }
     });
-  store
-    .command('push')
-    .argument('<NAME|KEY>', 'a store entry: its name (the newest), its key, or KEY-NAME as store ls prints it')
-    .argument('<REGISTRY/REPO>', 'the registry repository (credentials from $DOCKER_CONFIG/config.json or ~/.docker/config.json)')
-    .description('push a cooked tree to a registry as the OCI image cake-<key>, as build --cache does')
-    .action(async (what: string, repo: string) => {
-      const { storePush } = await import('../api/store.js');
-      const r = await storePush(what, repo, (l) => process.stderr.write(`  ${l}\n`));
-      if (r.warning) process.stderr.write(`cake-img: warning: ${r.warning}\n`);
-      process.stdout.write(`${r.entry.info.name}: ${r.entry.info.hash} pushed as ${repo}:${r.tag}\n`);
-    });
-  store
-    .command('pull')
-    .argument('<KEY>', 'the store key (or its tag cake-KEY), as store ls --remote prints it')
-    .argument('<REGISTRY/REPO>', 'the registry repository')
-    .description('pull a cooked tree from a registry into the store, checked (every blob, the tree hash) as build --cache does')
-    .action(async (what: string, repo: string) => {
-      const { storePull } = await import('../api/store.js');
-      const r = await storePull(what, repo, (l) => process.stderr.write(`  ${l}\n`));
-      process.stdout.write(`${r.info.name}: ${r.info.hash} pulled into ${r.path}\n`);
-    });
+  const progress = (l: string): void => void process.stderr.write(`  ${l}\n`);
+  const REPO_HELP = 'the registry repository (credentials from $DOCKER_CONFIG/config.json or ~/.docker/config.json)';
+  const moves: [string, string, string, (what: string, repo: string) => Promise<string>][] = [
+    ['push', '<NAME|KEY>: a store entry by its name (the newest), key, or KEY-NAME as store ls prints it',
+      'push a cooked tree to a registry as the OCI image cake-<key>, as build --cache does',
+      async (what, repo) => {
+        const r = await (await import('../api/store.js')).storePush(what, repo, progress);
+        if (r.warning) process.stderr.write(`cake-img: warning: ${r.warning}\n`);
+        return `${r.entry.info.name}: ${r.entry.info.hash} pushed as ${repo}:${r.tag}`;
+      }],
+    ['pull', '<KEY>: the store key (or its tag cake-KEY), as store ls --remote prints it',
+      'pull a cooked tree from a registry into the store, checked (every blob, the tree hash) as build --cache does',
+      async (what, repo) => {
+        const r = await (await import('../api/store.js')).storePull(what, repo, progress);
+        return `${r.info.name}: ${r.info.hash} pulled into ${r.path}`;
+      }],
+  ];
+  for (const [name, arg, description, run] of moves) {
+    const [argName, argHelp] = arg.split(': ') as [string, string];
+    store.command(name).argument(argName, argHelp).argument('<REGISTRY/REPO>', REPO_HELP).description(description)
+      .action(async (what: string, repo: string) => void process.stdout.write(`${await run(what, repo)}\n`));
+  }
   store
     .command('gc')
     .description('remove cooked trees: those not used for a while, or all but the ones named')
