@@ -66,9 +66,9 @@ export function openCache(spec: string, o: CacheOptions = {}): { cache: RemoteCa
 /**
  * Runs one cache operation (a pull or a push): its failure is a warning (returned, the
  * caller builds locally), or with `require` the error itself. A registry that fails is
- * said once: one that cannot be reached is not asked again this run, one that refuses
- * pulls (or pushes) is not asked for those again. What fails a check (tampering, a bug)
- * is refused loudly each time. Bugs are never swallowed.
+ * said once: one that cannot be reached, answers 5xx or refuses a pull is not asked again
+ * this run; one that refuses a push only gets no more pushes. What fails a check
+ * (tampering, a bug) is refused loudly each time. Bugs are never swallowed.
  */
 export async function tolerate<T>(cache: RemoteCache, kind: 'pull' | 'push', what: string, f: () => Promise<T>): Promise<{ value: T | null; warning?: string }> {
   if (cache.off[kind]) return { value: null };
@@ -77,10 +77,12 @@ export async function tolerate<T>(cache: RemoteCache, kind: 'pull' | 'push', wha
   } catch (e) {
     if (!(e instanceof CakeError) || cache.require) throw e;
     if (e instanceof CorruptInputError) return { value: null, warning: `cache ${cache.repo.ref.label}: ${what}: refused what the registry gave (tampering, or a bug), building locally: ${e.message}` };
-    const unreachable = e instanceof RegistryError && e.data.status === undefined;
-    if (unreachable) cache.off = { pull: true, push: true };
-    else cache.off[kind] = true;
-    const rest = unreachable ? 'building locally; the cache is not used again this run' : kind === 'pull' ? 'building locally; no more pulls this run' : 'no more pushes this run';
+    // Down, broken (5xx) or refusing reads: nothing more is asked. Refusing only a push (read-only credentials): pulls go on.
+    const status = e instanceof RegistryError ? (e.data.status as number | undefined) : undefined;
+    const all = kind === 'pull' || status === undefined || status >= 500;
+    if (all) cache.off = { pull: true, push: true };
+    else cache.off.push = true;
+    const rest = all ? `${kind === 'pull' ? 'building locally; ' : ''}the cache is not used again this run` : 'no more pushes this run';
     return { value: null, warning: `cache ${cache.repo.ref.label}: ${what} failed (${rest}): ${e.message}` };
   }
 }

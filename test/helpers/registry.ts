@@ -145,9 +145,10 @@ export interface TestProxy {
    * 'open' forwards everything; 'bearer' wants `Authorization: Bearer <token>` (from
    * /token); 'basic' answers 401 with a Basic challenge; 'bare401' with no challenge;
    * 'basic-login' wants Basic `credentials`; 'bearer-login' wants a bearer token that
-   * /token gives only for Basic `credentials`.
+   * /token gives only for Basic `credentials`; 'error500' answers 500 to everything;
+   * 'stall' never answers.
    */
-  mode: 'open' | 'bearer' | 'basic' | 'bare401' | 'basic-login' | 'bearer-login';
+  mode: 'open' | 'bearer' | 'basic' | 'bare401' | 'basic-login' | 'bearer-login' | 'error500' | 'stall';
   /** The user and password the *-login modes accept. */
   credentials: { username: string; password: string };
   /** Blob GETs answer 307 to the storage origin (another port), which serves them. */
@@ -191,6 +192,8 @@ export async function startProxy(reg: TestRegistry): Promise<TestProxy> {
       entry.status = status;
       res.writeHead(status, headers).end(body);
     };
+    if (proxy.mode === 'stall') return; // the connection stays open, unanswered, until stop()
+    if (proxy.mode === 'error500') return reply(500, { 'content-type': 'application/json' }, JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'boom' }] }));
     const basicOk = req.headers.authorization === `Basic ${Buffer.from(`${proxy.credentials.username}:${proxy.credentials.password}`).toString('base64')}`;
     const unauthorized = { 'content-type': 'application/json' };
     const body = JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] });

@@ -141,6 +141,18 @@ describe.skipIf(!canBake())('build --cache', () => {
     } finally {
       proxy.aliases.clear();
     }
+    // An entry whose blobs are sound but whose tree hash lies (a forged manifest under the tag).
+    const raw = await (await fetch(`${reg.url}/v2/${repo}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).text();
+    const forged = raw.replace(/"dev\.cake-img\.tree":"sha256:[0-9a-f]{64}"/, `"dev.cake-img.tree":"sha256:${'0'.repeat(64)}"`);
+    expect(forged).not.toBe(raw);
+    const put = await fetch(`${reg.url}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: forged, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+    expect(put.status).toBe(201);
+    const r = runner();
+    const res = await build(r, `${reg.host}/${repo}`, ['--cache-push=false']);
+    expect(res.status, res.stderr).toBe(0);
+    expect(rowsOf(res.stdout).map((x) => [x.output, x.status])).toEqual([['base', 'built'], ['disk', 'pulled']]);
+    expect(warnings(res.stdout).join('\n')).toMatch(/refused what the registry gave.*the pulled tree's hash is sha256:[0-9a-f]{64}, the entry says sha256:0{64}/);
+    expect(fs.readdirSync(path.join(r.env.XDG_CACHE_HOME!, 'cake-img/store/.build'))).toEqual([]); // the refused tree left nothing
   });
 
   it('a stopped registry is one warning and a local build; a failure with --require-cache', async () => {
@@ -163,6 +175,23 @@ describe.skipIf(!canBake())('build --cache', () => {
     expect(oneErrorLine(s)).toMatch(/ECONNREFUSED/);
     expect(fs.existsSync(strict.out)).toBe(false);
   });
+
+  for (const mode of ['error500', 'stall'] as const) {
+    it(`a registry that ${mode === 'stall' ? 'never answers (CAKE_IMG_NET_TIMEOUT)' : 'answers 500'} is one warning and a local build`, async () => {
+      proxy.mode = mode;
+      try {
+        const r = runner({ CAKE_IMG_NET_TIMEOUT: '1' });
+        const res = await build(r, `${proxy.host}/cake/${mode}`);
+        expect(res.status, res.stderr).toBe(0);
+        expect(rowsOf(res.stdout).map((x) => x.status)).toEqual(['built', 'built']);
+        const w = warnings(res.stdout);
+        expect(w, w.join('\n')).toHaveLength(1);
+        expect(w[0]).toMatch(mode === 'stall' ? /no answer within 1 s/ : /→ 500/);
+      } finally {
+        proxy.mode = 'open';
+      }
+    });
+  }
 
   it('--cache-push=false pulls but never pushes', async () => {
     const r = runner();
