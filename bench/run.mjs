@@ -11,6 +11,7 @@ const BENCHMARKS = {
   initramfs: () => import('./initramfs.mjs'),
   bake: () => import('./bake.mjs'),
   formats: () => import('./formats.mjs'),
+  cache: () => import('./cache.mjs'),
 };
 
 async function listBenchmarks(out) {

@@ -30,6 +30,8 @@ import type { DirNode, Timestamp } from '../tree/node.js';
 import { clampTimes, forEachNode } from '../tree/transforms.js';
 import { VERSION } from '../version.js';
 import { checkCookOutput, writeOut } from './cook-output.js';
+import { type LayerCompression, parseImageTag } from '../cook/oci-image.js';
+import { type RemoteCache, hasCooked, pullCooked, pushCooked, tolerate } from '../host/remote-cache.js';
 
 export interface CookRequest {
   src: string;
@@ -49,12 +51,17 @@ export interface CookRequest {
   rebuild?: boolean;
   explain?: boolean;
   keepFailed?: boolean;
-  /** Also write the result here: a directory, or a .tar / .tar.gz. */
+  /** Also write the result here: a directory, a .tar / .tar.gz, or an OCI image (.oci, .oci.tar, .docker.tar). */
   out?: string;
+  /** OCI outputs: `NAME[:TAG]` (default the cook's name and `latest`) and the layer's compression (default gzip). */
+  tag?: string;
+  layerCompression?: LayerCompression;
   platform?: string;
   lenient?: boolean;
   /** SOURCE_DATE_EPOCH: every time in the cooked tree is clamped to it (default: the newest time among the inputs). */
   sourceDateEpoch?: number;
+  /** A registry as a shared store (host/remote-cache.ts): pulled before cooking, pushed after. */
+  cache?: RemoteCache;
   /** Progress lines (script output, steps). */
   log?: (line: string) => void;
   /** Which step is running, with file and byte counts where there are any. */
@@ -66,6 +73,8 @@ export interface CookResult {
   storePath: string;
   hash: string;
   cached: boolean;
+  /** Taken from the registry cache instead of cooked. */
+  pulled?: boolean;
   /** Disk usage of the cooked tree (4 KiB blocks). */
   size: number;
   out?: string;
@@ -320,6 +329,7 @@ export async function cook(req: CookRequest): Promise<CookResult> {
   for (const d of req.path ?? []) checkPathEntry(d);
   for (const c of req.contents ?? []) checkContentsPath(c);
   if (req.out !== undefined) checkCookOutput(req.out);
+  if (req.tag !== undefined) parseImageTag(req.tag);
   const name = storeName(req.name ?? defaultName(req.src));
   const store = storeDir();
   const inputs = await cookInputs(req, name);
@@ -331,15 +341,33 @@ export async function cook(req: CookRequest): Promise<CookResult> {
     explanation = `${name}: the stored output's hash ${hit.info.hash} is not the pinned ${pinned}; cooking again`;
     hit = null;
   }
+  const warnings: string[] = [];
+  const note = (w: string | undefined): void => void (w && warnings.push(w));
   if (hit) {
     if (req.explain) explanation = `${name}: cached in ${hit.path} (same inputs)`;
-    if (req.out) await writeOut(hit.path, req.out);
+    // A result the registry lacks (made before the cache was used) is pushed now.
+    const c = req.cache;
+    if (c?.push) note((await tolerate(c, 'push', `pushing ${name}`, async () => ((await hasCooked(c, key)) ? undefined : pushCooked(c, store, hit!, req.log)))).warning);
+    if (req.out) await writeOut(hit.path, req.out, req);
     const summary = hit.info.summary ?? [];
-    return { name, storePath: hit.path, hash: hit.info.hash, cached: true, size: hit.info.size, out: req.out, summary, explanation, warnings: [] };
+    return { name, storePath: hit.path, hash: hit.info.hash, cached: true, size: hit.info.size, out: req.out, summary, explanation, warnings };
+  }
+  if (req.cache && !req.rebuild) {
+    const c = req.cache;
+    const got = await tolerate(c, 'pull', `pulling ${name}`, () => pullCooked(c, store, key, name, inputs, pinned, req.log));
+    note(got.warning);
+    if (got.value) {
+      if (req.explain) explanation = `${name}: pulled from ${c.repo.ref.label} (same inputs)`;
+      if (req.out) await writeOut(got.value.path, req.out, req);
+      const { info } = got.value;
+      return { name, storePath: got.value.path, hash: info.hash, cached: false, pulled: true, size: info.size, out: req.out, summary: info.summary ?? [], explanation, warnings };
+    }
   }
   if (req.explain && !explanation) explanation = req.rebuild ? `${name}: --rebuild` : explainMiss(name, inputs, listEntries(store));
   const built = await build(req, name, key, inputs, store);
-  if (req.out) await writeOut(built.path, req.out);
+  const c = req.cache;
+  if (c?.push) note((await tolerate(c, 'push', `pushing ${name}`, () => pushCooked(c, store, built, req.log))).warning);
+  if (req.out) await writeOut(built.path, req.out, req);
   const summary = built.info.summary ?? [];
-  return { name, storePath: built.path, hash: built.info.hash, cached: false, size: built.info.size, out: req.out, summary, explanation, warnings: built.warnings };
+  return { name, storePath: built.path, hash: built.info.hash, cached: false, size: built.info.size, out: req.out, summary, explanation, warnings: [...built.warnings, ...warnings] };
 }

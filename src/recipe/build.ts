@@ -8,6 +8,8 @@ import { bake as bakeImage } from '../api/bake.js';
 import { FORMAT_EXTENSION } from '../bake/image-formats/format.js';
 import { cacheDir } from '../host/cache.js';
 import { cook as cookTree } from '../api/cook.js';
+import { writeOut } from '../api/cook-output.js';
+import { storeName } from '../cook/store.js';
 import { type BakeInputs, BakeStamp } from '../cook/bake-stamp.js';
 import { debianKernel } from '../host/kernel.js';
 import { sourceIdentity, hashHostDir } from '../host/source-id.js';
@@ -16,7 +18,10 @@ import { removeOnExit } from '../host/lifecycle.js';
 import { sha256File } from '../util/sha256-file.js';
 import { VERSION } from '../version.js';
 import { type Recipe, RecipeError } from './recipe.js';
-import type { Reporter, SummaryRow } from './progress.js';
+import type { Reporter, StepStatus, SummaryRow } from './progress.js';
+import { type RemoteCache, tolerate } from '../host/remote-cache.js';
+import { pullBaked, pushBaked } from '../host/remote-bake.js';
+import { storeDir } from '../host/cache.js';
 import type { BakeSpec, CookSpec, KernelSpec, Output, SourceSpec } from './spec.js';
 
 export interface BuildOptions {
@@ -27,6 +32,8 @@ export interface BuildOptions {
   jobs?: number;
   reporter: Reporter;
   sourceDateEpoch?: number;
+  /** A registry as the shared store (`--cache`): pulled before cooking and baking, pushed after. */
+  cache?: RemoteCache;
 }
 
 interface Done {
@@ -34,6 +41,8 @@ interface Done {
   sha256: string;
   size: number;
   cached: boolean;
+  /** Where the output came from: made here, the local store or --out, or the registry cache. */
+  status: StepStatus;
 }
 
 /** Runs at most `n` tasks at once. */
@@ -122,8 +131,8 @@ class Steps {
     try {
       const d = await f();
       const ms = Date.now() - t0;
-      this.reporter.emit({ type: 'end', output, step, cached: d.cached, ms, sha256: d.sha256, path: d.path, size: d.size });
-      this.rows.push({ output, step, size: d.size, sha256: d.sha256, ms, cached: d.cached, path: d.path });
+      this.reporter.emit({ type: 'end', output, step, cached: d.cached, status: d.status, ms, sha256: d.sha256, path: d.path, size: d.size });
+      this.rows.push({ output, step, size: d.size, sha256: d.sha256, ms, cached: d.cached, status: d.status, path: d.path });
       return d;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -157,13 +166,19 @@ class Steps {
       src: src.path, name: o.name ?? name, script: o.script, prepare: o.prepare, cleanup: o.cleanup,
       contents: o.contents?.map((p) => this.rel(p)), path: o.path ? [...o.path] : undefined, sha256: o.sha256,
       rebuild: opts.rebuild, explain: opts.explain, platform: o.platform, lenient: o.lenient, sourceDateEpoch: opts.sourceDateEpoch,
+      cache: opts.cache,
       log: (line) => reporter.emit({ type: 'log', output: name, line }),
       onProgress: (phase, files, bytes) => reporter.emit({ type: 'progress', output: name, phase, files, bytes }),
     });
     if (r.explanation) reporter.emit({ type: 'log', output: name, line: r.explanation });
     for (const w of r.warnings) reporter.emit({ type: 'log', output: name, line: `warning: ${w}` });
-    if (!r.cached && !o.sha256) reporter.emit({ type: 'log', output: name, line: `pin it with sha256: '${r.hash}'` });
-    return { path: r.storePath, sha256: r.hash, size: r.size, cached: r.cached };
+    if (!r.cached && !r.pulled && !o.sha256) reporter.emit({ type: 'log', output: name, line: `pin it with sha256: '${r.hash}'` });
+    if (o.output) {
+      const file = nodePath.join(opts.out, `${name}.${o.output}`);
+      reporter.emit({ type: 'progress', output: name, phase: `writing ${file}` });
+      await writeOut(r.storePath, file, { tag: o.tag ?? `${storeName(name).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '') || 'image'}:latest` });
+    }
+    return { path: r.storePath, sha256: r.hash, size: r.size, cached: r.cached, status: r.pulled ? 'pulled' : r.cached ? 'cached' : 'built' };
   }
 
   private async bakeOne(o: BakeSpec, name: string): Promise<Done> {
@@ -181,8 +196,10 @@ class Steps {
     const hit = opts.rebuild ? null : stamp.reusable();
     if (hit) {
       if (opts.explain) reporter.emit({ type: 'log', output: name, line: `${stamp.image} was baked from the same inputs` });
-      return { path: stamp.image, sha256: hit.sha256, size: hit.size, cached: true };
+      return { path: stamp.image, sha256: hit.sha256, size: hit.size, cached: true, status: 'cached' };
     }
+    const pulled = opts.rebuild ? null : await this.pullBake(stamp, name);
+    if (pulled) return pulled;
     if (opts.explain) reporter.emit({ type: 'log', output: name, line: stamp.explain() });
     reporter.emit({ type: 'progress', output: name, phase: 'baking' });
     const r = await bakeImage({
@@ -193,7 +210,29 @@ class Steps {
     });
     for (const n of r.notes) reporter.emit({ type: 'log', output: name, line: n });
     reporter.emit({ type: 'log', output: name, line: `modules in load order: ${r.modules.join(' ') || '(none)'}` });
-    return { path: stamp.image, sha256: stamp.record(), size: r.fileBytes, cached: false };
+    const sha256 = stamp.record();
+    await this.pushBake(stamp, name, sha256);
+    return { path: stamp.image, sha256, size: r.fileBytes, cached: false, status: 'built' };
+  }
+
+  /** The bake from the registry cache (`bake-<input key>`) into --out, or null (no cache, a miss, or a failure said as a warning). */
+  private async pullBake(stamp: BakeStamp, name: string): Promise<Done | null> {
+    const c = this.opts.cache;
+    if (!c) return null;
+    const log = (line: string): void => this.reporter.emit({ type: 'log', output: name, line });
+    const got = await tolerate(c, 'pull', `pulling ${name}`, () => pullBaked(c, stamp.key, stamp.image, log));
+    if (got.warning) log(`warning: ${got.warning}`);
+    if (!got.value) return null;
+    if (this.opts.explain) log(`${stamp.image} pulled from ${c.repo.ref.label} (same inputs)`);
+    return { path: stamp.image, sha256: stamp.record(got.value.sha256), size: got.value.size, cached: false, status: 'pulled' };
+  }
+
+  private async pushBake(stamp: BakeStamp, name: string, sha256: string): Promise<void> {
+    const c = this.opts.cache;
+    if (!c?.push) return;
+    const log = (line: string): void => this.reporter.emit({ type: 'log', output: name, line });
+    const done = await tolerate(c, 'push', `pushing ${name}`, () => pushBaked(c, storeDir(), stamp.image, stamp.key, sha256, stamp.bakeInputs, name, log));
+    if (done.warning) log(`warning: ${done.warning}`);
   }
 
   private async kernelOf(k: KernelSpec): Promise<{ path: string; id: string }> {

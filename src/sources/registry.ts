@@ -12,7 +12,7 @@ import type { LoadedTree } from './directory.js';
 import { MAX_JSON, parseJson } from './docker-archive.js';
 import { type LayerInput, applyLayers, checkDigest, verifiedOpener } from './layers.js';
 import { parsePlatform, platformName } from './oci.js';
-import { RegistryError, RegistrySession, bodyChunks } from './registry-auth.js';
+import { type Credentials, RegistryError, RegistrySession, bodyChunks } from './registry-auth.js';
 
 export interface PullOptions {
   /** `os/arch[/variant]` to pick from an index (default linux/amd64). */
@@ -25,6 +25,8 @@ export interface PullOptions {
   log?: (line: string) => void;
   /** Registers a temporary file to remove if the run is stopped (the host's lifecycle); returns "forget it". */
   onTemp?: (path: string) => () => void;
+  /** Credentials for the registry (docker-config.ts), sent only when it asks. */
+  credentials?: Credentials | null;
 }
 
 // --- references -------------------------------------------------------------------------
@@ -76,7 +78,7 @@ export function isImageRef(s: string): boolean {
 }
 
 /** http for loopback and for `CAKE_IMG_INSECURE_REGISTRIES` (host[:port], comma-separated); https otherwise. */
-function registryBase(registry: string): string {
+export function registryBase(registry: string): string {
   const host = registry.replace(/:\d+$/, '');
   const insecure = (process.env.CAKE_IMG_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim());
   const http = ['localhost', '127.0.0.1', '[::1]'].includes(host) || insecure.some((e) => e !== '' && (e === registry || e === host));
@@ -269,7 +271,7 @@ export async function pullImage(ref: string, opts: PullOptions): Promise<LoadedT
   const want = parsePlatform(opts.platform ?? 'linux/amd64');
   const log = opts.log ?? (() => {});
   const f = opts.fetch ?? globalThis.fetch;
-  const session = new RegistrySession({ ref, registry, scope: `repository:${repository}:pull`, fetch: f, log });
+  const session = new RegistrySession({ ref, registry, scope: `repository:${repository}:pull`, fetch: f, log, credentials: opts.credentials });
   const warnings: string[] = [];
   const cache = new BlobCache(opts.blobCache, ref, session, log, warnings, opts.onTemp ?? (() => () => {}));
   const base = `${registryBase(registry)}/v2/${repository}`;
