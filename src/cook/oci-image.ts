@@ -15,6 +15,9 @@ import { canonicalJsonBytes } from '../util/canonical-json.js';
 import { InvalidOptionError, UnsupportedError } from '../util/errors.js';
 import { VERSION } from '../version.js';
 import { writeTar } from './tar-writer.js';
+import { parseImageTag } from '../sources/image-names.js';
+
+export { parseImageTag };
 
 export const MEDIA = {
   layout: '1.0.0',
@@ -194,20 +197,6 @@ export async function makeImage(tree: FsTree, content: ContentSource, blobs: Blo
 /** `createdBy` for a cook: names cake-img, its version and the cook. */
 export const cookCreatedBy = (name: string): string => `cake-img ${VERSION} cook ${name}`;
 
-/** `NAME:TAG` → the layout's names: ref.name is the tag (as `docker save` writes it), the full name for containerd and RepoTags. */
-export function parseImageTag(tag: string): { name: string; tag: string; full: string } {
-  const slash = tag.lastIndexOf('/');
-  const colon = tag.lastIndexOf(':');
-  const name = colon > slash ? tag.slice(0, colon) : tag;
-  const t = colon > slash ? tag.slice(colon + 1) : 'latest';
-  // The distribution reference grammar: host[:port]/lowercase components, a tag of word characters.
-  const component = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-  const parts = name.split('/');
-  const hostOk = parts.length > 1 && /^[A-Za-z0-9.-]+(?::\d+)?$/.test(parts[0]!) && /[.:]|^localhost$/.test(parts[0]!);
-  const ok = (hostOk ? parts.slice(1) : parts).every((p) => component.test(p)) && /^\w[\w.-]{0,127}$/.test(t) && name.length <= 255;
-  if (!ok) throw new InvalidOptionError('--tag', `${JSON.stringify(tag)} is not NAME[:TAG] (lowercase name components separated by /, a tag of letters, digits, _ . -)`);
-  return { name, tag: t, full: `${name}:${t}` };
-}
 
 /**
  * `oci-layout` and `index.json` beside the blobs (and, for a docker archive, Docker 25's

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError, CorruptInputError, InvalidOptionError } from '../util/errors.js';
-import { isDeb } from '../sources/deb.js';
+import { isDeb } from '../sources/compression.js';
 import { unreadable } from './load-source.js';
 import { unpackDeb } from './debian.js';
 

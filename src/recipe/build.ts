@@ -4,11 +4,9 @@
 // stamp, cook/bake-stamp.ts).
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { bake as bakeImage } from '../api/bake.js';
 import { FORMAT_EXTENSION } from '../bake/image-formats/format.js';
 import { cacheDir } from '../host/cache.js';
 import { cook as cookTree } from '../api/cook.js';
-import { writeOut } from '../api/cook-output.js';
 import { storeName } from '../cook/store.js';
 import { type BakeInputs, BakeStamp } from '../cook/bake-stamp.js';
 import { debianKernel } from '../host/kernel.js';
@@ -19,8 +17,7 @@ import { sha256File } from '../util/sha256-file.js';
 import { VERSION } from '../version.js';
 import { type Recipe, RecipeError } from './recipe.js';
 import type { Reporter, StepStatus, SummaryRow } from './progress.js';
-import { type RemoteCache, tolerate } from '../host/remote-cache.js';
-import { pullBaked, pushBaked } from '../host/remote-bake.js';
+import type { RemoteCache } from '../host/remote-cache.js';
 import { storeDir } from '../host/cache.js';
 import type { BakeSpec, CookSpec, KernelSpec, Output, SourceSpec } from './spec.js';
 
@@ -176,6 +173,7 @@ class Steps {
     if (o.output) {
       const file = nodePath.join(opts.out, `${name}.${o.output}`);
       reporter.emit({ type: 'progress', output: name, phase: `writing ${file}` });
+      const { writeOut } = await import('../api/cook-output.js');
       await writeOut(r.storePath, file, { tag: o.tag ?? `${storeName(name).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '') || 'image'}:latest` });
     }
     return { path: r.storePath, sha256: r.hash, size: r.size, cached: r.cached, status: r.pulled ? 'pulled' : r.cached ? 'cached' : 'built' };
@@ -202,6 +200,8 @@ class Steps {
     if (pulled) return pulled;
     if (opts.explain) reporter.emit({ type: 'log', output: name, line: stamp.explain() });
     reporter.emit({ type: 'progress', output: name, phase: 'baking' });
+    // Loaded only to bake: a build with nothing to do never loads the disk writers.
+    const { bake: bakeImage } = await import('../api/bake.js');
     const r = await bakeImage({
       rootfs: image.path, kernel: kernel.path, modules: o.modules ? [...o.modules] : [], options: (o.options ?? []).join(' '),
       size: o.size ?? '1G', uuid: o.uuid, debug: o.debug, force: o.force, output: stamp.image, sourceDateEpoch: opts.sourceDateEpoch,
@@ -220,6 +220,8 @@ class Steps {
     const c = this.opts.cache;
     if (!c) return null;
     const log = (line: string): void => this.reporter.emit({ type: 'log', output: name, line });
+    const { tolerate } = await import('../host/remote-cache.js');
+    const { pullBaked } = await import('../host/remote-bake.js');
     const got = await tolerate(c, 'pull', `pulling ${name}`, () => pullBaked(c, stamp.key, stamp.image, log));
     if (got.warning) log(`warning: ${got.warning}`);
     if (!got.value) return null;
@@ -231,6 +233,8 @@ class Steps {
     const c = this.opts.cache;
     if (!c?.push) return;
     const log = (line: string): void => this.reporter.emit({ type: 'log', output: name, line });
+    const { tolerate } = await import('../host/remote-cache.js');
+    const { pushBaked } = await import('../host/remote-bake.js');
     const done = await tolerate(c, 'push', `pushing ${name}`, () => pushBaked(c, storeDir(), stamp.image, stamp.key, sha256, stamp.bakeInputs, name, log));
     if (done.warning) log(`warning: ${done.warning}`);
   }

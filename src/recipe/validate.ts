@@ -2,17 +2,15 @@
 // (reachable cooks included) is parsed the way the command would parse it, every path it
 // names must exist, unknown keys are errors. A typo in the last bake's size must not be
 // found after an hour of cooking.
-import { FIRMWARES } from '../bake/disk.js';
+import { FIRMWARES } from '../bake/firmware.js';
 import { parseGuid } from '../bake/gpt/guid.js';
 import { parseFormat } from '../bake/image-formats/format.js';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { parseSize, parseUuid } from '../bake/ext4/options.js';
 import { cmdlineProblem } from '../bake/kernel-cmdline.js';
-import { normalizeHash, checkPathEntry } from '../api/cook.js';
-import { parseImageRef } from '../sources/registry.js';
-import { parsePlatform } from '../sources/oci.js';
-import { parseImageTag } from '../cook/oci-image.js';
+import { normalizeHash, checkPathEntry } from '../cook/cook-options.js';
+import { parseImageRef, parseImageTag, parsePlatform } from '../sources/image-names.js';
 import { CakeError } from '../util/errors.js';
 import { type Recipe, RecipeError } from './recipe.js';
 import type { BakeSpec, CookSpec, Output, SourceSpec } from './spec.js';

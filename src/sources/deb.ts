@@ -4,10 +4,12 @@
 // normal user would lose them). The member is streamed straight from its byte range.
 import * as fs from 'node:fs';
 import { CorruptInputError } from '../util/errors.js';
+import { AR_MAGIC, isDeb } from './compression.js';
+
+export { isDeb };
 import type { LoadedTree } from './directory.js';
 import { type SpillStore, loadTar } from './tar.js';
 
-const AR_MAGIC = '!<arch>\n';
 const AR_HEADER = 60;
 
 export interface ArMember {
@@ -16,9 +18,6 @@ export interface ArMember {
   size: number;
 }
 
-export function isDeb(head: Uint8Array): boolean {
-  return head.length >= 8 && String.fromCharCode(...head.subarray(0, 8)) === AR_MAGIC;
-}
 
 /** The members of an ar archive (names with the GNU/BSD trailing '/' removed). */
 export function arMembers(path: string): ArMember[] {

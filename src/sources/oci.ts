@@ -1,6 +1,9 @@
 // OCI image layouts, as a directory or a tar: index.json → (index →) manifest → layers,
 // the manifest picked by platform (linux/amd64 unless told otherwise). Metadata blobs are
 // checked against their digests. Also the detection of container images for loadSource.
+import { parsePlatform } from './image-names.js';
+
+export { parsePlatform };
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
@@ -91,11 +94,6 @@ function descriptors(json: unknown, key: string, where: string): Descriptor[] {
   return list as Descriptor[];
 }
 
-export function parsePlatform(p: string): { os: string; architecture: string; variant?: string } {
-  const parts = p.split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((x) => x === '')) throw new InvalidOptionError('platform', `${JSON.stringify(p)} is not os/arch[/variant]`);
-  return { os: parts[0]!, architecture: parts[1]!, variant: parts[2] };
-}
 
 export const platformName = (d: Descriptor): string =>
   d.platform ? [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') : '(none)';

@@ -12,6 +12,9 @@ import type { LoadedTree } from './directory.js';
 import { MAX_JSON, parseJson } from './docker-archive.js';
 import { type LayerInput, applyLayers, checkDigest, verifiedOpener } from './layers.js';
 import { parsePlatform, platformName } from './oci.js';
+import { parseImageRef } from './image-names.js';
+
+export { parseImageRef };
 import { type Credentials, RegistryError, RegistrySession, bodyChunks } from './registry-auth.js';
 
 export interface PullOptions {
@@ -29,48 +32,8 @@ export interface PullOptions {
   credentials?: Credentials | null;
 }
 
-// --- references -------------------------------------------------------------------------
+// --- references: sources/image-names.ts ---------------------------------------------
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const TAG = /^\w[\w.-]{0,127}$/;
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d{1,5})?$/;
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-
-/**
- * `host[:port]/repo/path@sha256:<64 hex>`; a `:tag` before the `@` is allowed and ignored
- * (the digest pins). Docker Hub (`docker.io`) is `registry-1.docker.io`, where a
- * one-component repository is under `library/`.
- */
-export function parseImageRef(ref: string): { registry: string; repository: string; digest: string } {
-  const bad = (why: string): never => {
-    throw new InvalidOptionError('image', `${JSON.stringify(ref)}: ${why}`);
-  };
-  const at = ref.indexOf('@');
-  if (at < 0) bad('no digest; pin the image as host/repository@sha256:<64 hex digits>');
-  const digest = ref.slice(at + 1);
-  if (!DIGEST.test(digest)) bad(`the digest ${JSON.stringify(digest)} is not sha256:<64 lowercase hex digits>`);
-  let name = ref.slice(0, at);
-  const colon = name.lastIndexOf(':');
-  if (colon > name.lastIndexOf('/')) {
-    if (!TAG.test(name.slice(colon + 1))) bad(`bad tag ${JSON.stringify(name.slice(colon + 1))}`);
-    name = name.slice(0, colon);
-  }
-  const parts = name.split('/');
-  const host = parts.shift()!;
-  if (parts.length === 0 || !(host.includes('.') || host.includes(':') || host === 'localhost' || host.startsWith('['))) {
-    bad('name the registry host first, e.g. docker.io/library/debian@sha256:…');
-  }
-  if (!HOST.test(host)) bad(`bad registry host ${JSON.stringify(host)}`);
-  const badPart = parts.find((p) => !PATH_COMPONENT.test(p));
-  if (badPart !== undefined) bad(`bad repository component ${JSON.stringify(badPart)} (lowercase letters, digits, and . _ - between them)`);
-  if (name.length > 255) bad('the name is longer than 255 characters');
-  const hub = host === 'docker.io' || host === 'index.docker.io';
-  return {
-    registry: hub ? 'registry-1.docker.io' : host,
-    repository: hub && parts.length === 1 ? `library/${parts[0]}` : parts.join('/'),
-    digest,
-  };
-}
 
 /** Cheap check for source detection: looks like `…/…@sha256:…` and is not a path that exists. */
 export function isImageRef(s: string): boolean {
