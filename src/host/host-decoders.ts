@@ -4,6 +4,7 @@
 // output streamed; a failed or missing tool is a one-line error naming the archive.
 import { spawnTracked } from './lifecycle.js';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { type StreamDecoder, registerDecoder } from '../sources/decompress.js';
 import { CakeError, CorruptInputError } from '../util/errors.js';
 
@@ -59,4 +60,19 @@ export function registerHostDecoders(): void {
   registerDecoder('xz', hostDecoder('xz'));
   registerDecoder('bzip2', hostDecoder('bzip2'));
   registerDecoder('lz4', hostDecoder('lz4'));
+}
+
+// A whole-buffer xz decoder for kernel modules (.ko.xz): the native @napi-rs/lzma, when it loads.
+let xz: ((b: Uint8Array, limit: number) => Uint8Array) | null | undefined;
+
+export function nodeXz(): ((b: Uint8Array, limit: number) => Uint8Array) | undefined {
+  if (xz === undefined) {
+    try {
+      const lzma = createRequire(import.meta.url)('@napi-rs/lzma') as { xz: { decompressSync(b: Uint8Array): Uint8Array } };
+      xz = (b) => new Uint8Array(lzma.xz.decompressSync(b));
+    } catch {
+      xz = null;
+    }
+  }
+  return xz ?? undefined;
 }

@@ -62,7 +62,8 @@ function capped(): { push(chunk: Uint8Array): void; bytes(): Uint8Array } {
   };
 }
 
-function decompressModule(path: string, data: Uint8Array, xz: InitrdRequest['xzDecompress']): Uint8Array {
+/** A module's bytes as busybox insmod (and depmod) reads them: .ko.gz, .ko.zst and .ko.xz decompressed, at most MAX_MODULE_BYTES. */
+export function decompressModule(path: string, data: Uint8Array, xz: InitrdRequest['xzDecompress']): Uint8Array {
   try {
     if (path.endsWith('.gz')) {
       const out = capped();
