@@ -53,8 +53,7 @@ function underModules(path: string): [string, string] | null {
 }
 
 /** One pass over data.tar; `each` sees every regular file and may read its bytes; returning false stops. */
-async function eachFile(file: ByteFile, opts: KernelDebOptions, pass: 1 | 2, each: (path: string, read: () => Promise<Uint8Array>) => Promise<boolean | void>): Promise<void> {
-  const data = await debData(file);
+async function eachFile(data: TarInput, opts: KernelDebOptions, pass: 1 | 2, each: (path: string, read: () => Promise<Uint8Array>) => Promise<boolean | void>): Promise<void> {
   const reader = new ByteReader(maybeDecompress(data.open(), data.label));
   let shown = 0;
   try {
@@ -76,7 +75,7 @@ async function eachFile(file: ByteFile, opts: KernelDebOptions, pass: 1 | 2, eac
   }
 }
 
-async function scan(file: ByteFile, wanted: string[], opts: KernelDebOptions): Promise<Scan> {
+async function scan(file: TarInput, wanted: string[], opts: KernelDebOptions): Promise<Scan> {
   const s: Scan = { versions: new Set(), images: new Map(), texts: new Map(), modules: [], kept: new Map() };
   const keepNames = new Set(wanted.map(canonical));
   const needSyms = new Set<string>();
@@ -120,8 +119,27 @@ function mkdirs(fs: MemorySourceFs, path: string): void {
   }
 }
 
+/** A tar stream (plain or compressed) and its name. */
+export interface TarInput {
+  label: string;
+  open: () => AsyncIterable<Uint8Array>;
+}
+
 export async function readKernelDeb(file: ByteFile, wanted: string[], opts: KernelDebOptions = {}): Promise<KernelDeb> {
+  return readKernelArchive(await debData(file), wanted, opts);
+}
+
+/**
+ * A kernel from a tar holding boot/vmlinuz-<version> and lib/modules/<version> (a kernel
+ * package's data.tar); or, with `image`, a bzImage given apart and a tar of its modules.
+ */
+export async function readKernelArchive(file: TarInput, wanted: string[], opts: KernelDebOptions = {}, image?: Uint8Array): Promise<KernelDeb> {
   const s = await scan(file, wanted, opts);
+  if (image) {
+    const versions = [...s.versions];
+    if (versions.length !== 1) throw new CorruptInputError(file.label, `expected one lib/modules/<version>, found ${versions.join(', ') || 'none'}`);
+    s.images.set(versions[0]!, image);
+  }
   const version = pickVersion(s, file.label);
   const prefix = `${version}/`;
   const mine = s.modules.filter((m) => m.path.startsWith(prefix)).map((m) => ({ ...m, path: m.path.slice(prefix.length) }));
