@@ -39,7 +39,7 @@ export interface WebBakeRequest {
   lenient?: boolean;
   debug?: boolean;
   force?: boolean;
-  xzDecompress?: (b: Uint8Array, limit: number) => Uint8Array;
+  xzDecompress?: (b: Uint8Array, limit: number) => Uint8Array | Promise<Uint8Array>;
   /** The step under way; bytes done of a total when known. */
   onPhase?: (phase: string, done?: number, total?: number) => void;
 }

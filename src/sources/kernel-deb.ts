@@ -89,7 +89,7 @@ async function scan(file: TarInput, wanted: string[], opts: KernelDebOptions): P
     if (INDEX_FILES.includes(rel)) return void s.texts.set(`${version}/${rel}`, await read());
     if (!MODULE_FILE.test(rel) || rel.split('/').some((p) => p === 'build' || p === 'source')) return;
     const raw = await read();
-    const elf = readModuleElf(decompressModule(rel, raw, opts.xz), `${file.label}: ${path}`);
+    const elf = readModuleElf(await decompressModule(rel, raw, opts.xz), `${file.label}: ${path}`);
     s.modules.push({ path: `${version}/${rel}`, elf });
     if (keepNames.has(modnameOf(rel)) || elf.exports.some((x) => needSyms.has(x))) {
       s.kept.set(`${version}/${rel}`, raw);

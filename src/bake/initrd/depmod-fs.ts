@@ -21,7 +21,7 @@ export async function depmodSourceFs(fs: SourceFs, label: string, xz?: InitrdReq
       const st = await fs.lstat(rel);
       if ((st.mode & S_IFMT) === S_IFDIR) await walk(rel);
       else if ((st.mode & S_IFMT) === S_IFREG && MODULE_FILE.test(name)) {
-        const bytes = decompressModule(rel, await readWhole(fs, rel, label), xz);
+        const bytes = await decompressModule(rel, await readWhole(fs, rel, label), xz);
         found.push({ path: rel, elf: readModuleElf(bytes, `${label}/${rel}`) });
       }
     }
