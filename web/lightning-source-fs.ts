@@ -59,7 +59,8 @@ export class LightningSourceFs implements SourceFs {
     if (bits === undefined) throw new CakeError('EINVAL', 'source', `${this.root}/${byteStringToText(path)}: unknown lightning-fs type ${String(st.type)}`);
     const size = st.type === 'symlink' ? textToByteString(await this.readlinkText(path)).length : st.type === 'file' ? st.size : 0;
     return {
-      mode: bits | (st.mode & 0o7777), uid: this.opts.uid ?? 0, gid: this.opts.gid ?? 0, size, inodeKey: '', nlink: 1,
+      // lightning-fs stores a symlink's mode as 0o120000: links are 0777, as on Linux.
+      mode: bits | (st.type === 'symlink' ? 0o777 : st.mode & 0o7777), uid: this.opts.uid ?? 0, gid: this.opts.gid ?? 0, size, inodeKey: '', nlink: 1,
       rdevMajor: 0, rdevMinor: 0, mtime: this.t, atime: this.t, ctime: this.t,
     };
   }

@@ -110,8 +110,8 @@ async function selftest(): Promise<void> {
     const lfs = new FS('cake-selftest', { wipe: true });
     const p = lfs.promises;
     const mem = new MemorySourceFs();
-    await p.mkdir('/o');
-    await p.mkdir('/o/etc');
+    await p.mkdir('/o', { mode: 0o755 });
+    await p.mkdir('/o/etc', { mode: 0o755 });
     mem.addDir('etc', { mode: 0o040755 });
     await p.writeFile('/o/etc/hostname', 'cake\n', { mode: 0o644 });
     mem.addFile('etc/hostname', new TextEncoder().encode('cake\n'), { mode: 0o100644 });

@@ -2,12 +2,11 @@
 // and the browser derive the same ones: the root filesystem's ext4 options (UUID and hash
 // seed from the tree and the kernel command line; never 64bit, which syslinux 6.03/6.04
 // cannot boot), the time stamped on the files bake adds, and the MBR disk signature.
-import type { LoadedTree } from '../sources/directory.js';
 import type { DirNode } from '../tree/node.js';
 import { forEachNode } from '../tree/transforms.js';
 import { sha256 } from '../util/sha256.js';
 import type { Ext4Options } from './ext4/options.js';
-import { resolveExt4Options } from './tree-options.js';
+import { type LoadedTree, resolveExt4Options } from './tree-options.js';
 
 /** The newest mtime in a tree (never before 1970). */
 export function newestTime(root: DirNode): number {

@@ -1,13 +1,19 @@
 // What every command that writes ext4 does to a loaded tree before planning, and how its
 // ext4 options are resolved: shared by the CLI (api/mkfs.ts, api/bake.ts) and the browser,
 // so the same inputs give the same bytes on both.
-import type { LoadedTree } from '../sources/directory.js';
 import { deriveIdentity } from '../tree/identity.js';
+import type { FsTree } from '../tree/node.js';
 import { applyFormatLimits } from '../tree/limits.js';
 import { clampTimes, overrideOwner, parseOwner } from '../tree/transforms.js';
 import { InvalidOptionError } from '../util/errors.js';
 import { MAX_TIME, MIN_TIME } from './ext4/inode.js';
 import { DEFAULT_FEATURES, type Ext4Options, parseFeatures, parseSize, parseUuid } from './ext4/options.js';
+
+/** A loaded tree as these steps see it (sources/directory.ts's LoadedTree is one). */
+export interface LoadedTree {
+  tree: FsTree;
+  warnings: string[];
+}
 
 /** The ext4 options a request may give (the rest are derived). */
 export interface Ext4Request {
