@@ -20,6 +20,7 @@ import { type KernelDeb, readKernelArchive, readKernelDeb } from '../src/sources
 import { syslinuxFromFiles } from '../src/sources/syslinux-files.js';
 import { loadTar } from '../src/sources/tar.js';
 import { tarEntries } from '../src/sources/tar-entries.js';
+import { withOverlay } from './overlay.js';
 import { CakeError, CorruptInputError, InvalidOptionError, inSource } from '../src/util/errors.js';
 
 export interface WebBakeRequest {
@@ -40,6 +41,8 @@ export interface WebBakeRequest {
   debug?: boolean;
   force?: boolean;
   xzDecompress?: (b: Uint8Array, limit: number) => Uint8Array | Promise<Uint8Array>;
+  /** A tree laid over the rootfs (the page's lightning-fs overlay); its times become the rootfs's newest. */
+  overlay?: (time: number) => Promise<LoadedTree | null>;
   /** The step under way; bytes done of a total when known. */
   onPhase?: (phase: string, done?: number, total?: number) => void;
 }
@@ -123,7 +126,9 @@ export async function planWebBake(req: WebBakeRequest): Promise<WebBakePlan> {
   const kernel = await kernelOf(req);
   const syslinux = await syslinuxFromFiles(req.syslinux);
   phase('reading the rootfs');
-  const loaded = await loadRootfs(req.rootfs, { lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
+  let loaded = await loadRootfs(req.rootfs, { lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
+  const over = await req.overlay?.(bakeStamp(loaded, req.sourceDateEpoch));
+  if (over) loaded = withOverlay(loaded, over);
   applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
   applyExt4Limits(loaded, req.rootfs.label, req.lenient);
   const ext4 = bakeExt4Options(loaded, { size: req.size, uuid: req.uuid, options: req.options });

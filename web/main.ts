@@ -42,6 +42,35 @@ $('#forget').addEventListener('click', async () => {
   await workspace.forget();
   for (const f of FIELDS) kept[f] = [];
   showKept();
+  await showOverlay();
+});
+
+let overlayCount = 0;
+async function showOverlay(): Promise<void> {
+  const files = await workspace.overlayFiles().catch(() => []);
+  overlayCount = files.length;
+  $('#overlay-note').hidden = !files.length;
+  $('#overlay-list').replaceChildren(...files.map((f) => {
+    const li = document.createElement('li');
+    const rm = Object.assign(document.createElement('button'), { type: 'button', textContent: 'remove' });
+    rm.addEventListener('click', () => void workspace.overlayRemove(f.path).then(showOverlay));
+    li.append(`${f.path} (${f.size} bytes, mode ${(f.mode & 0o7777).toString(8)}) `, rm);
+    return li;
+  }));
+}
+
+$('#overlay-add').addEventListener('click', async () => {
+  const path = input('overlay-path').value.trim();
+  const picked = input('overlay-file').files?.[0];
+  const data = picked ? new Uint8Array(await picked.arrayBuffer()) : new TextEncoder().encode((form.elements.namedItem('overlay-content') as HTMLTextAreaElement).value);
+  const mode = parseInt(input('overlay-mode').value, 8);
+  try {
+    if (!path.startsWith('/') || !(mode >= 0 && mode <= 0o7777)) throw new Error('give an absolute path and an octal mode');
+    await workspace.overlayAdd(path, data, mode);
+    await showOverlay();
+  } catch (e) {
+    fail(`cake-img: error: overlay: ${(e as Error).message}`);
+  }
 });
 
 $('#copy-qemu').addEventListener('click', () => void navigator.clipboard?.writeText($('#qemu').textContent ?? ''));
@@ -173,6 +202,7 @@ $('#build').addEventListener('click', async () => {
     size: input('size').value.trim() || 'auto', options: input('options').value, modules: input('modules').value.split(',').map((s) => s.trim()).filter(Boolean),
     uuid: input('uuid').value.trim() || undefined, sourceDateEpoch: epoch ? Number(epoch) : undefined, lenient: input('lenient').checked,
     output: (form.elements.namedItem('output') as HTMLSelectElement).value as Output, target: `cake-output-${++built}.img`,
+    overlayOwner: overlayCount ? input('overlay-owner').value.trim() : undefined,
   };
   $<HTMLButtonElement>('#build').disabled = true;
   $<HTMLButtonElement>('#cancel').disabled = false;
@@ -215,3 +245,4 @@ $('#cancel').addEventListener('click', () => {
   });
 
 void restore();
+void showOverlay();

@@ -16,6 +16,8 @@ export interface BuildRequest {
   sourceDateEpoch?: number;
   lenient: boolean;
   output: Output;
+  /** Owner UID:GID of the overlay's files (the workspace's lightning-fs /overlay), when it has any. */
+  overlayOwner?: string;
   /** OPFS file to write (fresh per build: a cancelled build's worker is terminated with its handle). */
   target: string;
 }

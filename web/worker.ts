@@ -14,6 +14,9 @@ import { OpfsBlockDevice } from './opfs-device.js';
 import type { BuildRequest, TreeRow, WorkerMessage } from './protocol.js';
 import { registerBrowserDecoders, xzWhole } from './xz.js';
 import { LightningSourceFs } from './lightning-source-fs.js';
+import { OVERLAY, WORKSPACE } from './workspace.js';
+import { parseOwner } from '../src/tree/transforms.js';
+import { InvalidOptionError } from '../src/util/errors.js';
 
 const post = (m: WorkerMessage) => (self as unknown as Worker).postMessage(m);
 
@@ -46,6 +49,7 @@ async function build(req: BuildRequest): Promise<void> {
     rootfs: fileOf(req.rootfs), kernel: req.kernel.map(fileOf), syslinux: req.syslinux.map(fileOf), busybox: req.busybox && fileOf(req.busybox),
     modules: req.modules, options: req.options, size: req.size, uuid: req.uuid, sourceDateEpoch: req.sourceDateEpoch, lenient: req.lenient,
     xzDecompress: xzWhole, onPhase: (phase, done, total) => post({ type: 'progress', phase, done, total }),
+    overlay: req.overlayOwner ? (time) => loadOverlay(req.overlayOwner!, time) : undefined,
   });
   const rows: TreeRow[] = [];
   let total = 0;
@@ -87,6 +91,15 @@ async function build(req: BuildRequest): Promise<void> {
   }
   dev.close();
   post({ type: 'done', file: req.target, name: req.output === 'ext4' ? 'root.ext4' : 'disk.img', offset, bytes: dev.size - offset, sha256: h.hex(), command, uuid: p.uuid, notes });
+}
+
+/** The workspace's overlay tree through the lightning-fs SourceFs adapter. */
+async function loadOverlay(owner: string, time: number) {
+  const o = parseOwner(owner);
+  if (!o) throw new InvalidOptionError('overlay owner', `expected UID:GID, not ${JSON.stringify(owner)}`);
+  const FS = (await import('@isomorphic-git/lightning-fs')).default;
+  const lfs = new FS(WORKSPACE);
+  return loadDirectory(new LightningSourceFs(lfs.promises, OVERLAY, { uid: o.uid, gid: o.gid, time }), { label: 'overlay' });
 }
 
 /** Checks the browser's own backends (the e2e test asks): OPFS device round trip, lightning-fs adapter against memory. */

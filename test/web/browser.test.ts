@@ -4,13 +4,16 @@
 // rootfs tarball, Debian's kernel, extlinux and syslinux-common packages), presses Build
 // and downloads the disk. Its sha256 equals the CLI's for the same files and options; the
 // page made no request to another origin; the disk boots in QEMU (TCG) to the marker.
+// After a reload the inputs are still there (the lightning-fs workspace), and an overlay
+// file typed into the page lands in the image through the lightning-fs SourceFs adapter.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cakeImg } from '../helpers/cli.js';
 import { sha256File, tmpDir } from '../helpers/image.js';
 import { BOOT_MARKER, type WebDebs, busyboxRootfsTarball, unpackedExtlinux, webDebs } from '../helpers/web-fixtures.js';
-import { hasTool } from '../oracles/tools.js';
+import { TOOL_PATH, hasTool } from '../oracles/tools.js';
 import { CHROMIUM, type WebSession, openPage } from './browser-session.js';
 
 const work = tmpDir('cake-web-e2e-');
@@ -66,6 +69,35 @@ describe.skipIf(!(fs.existsSync(CHROMIUM) || process.env.CI) || !hasTool('apt-ge
     expect(await s.page.locator('#error').textContent()).toMatch(/^cake-img: error: --modules: no module "ext5" in .* \(close: ext4/);
     await s.page.fill('input[name=modules]', MODULES);
   }, 400_000);
+
+  it('after a reload the picked files are still there (lightning-fs); an overlay file lands in the image with the owner asked for', async () => {
+    const { page } = s;
+    await page.reload();
+    await page.waitForFunction(() => /rootfs\.tar\.gz/.test(document.querySelector('#kept')?.textContent ?? ''), null, { timeout: 120_000 });
+    const kept = await page.locator('#kept').textContent();
+    for (const f of [debs.kernel, debs.extlinux, debs.syslinuxCommon]) expect(kept).toContain(path.basename(f));
+    await page.fill('input[name=overlay-path]', '/etc/hostname');
+    await page.fill('textarea[name=overlay-content]', 'baked-in-a-browser\n');
+    await page.fill('input[name=overlay-mode]', '640');
+    await page.fill('input[name=overlay-owner]', '1000:1001');
+    await page.click('#overlay-add');
+    await page.waitForSelector('#overlay-list li');
+    await page.fill('input[name=options]', OPTIONS);
+    await page.fill('input[name=size]', '64M');
+    await page.click('#build');
+    await page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 600_000 });
+    expect(await page.locator('#error').isHidden(), await page.locator('#error').textContent() ?? '').toBe(true);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const img = path.join(work, 'overlay.img');
+    await download.saveAs(img);
+    const at = `${img}?offset=${1 << 20}`;
+    expect(execFileSync('debugfs', ['-R', 'cat /etc/hostname', at], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH: TOOL_PATH } })).toBe('baked-in-a-browser\n');
+    const st = execFileSync('debugfs', ['-R', 'stat /etc/hostname', at], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, PATH: TOOL_PATH } });
+    expect(st).toMatch(/User: +1000 +Group: +1001/);
+    expect(st).toMatch(/Mode: +0640/);
+    await page.click('#overlay-list button');
+    await page.waitForFunction(() => !document.querySelector('#overlay-list li'));
+  }, 900_000);
 
   it('made no request to another origin', () => {
     expect(s.requests.length).toBeGreaterThan(3);
