@@ -10,24 +10,35 @@ type XzCtor = new (s: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
 const mod = xzModule as unknown as { XzReadableStream?: XzCtor; default?: { XzReadableStream: XzCtor } };
 const XzReadableStream: XzCtor = mod.XzReadableStream ?? mod.default!.XzReadableStream;
 
-/** A web stream pulling from an async iterable. */
-function toWebStream(input: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+/** A web stream pulling from an async iterable; `rest()` is what the decoder never asked for. */
+function toWebStream(input: AsyncIterable<Uint8Array>): { stream: ReadableStream<Uint8Array>; rest: () => Promise<Uint8Array | null> } {
   const it = input[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
+  let ended = false;
+  const stream = new ReadableStream<Uint8Array>({
     async pull(c) {
       const r = await it.next();
-      if (r.done) c.close();
+      if (r.done) (ended = true), c.close();
       else c.enqueue(r.value);
     },
     async cancel() {
       await it.return?.();
     },
   });
+  const rest = async () => {
+    while (!ended) {
+      const r = await it.next();
+      if (r.done) break;
+      if (r.value.some((b) => b !== 0)) return r.value;
+    }
+    return null;
+  };
+  return { stream, rest };
 }
 
 export const xzStream: StreamDecoder = (input, label) =>
   (async function* () {
-    const reader = new XzReadableStream(toWebStream(input)).getReader();
+    const src = toWebStream(input);
+    const reader = new XzReadableStream(src.stream).getReader();
     let done = false;
     try {
       for (;;) {
@@ -39,6 +50,8 @@ export const xzStream: StreamDecoder = (input, label) =>
         }
         if (r.done) {
           done = true;
+          // Whatever the decoder left unread must not be dropped silently (it decodes concatenated streams and their padding itself).
+          if (await src.rest()) throw new CorruptInputError(label, 'data after the end of the xz stream');
           return;
         }
         if (r.value.length) yield r.value;
