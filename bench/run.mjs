@@ -10,6 +10,7 @@ const BENCHMARKS = {
   mkfs: () => import('./mkfs.mjs'),
   initramfs: () => import('./initramfs.mjs'),
   bake: () => import('./bake.mjs'),
+  web: () => import('./web.mjs'),
 };
 
 async function listBenchmarks(out) {
