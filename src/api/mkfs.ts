@@ -7,28 +7,19 @@ import { type Ext4Plan, planExt4 } from '../bake/ext4/planner.js';
 import { writeExt4 } from '../bake/ext4/writer.js';
 import { formatUuid, parseSize } from '../bake/ext4/options.js';
 import { MAX_TIME } from '../bake/ext4/inode.js';
-import { applyExt4Limits, applyTreeOptions, checkEpoch, resolveExt4Options } from '../bake/tree-options.js';
+import { type Ext4Request, applyExt4Limits, applyTreeOptions, checkEpoch, resolveExt4Options } from '../bake/tree-options.js';
 import { loadSource } from '../host/load-source.js';
 import { InvalidOptionError, OutputError, inSource, quote } from '../util/errors.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
 import { copyRange } from '../host/sparse-copy.js';
 import { faultPoint } from '../host/fault.js';
 
-export interface MkfsRequest {
+/** What `cake-img mkfs` takes: the ext4 options (bake/tree-options.ts) and where from and to. */
+export interface MkfsRequest extends Ext4Request {
   source: string;
   image: string;
-  size?: string;
-  uuid?: string;
-  label?: string;
   offset?: number;
   owner?: string;
-  blockSize?: number;
-  inodeSize?: number;
-  journalBlocks?: number;
-  noJournal?: boolean;
-  features?: string;
-  /** SOURCE_DATE_EPOCH, when set. */
-  sourceDateEpoch?: number;
   xattrs?: boolean;
   /** Container image sources. */
   platform?: string;
