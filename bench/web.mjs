@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderFooter, renderNotes } from './results.mjs';
 import { TREES, prepareTree } from './trees.mjs';
-import { CHILD_ENV, REPO_DIR, WORK_DIR, debFile, distBuilt, finishRun, fmtSec, log, parseTreeArgs, run, runOrThrow, summarizeRuns, timeCommand } from './timing.mjs';
+import { CHILD_ENV, REPO_DIR, WORK_DIR, debFile, distBuilt, finishRun, fmtSec, log, median, parseTreeArgs, runOrThrow, timeCommand } from './timing.mjs';
 
 export const name = 'web';
 export const description = "the page's bake in headless chromium vs cake-img bake of the same files (busybox and Debian minbase tarballs)";
@@ -107,10 +107,9 @@ export async function main(argv) {
         pageSha = p.sha256;
       }
       fs.rmSync(img, { force: true });
-      const med = (xs) => summarizeRuns(xs).median;
       results.push({
         name: treeName, title: TREES[treeName].title, size, tarBytes: fs.statSync(tar).size, runs,
-        cliCold: med(cold), cliWarm: med(warm), page: med(page), same: cliSha === pageSha, sha256: pageSha, busyboxDeb: !hasOwnBusybox,
+        cliCold: median(cold), cliWarm: median(warm), page: median(page), same: cliSha === pageSha, sha256: pageSha, busyboxDeb: !hasOwnBusybox,
       });
     }
   } finally {
@@ -118,7 +117,7 @@ export async function main(argv) {
     await server.close();
     fs.rmSync(profile, { recursive: true, force: true });
   }
-  return finishRun(results, new Date().toString(), built, started);
+  return finishRun(results, { stamp: new Date().toUTCString() }, built, started);
 }
 
 export function render(data) {
@@ -133,7 +132,7 @@ export function render(data) {
       L.push(`| ${r.name} | skipped: ${r.skipped} | | | | | | | | |`);
       continue;
     }
-    L.push(`| ${r.name} | ${(r.tarBytes / 2 ** 20).toFixed(1)} MiB | ${r.size} | ${fmtSec(r.cliCold)} | ${fmtSec(r.cliWarm)} | ${fmtSec(r.page)} | **${(r.page / r.cliCold).toFixed(2)}** | ${(r.page / r.cliWarm).toFixed(2)} | ${r.same ? 'yes' : '**no**'} | ${r.stamp ?? ''}, ${r.runs} run${r.runs === 1 ? '' : 's'} |`);
+    L.push(`| ${r.name} | ${(r.tarBytes / 2 ** 20).toFixed(1)} MiB | ${r.size} | ${fmtSec(r.cliCold)} | ${fmtSec(r.cliWarm)} | ${fmtSec(r.page)} | **${(r.page / r.cliCold).toFixed(2)}** | ${(r.page / r.cliWarm).toFixed(2)} | ${r.same ? 'yes' : '**no**'} | ${r.stamp ?? r.date ?? ''}, ${r.runs} run${r.runs === 1 ? '' : 's'} |`);
   }
   L.push('');
   renderNotes(L, [

@@ -70,6 +70,16 @@ describe.skipIf(!(fs.existsSync(CHROMIUM) || process.env.CI) || !hasTool('apt-ge
     await s.page.fill('input[name=modules]', MODULES);
   }, 400_000);
 
+  it('Cancel stops a build and leaves the page ready for the next', async () => {
+    const { page } = s;
+    await page.click('#build');
+    await page.waitForSelector('#progress:not([hidden])');
+    await page.click('#cancel');
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.locator('#error').textContent()).toBe('cancelled');
+    expect(await page.locator('#build').isEnabled()).toBe(true);
+  }, 120_000);
+
   it('after a reload the picked files are still there (lightning-fs); an overlay file lands in the image with the owner asked for', async () => {
     const { page } = s;
     await page.reload();
