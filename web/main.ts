@@ -84,8 +84,16 @@ function fmtBytes(n: number): string {
 
 let phaseStart = 0;
 let lastPhase = '';
+/** When each phase began (ms since Build), kept on the body for benchmarks. */
+let phaseLog: [string, number][] = [];
+let buildStart = 0;
 function progress(phase: string, done?: number, total?: number): void {
-  if (phase !== lastPhase) (lastPhase = phase), (phaseStart = performance.now());
+  if (phase !== lastPhase) {
+    lastPhase = phase;
+    phaseStart = performance.now();
+    phaseLog.push([phase, Math.round(phaseStart - buildStart)]);
+    document.body.dataset.phases = JSON.stringify(phaseLog);
+  }
   $('#phase').textContent = done !== undefined ? `${phase}: ${fmtBytes(done)}${total ? ` of ${fmtBytes(total)}` : ''}` : phase;
   const bar = $<HTMLProgressElement>('#bar');
   if (done !== undefined && total) {
@@ -207,8 +215,10 @@ $('#build').addEventListener('click', async () => {
   $<HTMLButtonElement>('#build').disabled = true;
   $<HTMLButtonElement>('#cancel').disabled = false;
   $('#progress').hidden = false;
+  phaseLog = [];
+  buildStart = performance.now();
   progress('starting');
-  const started = performance.now();
+  const started = buildStart;
   worker = new Worker('worker.js', { type: 'module' });
   worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
     const m = ev.data;

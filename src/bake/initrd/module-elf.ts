@@ -35,6 +35,14 @@ function cstring(b: Uint8Array, at: number, end: number): string {
   return latin1(b, at, z);
 }
 
+const CRC_PREFIX = Uint8Array.from('__crc_', (c) => c.charCodeAt(0));
+
+function startsWith(b: Uint8Array, at: number, end: number, prefix: Uint8Array): boolean {
+  if (at + prefix.length > end) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[at + i] !== prefix[i]) return false;
+  return true;
+}
+
 /** NUL-separated strings of a byte range, empty ones skipped. */
 function strings(b: Uint8Array, from: number, to: number): string[] {
   return latin1(b, from, to).split('\0').filter(Boolean);
@@ -94,6 +102,8 @@ export function readModuleElf(b: Uint8Array, where: string): ModuleElf {
     for (let o = versionsSec.offset; o < versionsSec.offset + versionsSec.size; o += verlen) versions.push(cstring(b, o + crclen, o + verlen));
   }
   const visited = new Set<number>();
+  const versionIndex = new Map<string, number>();
+  versions.forEach((name, i) => versionIndex.has(name) || versionIndex.set(name, i));
   if (symtab && strtab) {
     const symlen = is64 ? 24 : 16;
     if (symtab.size % symlen !== 0) throw new CorruptInputError(where, `.symtab is ${symtab.size} bytes, not a multiple of ${symlen}`);
@@ -103,12 +113,20 @@ export function readModuleElf(b: Uint8Array, where: string): ModuleElf {
       const nameOff = dv.getUint32(o, le);
       const shndx = dv.getUint16(o + (is64 ? 6 : 14), le);
       if (nameOff >= strtab.size) throw new CorruptInputError(where, `.symtab names offset ${nameOff}, past .strtab's ${strtab.size} bytes`);
-      const name = cstring(b, strtab.offset + nameOff, strtab.offset + strtab.size);
+      const at = strtab.offset + nameOff;
+      const end = strtab.offset + strtab.size;
+      // Only two kinds of symbol matter: undefined ones and `__crc_*`; the rest (most of
+      // the table) are not decoded at all.
+      if (shndx !== 0) {
+        if (startsWith(b, at, end, CRC_PREFIX)) crcs.push(cstring(b, at + CRC_PREFIX.length, end));
+        continue;
+      }
+      const name = cstring(b, at, end);
       if (name.startsWith('__crc_')) crcs.push(name.slice(6));
-      if (shndx !== 0 || name === '') continue;
+      if (name === '') continue;
       imports.push(name);
-      const v = versions.indexOf(name);
-      if (v >= 0) visited.add(v);
+      const v = versionIndex.get(name);
+      if (v !== undefined) visited.add(v);
     }
     exports.push(...crcs);
   }
