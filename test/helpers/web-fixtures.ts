@@ -24,8 +24,13 @@ export async function webDebs(): Promise<WebDebs> {
   return { kernel: await get(pkg), extlinux: await get('extlinux'), syslinuxCommon: await get('syslinux-common'), busyboxStatic: await get('busybox-static') };
 }
 
-/** extlinux and syslinux-common unpacked together: the CLI's `--syslinux DIR/usr/bin/extlinux` finds mbr.bin beside it. */
-export function unpackedExtlinux(debs: WebDebs, dir: string): string {
+/**
+ * The CLI's `--syslinux` for the two packages: `E.deb,S.deb` once the CLI takes .debs (its
+ * help says so); until then extlinux and syslinux-common unpacked together, whose
+ * `DIR/usr/bin/extlinux` finds mbr.bin beside it (the same bytes either way).
+ */
+export function cliSyslinux(debs: WebDebs, dir: string, help: string): string {
+  if (/syslinux-common \.debs/.test(help)) return `${debs.extlinux},${debs.syslinuxCommon}`;
   for (const d of [debs.extlinux, debs.syslinuxCommon]) execFileSync('dpkg-deb', ['-x', d, dir], { env: { ...process.env, PATH: TOOL_PATH } });
   return path.join(dir, 'usr/bin/extlinux');
 }

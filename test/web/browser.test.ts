@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cakeImg } from '../helpers/cli.js';
 import { sha256File, tmpDir } from '../helpers/image.js';
-import { BOOT_MARKER, type WebDebs, busyboxRootfsTarball, unpackedExtlinux, webDebs } from '../helpers/web-fixtures.js';
+import { BOOT_MARKER, type WebDebs, busyboxRootfsTarball, cliSyslinux, webDebs } from '../helpers/web-fixtures.js';
 import { TOOL_PATH, hasTool } from '../oracles/tools.js';
 import { CHROMIUM, type WebSession, openPage } from './browser-session.js';
 
@@ -118,7 +118,7 @@ describe.skipIf(!(fs.existsSync(CHROMIUM) || process.env.CI) || !hasTool('apt-ge
     expect(pageImage).not.toBe('');
     await s.close(); // one heavy process at a time: the browser goes before QEMU starts
     const img = path.join(work, 'cli.img');
-    const extlinux = unpackedExtlinux(debs, path.join(work, 'syslinux'));
+    const extlinux = cliSyslinux(debs, path.join(work, 'syslinux'), cakeImg(['bake', '--help']).stdout);
     const r = cakeImg(['bake', '--rootfs', tar, '--kernel', debs.kernel, '--syslinux', extlinux, '--modules', MODULES, '--options', OPTIONS, '--size', '64M', '-o', img], { env: { XDG_CACHE_HOME: path.join(work, 'cache') } });
     expect(r.status, r.stderr).toBe(0);
     expect(sha256File(img)).toBe(pageSha);

@@ -14,7 +14,7 @@ import { sha256 } from '../../src/util/sha256.js';
 import { cliCommand, errorLine, planWebBake, writeWebBake } from '../../web/bake.js';
 import { cakeImg } from '../helpers/cli.js';
 import { sha256File, tmpDir } from '../helpers/image.js';
-import { type WebDebs, busyboxRootfsTarball, unpackedExtlinux, webDebs } from '../helpers/web-fixtures.js';
+import { type WebDebs, busyboxRootfsTarball, cliSyslinux, webDebs } from '../helpers/web-fixtures.js';
 import { TOOL_PATH, hasTool } from '../oracles/tools.js';
 
 const work = tmpDir('cake-web-parity-');
@@ -30,7 +30,7 @@ describe.skipIf(!(hasTool('apt-get') && hasTool('dpkg-deb') && hasTool('depmod')
     registerHostDecoders();
     debs = await webDebs();
     tar = busyboxRootfsTarball(work);
-    extlinux = unpackedExtlinux(debs, path.join(work, 'syslinux'));
+    extlinux = cliSyslinux(debs, path.join(work, 'syslinux'), cakeImg(['bake', '--help']).stdout);
   }, 300_000);
 
   it("the kernel reader's depmod output is depmod -b's, byte for byte", async () => {
