@@ -23,7 +23,7 @@ export async function openPage(profile: string): Promise<WebSession> {
   await buildWeb({ quiet: true });
   const server = await serveWeb();
   fs.mkdirSync(profile, { recursive: true });
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, acceptDownloads: true, viewport: { width: 1200, height: 1000 } });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, acceptDownloads: true, viewport: { width: 1500, height: 1000 } });
   const requests: string[] = [];
   context.on('request', (r) => void requests.push(r.url()));
   const page = context.pages()[0] ?? (await context.newPage());

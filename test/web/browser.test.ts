@@ -59,7 +59,7 @@ describe.skipIf(!(fs.existsSync(CHROMIUM) || process.env.CI) || !hasTool('apt-ge
     expect(sha256File(pageImage)).toBe(pageSha);
     expect(await page.locator('#command').textContent()).toContain(`--modules ${MODULES} --options '${OPTIONS}' --size 64M`);
     expect(await page.locator('#tree tbody tr').count()).toBeGreaterThan(5);
-    await page.screenshot({ path: process.env.CAKE_WEB_SCREENSHOT === '1' ? SCREENSHOT : path.join(work, 'page.png'), fullPage: false });
+    await page.screenshot({ path: process.env.CAKE_WEB_SCREENSHOT === '1' ? SCREENSHOT : path.join(work, 'page.png'), fullPage: true });
   }, 900_000);
 
   it('a bad input shows the one error line', async () => {
