@@ -103,7 +103,9 @@ async function loadOverlay(owner: string, time: number) {
   if (!o) throw new InvalidOptionError('overlay owner', `expected UID:GID, not ${JSON.stringify(owner)}`);
   const FS = (await import('@isomorphic-git/lightning-fs')).default;
   const lfs = new FS(WORKSPACE);
-  return loadDirectory(new LightningSourceFs(lfs.promises, OVERLAY, { uid: o.uid, gid: o.gid, time }), { label: 'overlay' });
+  const loaded = await loadDirectory(new LightningSourceFs(lfs.promises, OVERLAY, { uid: o.uid, gid: o.gid, time }), { label: 'overlay' });
+  loaded.warnings.push(`overlay: lightning-fs keeps no owners, times or xattrs: its entries are ${o.uid}:${o.gid}, dated ${new Date(time * 1000).toISOString()}, without xattrs`);
+  return loaded;
 }
 
 /** Checks the browser's own backends (the e2e test asks): OPFS device round trip, lightning-fs adapter against memory. */
