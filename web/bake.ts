@@ -13,7 +13,8 @@ import { applyExt4Limits, applyTreeOptions, checkEpoch } from '../src/bake/tree-
 import type { BlockDevice } from '../src/io/block-device.js';
 import { type ByteFile, rangeOf, readAll } from '../src/io/byte-file.js';
 import { compressionOf } from '../src/sources/compression.js';
-import { debData, isDeb } from '../src/sources/deb.js';
+import { debData, isDeb, loadDeb } from '../src/sources/deb.js';
+import { loadImageArchive, sniffImageTar } from '../src/sources/oci.js';
 import { ByteReader, maybeDecompress } from '../src/sources/decompress.js';
 import type { LoadedTree } from '../src/sources/directory.js';
 import { type KernelDeb, readKernelArchive, readKernelDeb } from '../src/sources/kernel-deb.js';
@@ -43,6 +44,8 @@ export interface WebBakeRequest {
   xzDecompress?: (b: Uint8Array, limit: number) => Uint8Array | Promise<Uint8Array>;
   /** A tree laid over the rootfs (the page's lightning-fs overlay); its times become the rootfs's newest. */
   overlay?: (time: number) => Promise<LoadedTree | null>;
+  /** Container image archives: the platform to take from an index (the CLI's default: linux/amd64). */
+  platform?: string;
   /** The step under way; bytes done of a total when known. */
   onPhase?: (phase: string, done?: number, total?: number) => void;
 }
@@ -73,12 +76,20 @@ export function cliCommand(r: { rootfs: string; kernel: string[]; syslinux: stri
   return `${r.sourceDateEpoch !== undefined ? `SOURCE_DATE_EPOCH=${r.sourceDateEpoch} ` : ''}${args.join(' ')}`;
 }
 
-/** The rootfs tarball as a tree (plain, gzip, zstd, or xz with a registered decoder). */
-export async function loadRootfs(file: ByteFile, opts: { lenient?: boolean; sizeLimit?: number }): Promise<LoadedTree> {
+/**
+ * The rootfs as a tree, recognised by its bytes as the CLI's loadSource does: a docker save
+ * or OCI layout archive (a plain tar of image files), a .deb, or a rootfs tarball (plain,
+ * gzip, zstd, or xz with a registered decoder).
+ */
+export async function loadRootfs(file: ByteFile, opts: { lenient?: boolean; sizeLimit?: number; platform?: string }): Promise<LoadedTree> {
   const head = await file.read(0, 512);
+  const image = { lenient: opts.lenient, platform: opts.platform ?? 'linux/amd64' };
+  const kind = await sniffImageTar(file);
+  if (kind) return loadImageArchive(file, image);
+  if (isDeb(head)) return loadDeb(file, { lenient: opts.lenient, sizeLimit: opts.sizeLimit });
   if (head.length === 0) throw new CorruptInputError(file.label, 'source file is empty');
   const isTar = head.length >= 262 && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
-  if (!compressionOf(head) && !isTar) throw new CorruptInputError(file.label, 'not a tar archive (plain, gzip, xz or zstd)');
+  if (!compressionOf(head) && !isTar) throw new CorruptInputError(file.label, 'not a directory, container image, .deb, or tar archive (plain, gzip, xz, zstd or bzip2)');
   return loadTar(() => rangeOf(file), { label: file.label, lenient: opts.lenient, sizeLimit: opts.sizeLimit });
 }
 
@@ -126,7 +137,7 @@ export async function planWebBake(req: WebBakeRequest): Promise<WebBakePlan> {
   const kernel = await kernelOf(req);
   const syslinux = await syslinuxFromFiles(req.syslinux);
   phase('reading the rootfs');
-  let loaded = await loadRootfs(req.rootfs, { lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
+  let loaded = await loadRootfs(req.rootfs, { lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size, platform: req.platform });
   const over = await req.overlay?.(bakeStamp(loaded, req.sourceDateEpoch));
   if (over) loaded = withOverlay(loaded, over);
   applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);

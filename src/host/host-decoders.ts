@@ -26,7 +26,13 @@ function hostDecoder(tool: string): StreamDecoder {
         try {
           for await (const chunk of input) {
             // The tool may stop early (bad data): its stdin then fails with EPIPE, and its exit status says why.
-            if (!child.stdin!.write(chunk)) await Promise.race([once(child.stdin!, 'drain'), once(child.stdin!, 'close')]).catch(() => {});
+            if (!child.stdin!.write(chunk)) {
+              // Whichever comes first; the other listener is removed (a long stream would pile them up).
+              const ac = new AbortController();
+              const on = (event: string) => once(child.stdin!, event, { signal: ac.signal }).catch(() => {});
+              await Promise.race([on('drain'), on('close')]);
+              ac.abort();
+            }
             if (spawnError || child.exitCode !== null || child.stdin!.destroyed) break;
           }
         } finally {

@@ -1,7 +1,8 @@
 // The page's bake (web/bake.ts, core layers only) run in Node against the CLI's
 // `cake-img bake` on the same files and options: the disks must be byte-identical. Also:
 // the TS depmod inside the page's kernel reader gives exactly what `depmod -b` gives on
-// Debian's kernel, and bad input gets the CLI's own error line.
+// Debian's kernel, container image archives (docker save, OCI layout tar) as rootfs give
+// the same disk too, and bad input gets the CLI's own error line.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +17,7 @@ import { cakeImg } from '../helpers/cli.js';
 import { sha256File, tmpDir } from '../helpers/image.js';
 import { type WebDebs, busyboxRootfsTarball, cliSyslinux, webDebs } from '../helpers/web-fixtures.js';
 import { TOOL_PATH, hasTool } from '../oracles/tools.js';
+import { busyboxDockerArchive, busyboxOciLayout } from '../helpers/busybox-image.js';
 
 const work = tmpDir('cake-web-parity-');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -60,6 +62,27 @@ describe.skipIf(!(hasTool('apt-get') && hasTool('dpkg-deb') && hasTool('depmod')
       for (let at = 0; at < dev.size; at += 1 << 20) h.update(dev.readSync(at, Math.min(1 << 20, dev.size - at)));
       expect(h.hex(), size).toBe(sha256File(img));
       expect(p.busybox).toBe("the rootfs's /bin/busybox");
+    }
+  }, 600_000);
+
+  it('same disk bytes from a docker save archive and an OCI layout tar as rootfs', async () => {
+    const docker = await busyboxDockerArchive(path.join(work, 'image.docker.tar'));
+    const layout = await busyboxOciLayout(path.join(work, 'layout'));
+    const oci = path.join(work, 'image.oci.tar');
+    execFileSync('tar', ['-C', layout, '-cf', oci, '.']);
+    for (const image of [docker, oci]) {
+      const img = path.join(work, `cli-${path.basename(image)}.img`);
+      const r = cakeImg(['bake', '--rootfs', image, '--kernel', debs.kernel, '--syslinux', extlinux, '--modules', MODULES.join(','), '--options', OPTIONS, '--size', '64M', '-o', img], { env: { XDG_CACHE_HOME: path.join(work, 'cache') } });
+      expect(r.status, r.stderr).toBe(0);
+      const p = await planWebBake({
+        rootfs: hostByteFile(image), kernel: [hostByteFile(debs.kernel)], syslinux: [hostByteFile(debs.extlinux), hostByteFile(debs.syslinuxCommon)],
+        modules: MODULES, options: OPTIONS, size: '64M', xzDecompress: nodeXz(),
+      });
+      const dev = new MemoryBlockDevice(p.plan.diskBytes);
+      await writeWebBake(p, dev);
+      const h = sha256();
+      for (let at = 0; at < dev.size; at += 1 << 20) h.update(dev.readSync(at, Math.min(1 << 20, dev.size - at)));
+      expect(h.hex(), image).toBe(sha256File(img));
     }
   }, 600_000);
 
