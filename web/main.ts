@@ -29,12 +29,32 @@ async function restore(): Promise<void> {
   showKept();
 }
 
+// Keeping a pick in IndexedDB copies the file (a kernel package is 70 MB, a rootfs can be
+// hundreds): it waits until the page is idle, so it never competes with a build for the CPU.
+const pendingKeeps = new Map<Field, File[]>();
+let building = false;
+let keepTimer: ReturnType<typeof setTimeout> | undefined;
+function scheduleKeeps(): void {
+  clearTimeout(keepTimer);
+  keepTimer = setTimeout(() => void runKeeps(), 1500);
+}
+async function runKeeps(): Promise<void> {
+  for (const [f, files] of pendingKeeps) {
+    if (building) return;
+    pendingKeeps.delete(f);
+    await workspace.keep(f, files).catch((e) => console.warn('workspace:', e));
+  }
+  document.body.dataset.kept = String(pendingKeeps.size === 0);
+}
+
 for (const f of FIELDS) {
   input(f).addEventListener('change', () => {
     const files = [...(input(f).files ?? [])];
     kept[f] = files;
     showKept();
-    void workspace.keep(f, files).catch((e) => console.warn('workspace:', e));
+    pendingKeeps.set(f, files);
+    document.body.dataset.kept = 'false';
+    scheduleKeeps();
   });
 }
 
@@ -177,6 +197,8 @@ async function showResult(m: Extract<WorkerMessage, { type: 'done' }>): Promise<
 }
 
 function finish(): void {
+  building = false;
+  scheduleKeeps();
   $<HTMLButtonElement>('#build').disabled = false;
   $<HTMLButtonElement>('#cancel').disabled = true;
   $('#progress').hidden = true;
@@ -212,6 +234,7 @@ $('#build').addEventListener('click', async () => {
     output: (form.elements.namedItem('output') as HTMLSelectElement).value as Output, target: `cake-output-${++built}.img`,
     overlayOwner: overlayCount ? input('overlay-owner').value.trim() : undefined,
   };
+  building = true;
   $<HTMLButtonElement>('#build').disabled = true;
   $<HTMLButtonElement>('#cancel').disabled = false;
   $('#progress').hidden = false;

@@ -82,6 +82,8 @@ describe.skipIf(!(fs.existsSync(CHROMIUM) || process.env.CI) || !hasTool('apt-ge
 
   it('after a reload the picked files are still there (lightning-fs); an overlay file lands in the image with the owner asked for', async () => {
     const { page } = s;
+    // The picks are kept once the page is idle (never during a build).
+    await page.waitForFunction(() => document.body.dataset.kept === 'true', null, { timeout: 120_000 });
     await page.reload();
     await page.waitForFunction(() => /rootfs\.tar\.gz/.test(document.querySelector('#kept')?.textContent ?? ''), null, { timeout: 120_000 });
     const kept = await page.locator('#kept').textContent();
