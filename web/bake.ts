@@ -17,11 +17,12 @@ import { debData, isDeb, loadDeb } from '../src/sources/deb.js';
 import { loadImageArchive, sniffImageTar } from '../src/sources/oci.js';
 import { ByteReader, maybeDecompress } from '../src/sources/decompress.js';
 import type { LoadedTree } from '../src/sources/directory.js';
-import { type KernelDeb, readKernelArchive, readKernelDeb } from '../src/sources/kernel-deb.js';
+import { type KernelDeb, readKernelArchive } from '../src/sources/kernel-deb.js';
 import { syslinuxFromFiles } from '../src/sources/syslinux-files.js';
 import { loadTar } from '../src/sources/tar.js';
 import { tarEntries } from '../src/sources/tar-entries.js';
 import { withOverlay } from './overlay.js';
+import { type BlockDecoder, parallelXz, xzBlocks } from './xz-blocks.js';
 import { CakeError, CorruptInputError, InvalidOptionError, inSource } from '../src/util/errors.js';
 
 export interface WebBakeRequest {
@@ -46,6 +47,8 @@ export interface WebBakeRequest {
   overlay?: (time: number) => Promise<LoadedTree | null>;
   /** Container image archives: the platform to take from an index (the CLI's default: linux/amd64). */
   platform?: string;
+  /** Decoders of one-block xz streams (workers): a multi-block kernel package is decompressed on all of them. */
+  blockDecoders?: BlockDecoder[];
   /** The step under way; bytes done of a total when known. */
   onPhase?: (phase: string, done?: number, total?: number) => void;
 }
@@ -97,7 +100,12 @@ async function kernelOf(req: WebBakeRequest): Promise<KernelDeb> {
   const [k, mods] = req.kernel;
   if (!k) throw new InvalidOptionError('--kernel', 'pick a linux-image .deb, or a bzImage and a tar of its modules');
   const progress = (pass: 1 | 2, bytes: number) => req.onPhase?.(`kernel package, pass ${pass}`, bytes);
-  if (isDeb(await k.read(0, 8))) return readKernelDeb(k, req.modules, { xz: req.xzDecompress, onProgress: progress });
+  if (isDeb(await k.read(0, 8))) {
+    const d = await debData(k);
+    const layout = req.blockDecoders?.length ? await xzBlocks(k, d.offset, d.offset + d.size) : null;
+    const input = layout && layout.blocks.length > 1 ? { ...d, decompressed: () => parallelXz(k, layout, req.blockDecoders!, d.label) } : d;
+    return readKernelArchive(input, req.modules, { xz: req.xzDecompress, onProgress: progress });
+  }
   const image = await readAll(k);
   if (image.length < 0x206 || String.fromCharCode(...image.subarray(0x202, 0x206)) !== 'HdrS') throw new CorruptInputError(k.label, 'is not a Linux kernel image (no "HdrS" boot header)');
   if (!mods) {

@@ -14,7 +14,7 @@ export async function buildWeb({ quiet = false } = {}) {
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   const r = await build({
-    entryPoints: { main: path.join(here, 'main.ts'), worker: path.join(here, 'worker.ts') },
+    entryPoints: { main: path.join(here, 'main.ts'), worker: path.join(here, 'worker.ts'), 'xz-worker': path.join(here, 'xz-worker.ts') },
     bundle: true, platform: 'browser', format: 'esm', target: 'es2022', outdir: out, minify: true, sourcemap: true,
     metafile: true, logLevel: quiet ? 'silent' : 'warning', legalComments: 'linked',
   });

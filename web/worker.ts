@@ -17,7 +17,8 @@ import { registerBrowserDecoders, xzWhole } from './xz.js';
 import { LightningSourceFs } from './lightning-source-fs.js';
 import { OVERLAY, WORKSPACE } from './workspace.js';
 import { parseOwner } from '../src/tree/transforms.js';
-import { InvalidOptionError } from '../src/util/errors.js';
+import { CorruptInputError, InvalidOptionError } from '../src/util/errors.js';
+import type { BlockDecoder } from './xz-blocks.js';
 
 const post = (m: WorkerMessage) => (self as unknown as Worker).postMessage(m);
 
@@ -44,9 +45,41 @@ function modeString(kind: string, perm: number): string {
 
 const MAX_ROWS = 3000;
 
+/** Workers decoding xz blocks, one per core beyond this one (at least two). */
+function blockDecoders(): { decoders: BlockDecoder[]; close(): void } {
+  const n = Math.max(2, Math.min(4, (navigator.hardwareConcurrency || 2) - 0));
+  const workers = Array.from({ length: n }, () => new Worker(new URL('./xz-worker.js', import.meta.url), { type: 'module' }));
+  const waiting = new Map<number, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+  let ids = 0;
+  for (const w of workers) {
+    w.onmessage = (ev: MessageEvent<{ id: number; out?: Uint8Array; error?: string }>) => {
+      const p = waiting.get(ev.data.id);
+      waiting.delete(ev.data.id);
+      if (ev.data.out) p?.resolve(ev.data.out);
+      else p?.reject(new CorruptInputError('xz', ev.data.error ?? 'decoder failed'));
+    };
+  }
+  const decoders = workers.map((w): BlockDecoder => (stream) => new Promise((resolve, reject) => {
+    const id = ids++;
+    waiting.set(id, { resolve, reject });
+    w.postMessage({ id, stream }, [stream.buffer]);
+  }));
+  return { decoders, close: () => workers.forEach((w) => w.terminate()) };
+}
+
 async function build(req: BuildRequest): Promise<void> {
   registerBrowserDecoders();
+  const xz = blockDecoders();
+  try {
+    await buildWith(req, xz.decoders);
+  } finally {
+    xz.close();
+  }
+}
+
+async function buildWith(req: BuildRequest, decoders: BlockDecoder[]): Promise<void> {
   const p = await planWebBake({
+    blockDecoders: decoders,
     rootfs: fileOf(req.rootfs), kernel: req.kernel.map(fileOf), syslinux: req.syslinux.map(fileOf), busybox: req.busybox && fileOf(req.busybox),
     modules: req.modules, options: req.options, size: req.size, uuid: req.uuid, sourceDateEpoch: req.sourceDateEpoch, lenient: req.lenient,
     xzDecompress: xzWhole, onPhase: (phase, done, total) => post({ type: 'progress', phase, done, total }),

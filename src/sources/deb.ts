@@ -46,13 +46,13 @@ export async function arMembers(file: ByteFile): Promise<ArMember[]> {
   return out;
 }
 
-/** The package's data.tar member: its label for messages and a way to stream its (still compressed) bytes. */
-export async function debData(file: ByteFile): Promise<{ label: string; open: () => AsyncIterable<Uint8Array> }> {
+/** The package's data.tar member: its label for messages, where it lies, and a way to stream its (still compressed) bytes. */
+export async function debData(file: ByteFile): Promise<{ label: string; offset: number; size: number; open: () => AsyncIterable<Uint8Array> }> {
   const members = await arMembers(file);
   if (members[0]?.name !== 'debian-binary') throw new CorruptInputError(file.label, 'not a Debian package (no debian-binary member first)');
   const data = members.find((m) => /^data\.tar(\.(gz|xz|zst|bz2|lzma))?$/.test(m.name));
   if (!data) throw new CorruptInputError(file.label, `no data.tar member (has ${members.map((m) => m.name).join(', ')})`);
-  return { label: `${file.label}: ${data.name}`, open: () => rangeOf(file, data.offset, data.offset + data.size) };
+  return { label: `${file.label}: ${data.name}`, offset: data.offset, size: data.size, open: () => rangeOf(file, data.offset, data.offset + data.size) };
 }
 
 /** The tree a .deb installs (its data.tar). */

@@ -54,7 +54,7 @@ function underModules(path: string): [string, string] | null {
 
 /** One pass over data.tar; `each` sees every regular file and may read its bytes; returning false stops. */
 async function eachFile(data: TarInput, opts: KernelDebOptions, pass: 1 | 2, each: (path: string, read: () => Promise<Uint8Array>) => Promise<boolean | void>): Promise<void> {
-  const reader = new ByteReader(maybeDecompress(data.open(), data.label));
+  const reader = new ByteReader(data.decompressed?.() ?? maybeDecompress(data.open(), data.label));
   let shown = 0;
   try {
     for await (const e of tarEntries(reader, { label: data.label })) {
@@ -123,6 +123,8 @@ function mkdirs(fs: MemorySourceFs, path: string): void {
 export interface TarInput {
   label: string;
   open: () => AsyncIterable<Uint8Array>;
+  /** The tar already decompressed, when the caller can do it better (the browser: xz blocks on two workers). */
+  decompressed?: () => AsyncIterable<Uint8Array> | null;
 }
 
 export async function readKernelDeb(file: ByteFile, wanted: string[], opts: KernelDebOptions = {}): Promise<KernelDeb> {

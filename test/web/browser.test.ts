@@ -62,6 +62,22 @@ describe.skipIf(!(fs.existsSync(CHROMIUM) || process.env.CI) || !hasTool('apt-ge
     await page.screenshot({ path: process.env.CAKE_WEB_SCREENSHOT === '1' ? SCREENSHOT : path.join(work, 'page.png'), fullPage: true });
   }, 900_000);
 
+  it('"ext4 filesystem only" offers the partition of that disk: same bytes, e2fsck clean', async () => {
+    const { page } = s;
+    await page.selectOption('select[name=output]', 'ext4');
+    await page.click('#build');
+    await page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 600_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    expect(download.suggestedFilename()).toBe('root.ext4');
+    const fsImage = path.join(work, 'root.ext4');
+    await download.saveAs(fsImage);
+    const disk = fs.readFileSync(pageImage);
+    expect(fs.readFileSync(fsImage).equals(disk.subarray(1 << 20))).toBe(true);
+    expect(sha256File(fsImage)).toBe(await page.locator('#sha256').getAttribute('data-sha256'));
+    execFileSync('e2fsck', ['-fn', fsImage], { stdio: 'ignore', env: { ...process.env, PATH: TOOL_PATH } });
+    await page.selectOption('select[name=output]', 'disk');
+  }, 900_000);
+
   it('a bad input shows the one error line', async () => {
     await s.page.fill('input[name=modules]', 'virtio_blk,ext5');
     await s.page.click('#build');
