@@ -10,6 +10,8 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readModuleElf } from '../../src/bake/initrd/module-elf.js';
 import { xzStream, xzWhole } from '../../web/xz.js';
+import { parallelXz, xzBlocks } from '../../web/xz-blocks.js';
+import { bytesFile } from '../../src/io/byte-file.js';
 import { hasTool } from '../oracles/tools.js';
 import { type DebianKernel, debianKernel } from '../helpers/debian.js';
 import { RUNS, expectValueOrCakeError, fuzz } from './expect-clean.js';
@@ -54,6 +56,34 @@ describe.skipIf(!hasTool('xz'))('browser xz decoder', () => {
     const out = await drain(xzStream(chunked(two, [1 << 16])(), 'two.xz'), true);
     expect(Buffer.from(out.bytes!).equals(Buffer.concat([plain, plain.subarray(0, 1000)]))).toBe(true);
   });
+});
+
+describe.skipIf(!hasTool('xz'))('multi-block xz on several decoders', () => {
+  const plain = payload(700_000);
+  let multi: Uint8Array;
+  beforeAll(() => {
+    multi = new Uint8Array(execFileSync('xz', ['-c', '-T2', '--block-size=100000'], { input: plain }));
+  });
+  const decoders = [(s: Uint8Array) => xzWhole(s, 1 << 24), (s: Uint8Array) => xzWhole(s, 1 << 24)];
+  const run = async (bytes: Uint8Array) => {
+    const f = bytesFile(bytes, 'm.xz');
+    const layout = await xzBlocks(f, 0, f.size);
+    if (!layout) return null;
+    return drain(parallelXz(f, layout, decoders, 'm.xz'), true);
+  };
+
+  it('finds the blocks from the index and decodes them, in order, to the payload', async () => {
+    const layout = await xzBlocks(bytesFile(multi, 'm.xz'), 0, multi.length);
+    expect(layout!.blocks.length).toBe(7);
+    expect(Buffer.from((await run(multi))!.bytes!).equals(Buffer.from(plain))).toBe(true);
+    expect(await xzBlocks(bytesFile(plain, 'p'), 0, plain.length)).toBeNull();
+  });
+
+  it(`mutated multi-block files: null (not for this path), a value or a CakeError (${RUNS} cases)`, async () => {
+    await fuzz('web-xz-blocks', fc.asyncProperty(mutations().map((m) => applyMutations(multi, m)), async (bytes) => {
+      await clean(() => run(bytes));
+    }));
+  }, 300_000);
 });
 
 describe.skipIf(!hasTool('apt-get'))('kernel module ELF reader', () => {
