@@ -12,6 +12,7 @@ const BENCHMARKS = {
   bake: () => import('./bake.mjs'),
   formats: () => import('./formats.mjs'),
   cache: () => import('./cache.mjs'),
+  web: () => import('./web.mjs'),
 };
 
 async function listBenchmarks(out) {
