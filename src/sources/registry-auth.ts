@@ -180,7 +180,7 @@ export class RegistrySession {
     arm();
     try {
       const init: globalThis.RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual', signal: controller.signal };
-      if (body instanceof Uint8Array) init.body = body as unknown as BodyInit;
+      if (body instanceof Uint8Array) init.body = body as unknown as NonNullable<globalThis.RequestInit['body']>;
       else if (body) {
         init.body = bodyStream(body(), arm);
         init.duplex = 'half'; // Node's fetch streams a request body only when told so

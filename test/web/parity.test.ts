@@ -88,7 +88,7 @@ describe.skipIf(!(hasTool('apt-get') && hasTool('dpkg-deb') && hasTool('depmod')
 
   it('shows the equivalent command line', () => {
     expect(cliCommand({ rootfs: 'rootfs.tar.gz', kernel: ['k.deb'], syslinux: ['e.deb', 's.deb'], modules: MODULES, options: OPTIONS, size: '64M' }))
-      .toBe("cake-img bake --rootfs rootfs.tar.gz --kernel k.deb --syslinux e.deb,s.deb --modules virtio_pci,virtio_blk,ext4 --options 'console=ttyS0 panic=-1' --size 64M -o disk.img");
+      .toBe("cake-img bake --firmware bios --rootfs rootfs.tar.gz --kernel k.deb --syslinux e.deb,s.deb --modules virtio_pci,virtio_blk,ext4 --options 'console=ttyS0 panic=-1' --size 64M -o disk.img");
   });
 
   it('a bad input gets the error line the CLI prints', async () => {
