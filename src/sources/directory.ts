@@ -28,24 +28,79 @@ const CHUNK = 1 << 20;
 /** Shared by every node without xattrs (most of them); never mutated. */
 const NO_XATTRS: Xattr[] = [];
 
-type Handle = { path: string; runs: DataRun[] | undefined; size: number };
+/**
+ * Where each file's bytes are, as a table rather than an object per file (a tree of a
+ * million files would carry a million handles): a ref's handle is its row. The path is
+ * the directory's path (one string per directory) and the name the tree already holds.
+ */
+class FileTable {
+  private readonly dirPaths: string[] = [];
+  private dirOf = new Uint32Array(1024);
+  private sizes = new Float64Array(1024);
+  private readonly names: string[] = [];
+  /** Data runs of the few files with holes. */
+  private readonly runs = new Map<number, DataRun[]>();
+
+  get count(): number {
+    return this.names.length;
+  }
+
+  addDir(path: string): number {
+    return this.dirPaths.push(path) - 1;
+  }
+
+  add(dir: number, name: string, size: number, runs: DataRun[] | undefined): number {
+    const row = this.names.length;
+    if (row === this.dirOf.length) {
+      this.dirOf = grown(this.dirOf, new Uint32Array(row * 2));
+      this.sizes = grown(this.sizes, new Float64Array(row * 2));
+    }
+    this.dirOf[row] = dir;
+    this.sizes[row] = size;
+    this.names.push(name);
+    this.setRuns(row, runs);
+    return row;
+  }
+
+  setRuns(row: number, runs: DataRun[] | undefined): void {
+    if (runs) this.runs.set(row, runs);
+    else this.runs.delete(row);
+  }
+
+  path(row: number): string {
+    return joinPath(this.dirPaths[this.dirOf[row]!]!, this.names[row]!);
+  }
+
+  size(row: number): number {
+    return this.sizes[row]!;
+  }
+
+  spans(row: number): DataRun[] {
+    return this.runs.get(row) ?? [{ offset: 0, length: this.sizes[row]! }];
+  }
+}
+
+function grown<T extends Uint32Array | Float64Array>(old: T, into: T): T {
+  into.set(old);
+  return into;
+}
 
 class DirectoryContent implements ContentSource {
   private buf = new Uint8Array(CHUNK);
   private ahead: { done(index: number): void; stop(): void } | null = null;
   private position = new Map<ContentRef, number>();
-  constructor(private readonly fs: SourceFs, private readonly label: string) {}
+  constructor(private readonly fs: SourceFs, private readonly label: string, private readonly files: FileTable) {}
 
   /** The host file behind a ref, when the SourceFs is the host's (for direct copies). */
   hostPath(ref: ContentRef): Uint8Array | null {
-    return this.fs.hostPathOf ? this.fs.hostPathOf((ref.handle as Handle).path) : null;
+    return this.fs.hostPathOf ? this.fs.hostPathOf(this.files.path(ref.handle as number)) : null;
   }
 
   plan(refs: readonly ContentRef[]): void {
     if (!this.fs.readAhead) return;
     this.ahead?.stop();
     this.position = new Map(refs.map((r, i) => [r, i]));
-    this.ahead = this.fs.readAhead(refs.map((r) => r.handle as Handle));
+    this.ahead = this.fs.readAhead(refs.map((r) => ({ path: this.files.path(r.handle as number), size: this.files.size(r.handle as number) })));
   }
 
   async read(ref: ContentRef, sink: ChunkSink): Promise<void> {
@@ -55,9 +110,10 @@ class DirectoryContent implements ContentSource {
   }
 
   private async readSpans(ref: ContentRef, sink: ChunkSink): Promise<void> {
-    const { path, runs, size } = ref.handle as Handle;
-    const spans = runs ?? [{ offset: 0, length: size }];
-    for (const run of spans) {
+    const row = ref.handle as number;
+    const path = this.files.path(row);
+    const size = this.files.size(row);
+    for (const run of this.files.spans(row)) {
       let done = 0;
       while (done < run.length) {
         const want = Math.min(CHUNK, run.length - done);
@@ -86,10 +142,11 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
   const root = await walk.walk();
   await walk.findHoles();
   const warnings = (fs as { warnings?: string[] }).warnings ?? [];
-  return { tree: { root }, content: new DirectoryContent(fs, label), warnings };
+  return { tree: { root }, content: new DirectoryContent(fs, label, walk.files), warnings };
 }
 
-type HoleCheck = { path: string; stat: SourceStat; node: FileNode; handle: Handle };
+type FileMeta = { perm: number; xattrs: Xattr[]; mtime: Timestamp; atime: Timestamp; ctime: Timestamp };
+type HoleCheck = { path: string; stat: SourceStat; node: FileNode; row: number };
 
 /**
  * One lstat walk of a SourceFs: a node per inode, file contents numbered in walk order.
@@ -99,7 +156,9 @@ type HoleCheck = { path: string; stat: SourceStat; node: FileNode; handle: Handl
  */
 class DirectoryWalk {
   private readonly byInode = new Map<string, FsNode>();
-  private order = 0;
+  readonly files = new FileTable();
+  /** The last time made: files written together share their times, and then one object. */
+  private lastTime: Timestamp = { sec: 0, nsec: 0 };
   /** Hole detection is asked for all files at once when the backend can batch it. */
   private readonly holeChecks: HoleCheck[] = [];
 
@@ -109,7 +168,7 @@ class DirectoryWalk {
   async walk(): Promise<DirNode> {
     const rootStat = await this.fs.lstat('');
     this.opts.onEntry?.('', rootStat);
-    const root = await this.makeNode('', rootStat);
+    const root = await this.makeNode('', rootStat, 0, '');
     if (root.kind !== 'dir') throw new CorruptInputError(this.label, 'is not a directory');
     const stack: [string, DirNode][] = [['', root]];
     while (stack.length) {
@@ -126,6 +185,7 @@ class DirectoryWalk {
     let listed = fs.readdir(dirPath);
     if (listed instanceof Promise) listed = await listed;
     const subdirs: [string, DirNode][] = [];
+    const dirRow = this.files.addDir(dirPath);
     for (const name of listed.sort(compareByteStrings)) {
       const path = joinPath(dirPath, name);
       let st = fs.lstat(path);
@@ -135,7 +195,7 @@ class DirectoryWalk {
       const isDir = (st.mode & 0o170000) === 0o040000;
       if (!isDir && st.nlink > 1) node = this.byInode.get(st.inodeKey);
       if (!node) {
-        node = await this.makeNode(path, st);
+        node = await this.makeNode(path, st, dirRow, name);
         if (!isDir && st.nlink > 1) this.byInode.set(st.inodeKey, node);
       }
       dir.entries.set(name, node);
@@ -144,24 +204,26 @@ class DirectoryWalk {
     return subdirs;
   }
 
-  private async makeNode(path: string, st: SourceStat): Promise<FsNode> {
+  /** `dirRow` and `name`: the file table's row of the directory holding it, and its name there. */
+  private async makeNode(path: string, st: SourceStat, dirRow: number, name: string): Promise<FsNode> {
     const { fs, opts } = this;
     const kind = kindFromMode(st.mode);
     const where = path === '' ? this.label : `${this.label}/${displayName(path)}`;
     if (!kind) throw new CorruptInputError(where, `unknown file type (mode 0o${st.mode.toString(8)})`);
-    const atime = opts.keepAtimeCtime ? st.atime : st.mtime;
-    const ctime = opts.keepAtimeCtime ? st.ctime : st.mtime;
+    const mtime = this.time(st.mtime);
+    const atime = opts.keepAtimeCtime ? this.time(st.atime) : mtime;
+    const ctime = opts.keepAtimeCtime ? this.time(st.ctime) : mtime;
     const perm = st.mode & 0o7777;
     let found = fs.xattrs ? fs.xattrs(path) : NO_XATTRS;
     if (found instanceof Promise) found = await found;
     const xattrs = found.length ? sortXattrs([...found]) : NO_XATTRS;
-    const { uid, gid, mtime } = st;
+    const { uid, gid } = st;
     // Object literals per kind (no spreads): a tree walk makes one per file.
     switch (kind) {
       case 'dir':
         return { kind, perm, uid, gid, mtime, atime, ctime, xattrs, entries: new Map() };
       case 'file':
-        return this.makeFile(path, st, perm, xattrs, atime, ctime);
+        return this.makeFile(path, st, { perm, xattrs, mtime, atime, ctime }, dirRow, name);
       case 'symlink': {
         let target = fs.readlink(path);
         if (target instanceof Promise) target = await target;
@@ -176,17 +238,30 @@ class DirectoryWalk {
   }
 
   /** A file node, with its data runs (asked now, or kept for the batch question) and its place in the content order. */
-  private async makeFile(path: string, st: SourceStat, perm: number, xattrs: Xattr[], atime: Timestamp, ctime: Timestamp): Promise<FileNode> {
+  private async makeFile(path: string, st: SourceStat, m: FileMeta, dirRow: number, name: string): Promise<FileNode> {
     const { fs } = this;
     const batch = !!fs.dataRunsMany;
     let runs = !batch && fs.dataRuns ? fs.dataRuns(path, st) : undefined;
     if (runs instanceof Promise) runs = await runs;
-    const handle: Handle = { path, runs, size: st.size };
-    const content = st.size > 0 ? { order: this.order++, handle } : null;
-    const node: FileNode = { kind: 'file', perm, uid: st.uid, gid: st.gid, mtime: st.mtime, atime, ctime, xattrs, size: st.size, dataRuns: runs, content };
+    // The row is the content order: rows are added in walk order.
+    let content: ContentRef | null = null;
+    if (st.size > 0) {
+      const row = this.files.add(dirRow, name, st.size, runs);
+      content = { order: row, handle: row };
+    }
+    const node: FileNode = {
+      kind: 'file', perm: m.perm, uid: st.uid, gid: st.gid, mtime: m.mtime, atime: m.atime, ctime: m.ctime, xattrs: m.xattrs, size: st.size, dataRuns: runs, content,
+    };
     // Only candidates are kept (with their stat) until the batch question at the end.
-    if (batch && st.size > 0 && (fs.mayHaveHoles?.(st) ?? true)) this.holeChecks.push({ path, stat: st, node, handle });
+    if (content && batch && (fs.mayHaveHoles?.(st) ?? true)) this.holeChecks.push({ path, stat: st, node, row: content.order });
     return node;
+  }
+
+  /** `t`, or the last time made when equal (files unpacked together share their times). */
+  private time(t: Timestamp): Timestamp {
+    const last = this.lastTime;
+    if (t.sec === last.sec && t.nsec === last.nsec) return last;
+    return (this.lastTime = t);
   }
 
   /** The batch question: data runs of every file that may have holes. */
@@ -195,7 +270,7 @@ class DirectoryWalk {
     const found = await this.fs.dataRunsMany(this.holeChecks);
     this.holeChecks.forEach((h, i) => {
       h.node.dataRuns = found[i];
-      h.handle.runs = found[i];
+      this.files.setRuns(h.row, found[i]);
     });
   }
 }
