@@ -2,6 +2,7 @@
 // block group (superblock or backup, free blocks) and where the kernel, the initrd and
 // ldlinux.sys landed — all read from the plan, nothing from the written bytes.
 import type { DiskPlan } from '../src/bake/disk.js';
+import { inoOf } from '../src/bake/ext4/catalog.js';
 import { groupBlocks, groupHasSuper, groupStart } from '../src/bake/ext4/geometry.js';
 import { walkTree } from '../src/tree/walk.js';
 
@@ -22,12 +23,12 @@ export function layoutSummary(p: DiskPlan): LayoutSummary {
   for (let g = 0; g < geo.groups; g++) {
     groups.push({ index: g, start: groupStart(geo, g), blocks: groupBlocks(geo, g), superblock: groupHasSuper(g), freeBlocks: p.root.fs.stats[g]?.freeBlocks ?? 0 });
   }
-  const ino = new Map(p.root.fs.catalog.entries.filter((e) => e).map((e) => [e!.node, e!.ino]));
+  const { catalog, layout } = p.root.fs;
   const files = [];
-  for (const e of walkTree(p.root.fs.catalog.entries[2]!.node as never)) {
+  for (const e of walkTree(catalog.nodes[2] as never)) {
     const path = `/${e.path.join('/')}`;
     if (!SHOWN.includes(path)) continue;
-    const maps = p.root.fs.layout.inodes[ino.get(e.node)!]?.mappings ?? [];
+    const maps = layout.inodes.mappings(inoOf(catalog, e.node));
     files.push({ path, runs: maps.map((m) => [m.physical, m.length] as [number, number]) });
   }
   return { diskBytes: p.diskBytes, partitionStart: p.root.offset, blockSize: geo.blockSize, groups, files };

@@ -11,6 +11,7 @@ import { createSHA256 } from 'hash-wasm';
 import { sha256, sha256Hasher } from '../src/util/sha256.js';
 import { cliCommand, errorLine, planWebBake, writeWebBake } from './bake.js';
 import { layoutSummary } from './layout.js';
+import { fileBytes } from '../src/bake/ext4/catalog.js';
 import { OpfsBlockDevice } from './opfs-device.js';
 import type { BuildRequest, TreeRow, WorkerMessage } from './protocol.js';
 import { registerBrowserDecoders, xzWhole } from './xz.js';
@@ -108,7 +109,7 @@ async function buildWith(req: BuildRequest, decoders: BlockDecoder[]): Promise<v
     return;
   }
   const dev = await OpfsBlockDevice.create(dir, req.target, p.plan.diskBytes, navigator.storage);
-  const totalBytes = p.plan.root.fs.catalog.filesInContentOrder.reduce((n, e) => n + (e.node.kind === 'file' ? e.node.size : 0), 0);
+  const totalBytes = fileBytes(p.plan.root.fs.catalog);
   post({ type: 'progress', phase: 'writing the disk', done: 0, total: totalBytes });
   let shown = 0;
   await writeWebBake(p, dev, {

@@ -6,6 +6,7 @@ import type { BytesContent } from '../io/content-source.js';
 import { type DirNode, type FileNode, type FsTree, type Timestamp, newDir } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
 import type { Ext4Plan } from './ext4/planner.js';
+import { inoOf } from './ext4/catalog.js';
 import { ADV_BYTES, LDLINUX_C32_MODE, LDLINUX_SYS_MODE } from './extlinux/install.js';
 import { checkCmdline } from './kernel-cmdline.js';
 import { SECTOR } from './sector.js';
@@ -80,10 +81,9 @@ export function addBootDir(r: BootDirRequest, boot: BytesContent): BootDir {
 
 /** The partition-relative sectors of a file, in file order, from the ext4 plan. */
 export function fileSectors(fs: Ext4Plan, node: FileNode, count: number): number[] {
-  const entry = fs.catalog.entries.find((e) => e?.node === node)!;
   const per = fs.geo.blockSize / SECTOR;
   const sectors: number[] = [];
-  for (const m of fs.layout.inodes[entry.ino]!.mappings) {
+  for (const m of fs.layout.inodes.mappings(inoOf(fs.catalog, node))) {
     for (let b = 0; b < m.length && sectors.length < count; b++) for (let k = 0; k < per; k++) sectors.push((m.physical + b) * per + k);
   }
   return sectors.slice(0, count);

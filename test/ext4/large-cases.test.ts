@@ -32,9 +32,10 @@ describe('large cases', () => {
     const src = await loadDirectory(m);
     const img = path.join(work, 'wide.img');
     const plan = await buildImage(src.tree, src.content, img);
-    const big = plan.catalog.entries.find((e) => e && entryPath(e) === '/big')!;
-    expect(big.dir!.indexed).toBe(true);
-    expect(big.dir!.nodes).toBeGreaterThan(0); // indirect_levels = 1
+    const big = plan.catalog.dirs.get(plan.catalog.names.indexOf('big'))!;
+    expect(entryPath(plan.catalog, plan.catalog.names.indexOf('big'))).toBe('/big');
+    expect(big.indexed).toBe(true);
+    expect(big.nodes).toBeGreaterThan(0); // indirect_levels = 1
     expectFsckClean(img);
     const sample = Array.from({ length: 50 }, (_, k) => `/big/entry-with-a-longer-name-${(k * 1999).toString(36).padStart(6, '0')}`);
     const out = debugfsBatch(img, ['ls -p /big', ...sample.map((p) => `stat ${q(p)}`)]);

@@ -7,33 +7,40 @@ import { sortedEntries } from '../../tree/walk.js';
 import { UnsupportedError } from '../../util/errors.js';
 import { checkIds } from '../../tree/limits.js';
 import { FT } from './dirent.js';
-import { type DirLayout, type DirRecord, planDirectory } from './dir-layout.js';
+import { type DirLayout, DirRecords, planDirectory } from './dir-layout.js';
 import { EXTRA_ISIZE, FIRST_INO, GOOD_OLD_INODE_SIZE, ROOT_INO } from './inode.js';
 import { type DiskXattr, toDiskXattrs, xattrSpace } from './xattr.js';
 
-export interface CatalogEntry {
-  ino: number;
-  node: FsNode;
-  /** First name (byte string) and the directory holding it: the path is only built for messages. */
-  name: string;
-  parent: CatalogEntry | null;
-  links: number;
-  parentIno: number;
-  dir?: DirLayout;
-  /** Logical block ranges holding data, for sparse files only (see dataBlocksOf). */
-  dataBlocks?: { logical: number; count: number }[];
-  /** Blocks this inode needs besides extent-tree blocks: data, directory or symlink blocks. */
-  blockCount: number;
-  xattrInInode: DiskXattr[];
-  xattrInBlock: DiskXattr[];
+/** A range of a file's logical blocks. */
+export interface BlockRange {
+  logical: number;
+  count: number;
 }
 
+/**
+ * Every inode's plan, by inode number, as columns rather than an object per inode (a
+ * million-file tree would otherwise hold a million records): the typed arrays are the
+ * common fields, the maps what only some inodes have. Inodes 2 and 11..lastIno are used.
+ */
 export interface Catalog {
-  /** Indexed by inode number; entries 0..10 except 2 and 11 are undefined. */
-  entries: (CatalogEntry | undefined)[];
+  /** The tree's node of each inode (no copy of the tree: the same objects). */
+  nodes: (FsNode | undefined)[];
+  /** First name (byte string) and the inode of the directory holding it: paths are only built for messages. */
+  names: (string | undefined)[];
+  parents: Uint32Array;
+  links: Uint32Array;
+  /** Blocks each inode needs besides extent-tree blocks: data, directory or symlink blocks. */
+  blockCounts: Float64Array;
+  /** Directories' block layouts. */
+  dirs: Map<number, DirLayout>;
+  /** Logical block ranges holding data, for sparse files only (see dataBlocksOf). */
+  dataBlocks: Map<number, BlockRange[]>;
+  /** Inodes with xattrs: what goes in the inode body and what in an xattr block. */
+  xattrInInode: Map<number, DiskXattr[]>;
+  xattrInBlock: Map<number, DiskXattr[]>;
   lastIno: number;
-  /** Files with data, in the source's content order. */
-  filesInContentOrder: CatalogEntry[];
+  /** Inode numbers of files with data, in the source's content order. */
+  filesInContentOrder: Uint32Array;
   lostFoundIno: number;
 }
 
@@ -41,13 +48,27 @@ const MAX_LINKS = 65000;
 /** Linux device numbers: 12 bits of major, 20 of minor (what ext4's i_block encoding holds). */
 const MAX_MAJOR = 0xfff;
 const MAX_MINOR = 0xfffff;
-const NO_XATTRS: DiskXattr[] = [];
+export const NO_XATTRS: DiskXattr[] = [];
 
-/** The entry's path as shown to people ('/etc/passwd'). */
-export function entryPath(e: CatalogEntry): string {
+/** The inode's path as shown to people ('/etc/passwd'). */
+export function entryPath(cat: Catalog, ino: number): string {
   const parts: string[] = [];
-  for (let x: CatalogEntry | null = e; x && x.parent; x = x.parent) parts.push(displayName(x.name));
+  for (let x = ino; x !== ROOT_INO && x !== 0; x = cat.parents[x]!) parts.push(displayName(cat.names[x]!));
   return '/' + parts.reverse().join('/');
+}
+
+/** The inode number of `node` (a scan: for the few callers that start from a node). */
+export function inoOf(cat: Catalog, node: FsNode): number {
+  const ino = cat.nodes.indexOf(node);
+  if (ino < 0) throw new Error('node is not in the catalog (planner bug)');
+  return ino;
+}
+
+/** The bytes of the files with data (their sizes), for progress totals. */
+export function fileBytes(cat: Catalog): number {
+  let n = 0;
+  for (const ino of cat.filesInContentOrder) n += (cat.nodes[ino] as FileNode).size;
+  return n;
 }
 
 export function ftOf(node: FsNode): number {
@@ -63,9 +84,9 @@ export function ftOf(node: FsNode): number {
 }
 
 /** Logical block ranges with data: whole file, or the union of the runs' blocks. */
-export function dataBlockRanges(node: FileNode, bs: number): { logical: number; count: number }[] {
+export function dataBlockRanges(node: FileNode, bs: number): BlockRange[] {
   const runs: DataRun[] = node.dataRuns ?? (node.size > 0 ? [{ offset: 0, length: node.size }] : []);
-  const out: { logical: number; count: number }[] = [];
+  const out: BlockRange[] = [];
   for (const r of runs) {
     if (r.length <= 0) continue;
     const first = Math.floor(r.offset / bs);
@@ -78,52 +99,81 @@ export function dataBlockRanges(node: FileNode, bs: number): { logical: number; 
 }
 
 /** A file's data ranges: stored for sparse files, one range from 0 for dense ones. */
-export function dataBlocksOf(e: CatalogEntry): { logical: number; count: number }[] {
-  return e.dataBlocks ?? (e.blockCount ? [{ logical: 0, count: e.blockCount }] : []);
+export function dataBlocksOf(cat: Catalog, ino: number): BlockRange[] {
+  const count = cat.blockCounts[ino]!;
+  return cat.dataBlocks.get(ino) ?? (count ? [{ logical: 0, count }] : []);
 }
 
 export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: Uint32Array, dirIndex: boolean): Catalog {
-  const numbering = new Numbering(bs, inodeSize);
+  const numbering = new Numbering(bs, inodeSize, seed, dirIndex);
   numbering.walk(tree.root);
-  const { entries, dirRecords } = numbering;
-  const filesInContentOrder: CatalogEntry[] = [];
-  for (const e of entries) {
-    if (!e) continue;
-    const n = e.node;
-    if (n.kind === 'dir') shapeDirectory(e, dirRecords.get(n)!, bs, seed, dirIndex);
-    else if (n.kind === 'symlink') shapeSymlink(e, n.target.length, bs);
-    else if (n.kind === 'file') {
-      shapeFile(e, n, bs);
-      if (e.blockCount > 0) filesInContentOrder.push(e);
-    }
+  const cat = numbering.finish();
+  const files: number[] = [];
+  for (let ino = ROOT_INO; ino <= cat.lastIno; ino++) {
+    if (cat.nodes[ino]?.kind === 'file' && cat.blockCounts[ino]! > 0) files.push(ino);
   }
-  filesInContentOrder.sort((a, b) => ((a.node as FileNode).content?.order ?? 0) - ((b.node as FileNode).content?.order ?? 0));
-  return { entries, lastIno: numbering.lastIno, filesInContentOrder, lostFoundIno: FIRST_INO };
+  const order = (ino: number) => (cat.nodes[ino] as FileNode).content?.order ?? 0;
+  // A stable sort: files without a content order keep inode order, as before.
+  files.sort((a, b) => order(a) - order(b));
+  cat.filesInContentOrder = Uint32Array.from(files);
+  return cat;
+}
+
+/** A Uint32Array or Float64Array at least `n` long, its contents kept. */
+function room<T extends Uint32Array | Float64Array>(a: T, n: number): T {
+  if (n <= a.length) return a;
+  const b = new (a.constructor as new (n: number) => T)(Math.max(n, a.length * 2));
+  b.set(a);
+  return b;
 }
 
 /**
  * Inode numbers for a tree, handed out in pre-order so a directory precedes its children
- * (good locality), with each directory's records. Checks what ext4 cannot hold: names,
- * directory hard links, link counts, device numbers, owners, xattrs.
+ * (good locality), and each inode's shape as it is numbered. Checks what ext4 cannot hold:
+ * names, directory hard links, link counts, device numbers, owners, xattrs.
  */
 class Numbering {
-  readonly entries: (CatalogEntry | undefined)[] = [];
-  readonly dirRecords = new Map<DirNode, DirRecord[]>();
+  private readonly nodes: (FsNode | undefined)[] = new Array<FsNode | undefined>(FIRST_INO + 1).fill(undefined);
+  private readonly names: (string | undefined)[] = new Array<string | undefined>(FIRST_INO + 1).fill(undefined);
+  private parents = new Uint32Array(1024);
+  private links = new Uint32Array(1024);
+  private blockCounts = new Float64Array(1024);
+  private readonly dirs = new Map<number, DirLayout>();
+  private readonly dataBlocks = new Map<number, BlockRange[]>();
+  private readonly xattrInInode = new Map<number, DiskXattr[]>();
+  private readonly xattrInBlock = new Map<number, DiskXattr[]>();
   private readonly inoOf = new Map<FsNode, number>();
   private next = FIRST_INO + 1;
   private readonly inodeXattrRoom: number;
 
-  constructor(private readonly bs: number, inodeSize: number) {
+  constructor(private readonly bs: number, inodeSize: number, private readonly seed: Uint32Array, private readonly dirIndex: boolean) {
     this.inodeXattrRoom = inodeSize - GOOD_OLD_INODE_SIZE - EXTRA_ISIZE - 4; // 4: the in-inode magic
   }
 
-  get lastIno(): number {
-    return this.next - 1;
+  private get view(): Catalog {
+    return {
+      nodes: this.nodes, names: this.names, parents: this.parents, links: this.links, blockCounts: this.blockCounts, dirs: this.dirs,
+      dataBlocks: this.dataBlocks, xattrInInode: this.xattrInInode, xattrInBlock: this.xattrInBlock, lastIno: this.next - 1,
+      filesInContentOrder: new Uint32Array(0), lostFoundIno: FIRST_INO,
+    };
+  }
+
+  private pathOf(ino: number): string {
+    return entryPath(this.view, ino);
+  }
+
+  /** The catalog, its columns cut to the inodes numbered. */
+  finish(): Catalog {
+    const n = this.next;
+    this.parents = this.parents.slice(0, n);
+    this.links = this.links.slice(0, n);
+    this.blockCounts = this.blockCounts.slice(0, n);
+    return this.view;
   }
 
   /** Numbers every inode under `root`; /lost+found (inode 11) is made when the tree has none. */
   walk(root: DirNode): void {
-    this.add(root, ROOT_INO, '', null);
+    this.add(root, ROOT_INO, '', 0);
     const lostFound = root.entries.get('lost+found');
     if (lostFound && lostFound.kind !== 'dir') throw new UnsupportedError('/lost+found', 'exists but is not a directory');
     const lfNode: DirNode = (lostFound as DirNode | undefined) ?? {
@@ -139,13 +189,14 @@ class Numbering {
     }
   }
 
-  /** Numbers the children of `dir` not seen before and records its entries; returns its subdirectories. */
+  /** Numbers the children of `dir` not seen before and plans its blocks; returns its subdirectories. */
   private numberChildren(dir: DirNode, kids: [string, FsNode][], lfNode: DirNode): DirNode[] {
-    const self = this.entries[this.inoOf.get(dir)!]!;
-    const records: DirRecord[] = [];
+    const self = this.inoOf.get(dir)!;
+    const records = new DirRecords(kids.length);
     const subdirs: DirNode[] = [];
-    for (const [name, child] of kids) {
-      const childPath = () => `${entryPath(self)}/${displayName(name)}`.replace(/^\/\//, '/');
+    for (let k = 0; k < kids.length; k++) {
+      const [name, child] = kids[k]!;
+      const childPath = () => `${this.pathOf(self)}/${displayName(name)}`.replace(/^\/\//, '/');
       if (name.length > 255) throw new UnsupportedError(childPath(), `name is ${name.length} bytes; ext4 allows 255`);
       if (name.length === 0 || name.includes('/') || name.includes('\0') || name === '.' || name === '..') {
         throw new UnsupportedError(childPath(), `invalid name ${JSON.stringify(displayName(name))}`);
@@ -158,53 +209,63 @@ class Numbering {
       } else if (child.kind === 'dir') {
         throw new UnsupportedError(childPath(), 'a directory may have only one name (directory hard link)');
       }
-      const ce = this.entries[ino]!;
-      ce.links++;
-      if (ce.links > MAX_LINKS && child.kind !== 'dir') throw new UnsupportedError(childPath(), `more than ${MAX_LINKS} hard links`);
-      records.push({ name, ino, ft: ftOf(child), hash: 0 });
+      const links = ++this.links[ino]!;
+      if (links > MAX_LINKS && child.kind !== 'dir') throw new UnsupportedError(childPath(), `more than ${MAX_LINKS} hard links`);
+      records.set(k, name, ino, ftOf(child));
     }
-    this.dirRecords.set(dir, records);
+    this.shapeDirectory(self, records, subdirs.length);
     return subdirs;
   }
 
-  private add(node: FsNode, ino: number, name: string, parent: CatalogEntry | null): CatalogEntry {
-    const e: CatalogEntry = {
-      ino, node, name, parent, links: 0, parentIno: parent?.ino ?? ROOT_INO, blockCount: 0, xattrInInode: NO_XATTRS, xattrInBlock: NO_XATTRS,
-    };
-    checkIds(node, () => entryPath(e), 'ext4');
-    if ((node.kind === 'chardev' || node.kind === 'blockdev') && !(node.major >= 0 && node.major <= MAX_MAJOR && node.minor >= 0 && node.minor <= MAX_MINOR)) {
-      throw new UnsupportedError(entryPath(e), `device number ${node.major}:${node.minor} is beyond Linux's (major up to ${MAX_MAJOR}, minor up to ${MAX_MINOR})`);
-    }
-    if (node.xattrs.length) placeXattrs(e, this.inodeXattrRoom, this.bs);
-    this.entries[ino] = e;
+  private add(node: FsNode, ino: number, name: string, parent: number): void {
+    this.nodes[ino] = node;
+    this.names[ino] = name;
+    this.parents = room(this.parents, ino + 1);
+    this.links = room(this.links, ino + 1);
+    this.blockCounts = room(this.blockCounts, ino + 1);
+    this.parents[ino] = parent;
     this.inoOf.set(node, ino);
-    return e;
+    checkIds(node, () => this.pathOf(ino), 'ext4');
+    if ((node.kind === 'chardev' || node.kind === 'blockdev') && !(node.major >= 0 && node.major <= MAX_MAJOR && node.minor >= 0 && node.minor <= MAX_MINOR)) {
+      throw new UnsupportedError(this.pathOf(ino), `device number ${node.major}:${node.minor} is beyond Linux's (major up to ${MAX_MAJOR}, minor up to ${MAX_MINOR})`);
+    }
+    if (node.xattrs.length) this.placeXattrs(ino, node);
+    if (node.kind === 'symlink') this.shapeSymlink(ino, node.target.length);
+    else if (node.kind === 'file') this.shapeFile(ino, node);
   }
-}
 
-/** A directory's block layout and link count (2 + subdirectories; 1 when too many to count, as dir_nlink allows). */
-function shapeDirectory(e: CatalogEntry, recs: DirRecord[], bs: number, seed: Uint32Array, dirIndex: boolean): void {
-  const subdirs = recs.filter((r) => r.ft === FT.dir).length;
-  e.links = 2 + subdirs > 65000 ? 1 : 2 + subdirs;
-  // lost+found gets 16 KiB of blocks, as mke2fs makes it: room for e2fsck to reconnect files without allocating.
-  e.dir = planDirectory(recs, bs, seed, dirIndex, () => entryPath(e), e.ino === FIRST_INO ? Math.max(1, Math.ceil(16384 / bs)) : 1);
-  e.blockCount = e.dir.blocks;
-}
+  /** A directory's block layout and link count (2 + subdirectories; 1 when too many to count, as dir_nlink allows). */
+  private shapeDirectory(ino: number, recs: DirRecords, subdirs: number): void {
+    this.links[ino] = 2 + subdirs > 65000 ? 1 : 2 + subdirs;
+    // lost+found gets 16 KiB of blocks, as mke2fs makes it: room for e2fsck to reconnect files without allocating.
+    const minBlocks = ino === FIRST_INO ? Math.max(1, Math.ceil(16384 / this.bs)) : 1;
+    const dir = planDirectory(recs, this.bs, this.seed, this.dirIndex, () => this.pathOf(ino), minBlocks);
+    this.dirs.set(ino, dir);
+    this.blockCounts[ino] = dir.blocks;
+  }
 
-/** A symlink's target: in the inode below 60 bytes (a fast symlink), else in one block. */
-function shapeSymlink(e: CatalogEntry, len: number, bs: number): void {
-  if (len === 0) throw new UnsupportedError(entryPath(e), 'symlink with an empty target');
-  if (len >= bs) throw new UnsupportedError(entryPath(e), `symlink target is ${len} bytes; at most ${bs - 1} fit in a ${bs}-byte block`);
-  e.blockCount = len < 60 ? 0 : 1;
-}
+  /** A symlink's target: in the inode below 60 bytes (a fast symlink), else in one block. */
+  private shapeSymlink(ino: number, len: number): void {
+    if (len === 0) throw new UnsupportedError(this.pathOf(ino), 'symlink with an empty target');
+    if (len >= this.bs) throw new UnsupportedError(this.pathOf(ino), `symlink target is ${len} bytes; at most ${this.bs - 1} fit in a ${this.bs}-byte block`);
+    this.blockCounts[ino] = len < 60 ? 0 : 1;
+  }
 
-/** A file's data blocks: the blocks its runs touch when sparse, else one range from 0. */
-function shapeFile(e: CatalogEntry, n: FileNode, bs: number): void {
-  if (n.dataRuns) {
-    e.dataBlocks = dataBlockRanges(n, bs);
-    e.blockCount = e.dataBlocks.reduce((s, r) => s + r.count, 0);
-  } else {
-    e.blockCount = Math.ceil(n.size / bs); // dense: one range, made when needed
+  /** A file's data blocks: the blocks its runs touch when sparse, else one range from 0. */
+  private shapeFile(ino: number, n: FileNode): void {
+    if (n.dataRuns) {
+      const ranges = dataBlockRanges(n, this.bs);
+      this.dataBlocks.set(ino, ranges);
+      this.blockCounts[ino] = ranges.reduce((s, r) => s + r.count, 0);
+    } else {
+      this.blockCounts[ino] = Math.ceil(n.size / this.bs); // dense: one range, made when needed
+    }
+  }
+
+  private placeXattrs(ino: number, node: FsNode): void {
+    const { inInode, inBlock } = placeXattrs(node, () => this.pathOf(ino), this.inodeXattrRoom, this.bs);
+    if (inInode.length) this.xattrInInode.set(ino, inInode);
+    if (inBlock.length) this.xattrInBlock.set(ino, inBlock);
   }
 }
 
@@ -215,8 +276,8 @@ function shapeFile(e: CatalogEntry, n: FileNode, bs: number): void {
  * can be (an exact knapsack over its few hundred bytes), so whatever a Linux ext4 with this
  * inode size can hold without ea_inode, this holds.
  */
-function placeXattrs(e: CatalogEntry, inodeRoom: number, bs: number): void {
-  const x = toDiskXattrs(e.node.xattrs, entryPath(e));
+function placeXattrs(node: FsNode, where: () => string, inodeRoom: number, bs: number): { inInode: DiskXattr[]; inBlock: DiskXattr[] } {
+  const x = toDiskXattrs(node.xattrs, where());
   const blockRoom = bs - 32; // the block header
   const cost = (a: DiskXattr): number => xattrSpace([a]) - 4; // entry + value; the 4-byte terminator is counted once
   let inInode: DiskXattr[] = [];
@@ -234,10 +295,9 @@ function placeXattrs(e: CatalogEntry, inodeRoom: number, bs: number): void {
   }
   if (inBlock.length && xattrSpace(inBlock) > blockRoom) {
     const total = xattrSpace(x) - 4;
-    throw new UnsupportedError(entryPath(e), `extended attributes take ${total} bytes; an ext4 inode of this size holds ${inodeRoom - 4} and one ${bs}-byte xattr block ${blockRoom - 4} (ea_inode is not supported)`);
+    throw new UnsupportedError(where(), `extended attributes take ${total} bytes; an ext4 inode of this size holds ${inodeRoom - 4} and one ${bs}-byte xattr block ${blockRoom - 4} (ea_inode is not supported)`);
   }
-  e.xattrInInode = inInode.length ? inInode : NO_XATTRS;
-  e.xattrInBlock = inBlock.length ? inBlock : NO_XATTRS;
+  return { inInode, inBlock };
 }
 
 /** The subset of `items` with the largest total cost within `room` bytes (costs are multiples of 4). */

@@ -8,18 +8,49 @@ import {
 } from './dirent.js';
 import { halfMd4Hash } from './dirhash.js';
 
-export interface DirRecord {
-  /** Byte string. */
-  name: string;
-  ino: number;
-  ft: number;
-  hash: number;
+/**
+ * A directory's entries as columns (a record object per entry would be most of a big
+ * tree's plan): name (byte string), inode, file type, and the htree hash when indexed.
+ */
+export class DirRecords {
+  readonly names: string[];
+  readonly inos: Uint32Array;
+  readonly fts: Uint8Array;
+  hashes: Uint32Array | null = null;
+
+  constructor(readonly length: number) {
+    this.names = new Array<string>(length);
+    this.inos = new Uint32Array(length);
+    this.fts = new Uint8Array(length);
+  }
+
+  set(i: number, name: string, ino: number, ft: number): void {
+    this.names[i] = name;
+    this.inos[i] = ino;
+    this.fts[i] = ft;
+  }
+
+  /** The records in the order of `perm` (indexes into these), hashes included. */
+  permuted(perm: ArrayLike<number>): DirRecords {
+    const out = new DirRecords(this.length);
+    for (let i = 0; i < perm.length; i++) out.set(i, this.names[perm[i]!]!, this.inos[perm[i]!]!, this.fts[perm[i]!]!);
+    if (this.hashes) {
+      const h = new Uint32Array(this.length);
+      for (let i = 0; i < perm.length; i++) h[i] = this.hashes[perm[i]!]!;
+      out.hashes = h;
+    }
+    return out;
+  }
+
+  hash(i: number): number {
+    return this.hashes ? this.hashes[i]! : 0;
+  }
 }
 
 export interface DirLayout {
   indexed: boolean;
   /** Entries in on-disk order: hash order for an htree, name order otherwise. */
-  records: DirRecord[];
+  records: DirRecords;
   /** records index where each leaf block starts; one element per leaf. */
   leafStarts: number[];
   /** Logical block of the first leaf. */
@@ -41,12 +72,12 @@ export function nodeLimit(bs: number): number {
 }
 
 /** Packs records into leaves of `bs - 12` usable bytes; the first leaf may start with `firstUsed` taken. */
-function packLeaves(records: DirRecord[], bs: number, firstUsed: number): number[] {
+function packLeaves(records: DirRecords, bs: number, firstUsed: number): number[] {
   const starts = [0];
   let used = firstUsed;
   const cap = bs - DIR_TAIL_SIZE;
   for (let i = 0; i < records.length; i++) {
-    const sz = direntSize(records[i]!.name.length);
+    const sz = direntSize(records.names[i]!.length);
     if (used + sz > cap) {
       starts.push(i);
       used = 0;
@@ -58,16 +89,20 @@ function packLeaves(records: DirRecord[], bs: number, firstUsed: number): number
 
 /** `minBlocks` pads a linear directory with empty blocks (lost+found gets 16 KiB like mke2fs's). */
 export function planDirectory(
-  records: DirRecord[], bs: number, seed: Uint32Array, allowIndex: boolean, where: () => string, minBlocks = 1,
+  records: DirRecords, bs: number, seed: Uint32Array, allowIndex: boolean, where: () => string, minBlocks = 1,
 ): DirLayout {
-  const byName = records.sort((a, b) => cmp(a.name, b.name));
+  const names = records.names;
+  const order = Array.from({ length: records.length }, (_, i) => i);
+  const byName = records.permuted(order.sort((a, b) => cmp(names[a]!, names[b]!)));
   let leafStarts = packLeaves(byName, bs, DOTS);
   if (leafStarts.length === 1 || !allowIndex) {
     const blocks = Math.max(leafStarts.length, minBlocks);
     return { indexed: false, records: byName, leafStarts, firstLeaf: 0, nodes: 0, perNode: 0, blocks };
   }
-  for (const r of records) r.hash = halfMd4Hash(r.name, seed).hash;
-  const byHash = records.sort((a, b) => a.hash - b.hash || cmp(a.name, b.name));
+  const hashes = new Uint32Array(records.length);
+  for (let i = 0; i < records.length; i++) hashes[i] = halfMd4Hash(names[i]!, seed).hash;
+  records.hashes = hashes;
+  const byHash = records.permuted(order.sort((a, b) => hashes[a]! - hashes[b]! || cmp(names[a]!, names[b]!)));
   leafStarts = packLeaves(byHash, bs, 0);
   const leaves = leafStarts.length;
   const rl = rootLimit(bs);
@@ -115,9 +150,9 @@ function encodeLeaf(l: DirLayout, leaf: number, self: number, parent: number, bs
     off = DOTS;
   }
   for (let i = from; i < to; i++) {
-    const r = l.records[i]!;
-    const sz = direntSize(r.name.length);
-    writeDirent(buf, off, r.ino, sz, r.name, r.ft);
+    const name = l.records.names[i]!;
+    const sz = direntSize(name.length);
+    writeDirent(buf, off, l.records.inos[i]!, sz, name, l.records.fts[i]!);
     lastOff = off;
     off += sz;
   }
@@ -129,9 +164,9 @@ function encodeLeaf(l: DirLayout, leaf: number, self: number, parent: number, bs
 
 function leafHash(l: DirLayout, leaf: number): number {
   const i = l.leafStarts[leaf]!;
-  const h = l.records[i]!.hash;
+  const h = l.records.hash(i);
   // A hash run split across leaves: the continuation bit tells lookups to read on.
-  return i > 0 && l.records[i - 1]!.hash === h ? h | 1 : h;
+  return i > 0 && l.records.hash(i - 1) === h ? h | 1 : h;
 }
 
 /** dx entries (count/limit header, then hash → block) at `at`, then the dx_tail checksum. */

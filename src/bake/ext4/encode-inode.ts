@@ -3,13 +3,13 @@
 import { crc32c, crc32cU32 } from '../../struct/crc32c.js';
 import { byteStringToBytes } from '../../tree/names.js';
 import { type FsNode, type Timestamp, kindTypeBits } from '../../tree/node.js';
-import type { CatalogEntry } from './catalog.js';
+import type { Catalog } from './catalog.js';
 import { encodeExtentNode, ROOT_EXTENTS } from './extent.js';
 import {
   EXT4_EXTENTS_FL, EXT4_IMMUTABLE_FL, EXT4_INDEX_FL, EXTRA_ISIZE, DEVICE_IBLOCK, GOOD_OLD_INODE_SIZE, INODE, MAX_TIME, MIN_TIME, encodeTime,
 } from './inode.js';
 import type { InodeLayout } from './layout.js';
-import { IBODY_XATTR_HEADER, XATTR_MAGIC, encodeXattrRegion } from './xattr.js';
+import { type DiskXattr, IBODY_XATTR_HEADER, XATTR_MAGIC, encodeXattrRegion } from './xattr.js';
 
 export interface InodeInput {
   ino: number;
@@ -25,7 +25,8 @@ export interface InodeInput {
   /** Filesystem blocks charged to the inode (data, tree, xattr block). */
   blocks: number;
   xattrBlock: number;
-  entry?: CatalogEntry;
+  /** Xattrs stored in the inode body. */
+  xattrInInode?: DiskXattr[];
 }
 
 function clampTime(t: Timestamp): Timestamp {
@@ -53,20 +54,21 @@ export function iBlockFor(node: FsNode | null, l: InodeLayout | undefined): { iB
   return { iBlock, extents: true };
 }
 
-export function inodeInputFor(e: CatalogEntry, l: InodeLayout, bs: number): InodeInput {
-  const n = e.node;
+export function inodeInputFor(cat: Catalog, ino: number, l: InodeLayout, bs: number): InodeInput {
+  const n = cat.nodes[ino]!;
+  const dir = cat.dirs.get(ino);
   const { iBlock, extents } = iBlockFor(n, l);
   let size = 0;
   if (n.kind === 'file') size = n.size;
-  else if (n.kind === 'dir') size = e.dir!.blocks * bs;
+  else if (n.kind === 'dir') size = dir!.blocks * bs;
   else if (n.kind === 'symlink') size = n.target.length;
   let flags = extents ? EXT4_EXTENTS_FL : 0;
   if (n.attributes?.immutable) flags |= EXT4_IMMUTABLE_FL;
-  if (n.kind === 'dir' && e.dir!.indexed) flags |= EXT4_INDEX_FL;
-  const blocks = e.blockCount + l.treeBlocks.length + (l.xattrBlock ? 1 : 0);
+  if (n.kind === 'dir' && dir!.indexed) flags |= EXT4_INDEX_FL;
+  const blocks = cat.blockCounts[ino]! + l.treeBlocks.length + (l.xattrBlock ? 1 : 0);
   return {
-    ino: e.ino, mode: kindTypeBits(n.kind) | n.perm, uid: n.uid, gid: n.gid, size, links: e.links,
-    times: { atime: n.atime, ctime: n.ctime, mtime: n.mtime }, flags, iBlock, blocks, xattrBlock: l.xattrBlock, entry: e,
+    ino, mode: kindTypeBits(n.kind) | n.perm, uid: n.uid, gid: n.gid, size, links: cat.links[ino]!,
+    times: { atime: n.atime, ctime: n.ctime, mtime: n.mtime }, flags, iBlock, blocks, xattrBlock: l.xattrBlock, xattrInInode: cat.xattrInInode.get(ino),
   };
 }
 
@@ -91,8 +93,8 @@ export function encodeInode(inp: InodeInput, buf: Uint8Array, off: number, inode
     file_acl: inp.xattrBlock,
     i_extra_isize: EXTRA_ISIZE,
   }, buf, off);
-  const inl = inp.entry?.xattrInInode ?? [];
-  if (inl.length) {
+  const inl = inp.xattrInInode;
+  if (inl?.length) {
     const hdr = off + GOOD_OLD_INODE_SIZE + EXTRA_ISIZE;
     IBODY_XATTR_HEADER.encode({ h_magic: XATTR_MAGIC }, buf, hdr);
     const first = hdr + IBODY_XATTR_HEADER.size;

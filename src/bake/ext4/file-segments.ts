@@ -3,7 +3,7 @@
 // (gaps between runs inside one block, and the tail of the last block). Pure, so a copier
 // on another thread can do the I/O the plan describes.
 import type { FileNode } from '../../tree/node.js';
-import type { InodeLayout } from './layout.js';
+import type { Mapping } from './extent.js';
 
 export interface FileSegments {
   /** Flat triples: file offset, length, device byte offset. */
@@ -12,9 +12,8 @@ export interface FileSegments {
   zeros: number[];
 }
 
-export function fileSegments(node: FileNode, l: InodeLayout, bs: number): FileSegments {
+export function fileSegments(node: FileNode, maps: Mapping[], bs: number): FileSegments {
   const runs = node.dataRuns ?? [{ offset: 0, length: node.size }];
-  const maps = l.mappings;
   const copies: number[] = [];
   const zeros: number[] = [];
   let mi = 0;

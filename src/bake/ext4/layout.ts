@@ -4,8 +4,9 @@
 // last the extent-tree blocks of inodes with more than four extents (the journal's after
 // the others'). layoutHighWater counts the same blocks in bulk, for sizing.
 import { type Run, BlockAllocator } from './allocator.js';
-import { type Catalog, type CatalogEntry, dataBlocksOf } from './catalog.js';
+import { type Catalog, dataBlocksOf } from './catalog.js';
 import { EXT_INIT_MAX_LEN, type ExtentNode, type Mapping, ROOT_EXTENTS, buildExtentTree, extentTreeBlockCount } from './extent.js';
+import { type InodeLayout, InodeExtents } from './inode-extents.js';
 import { type Geometry, groupBlocks, groupHasSuper, groupStart } from './geometry.js';
 
 export interface GroupMeta {
@@ -14,21 +15,13 @@ export interface GroupMeta {
   inodeTable: number;
 }
 
-const NO_BLOCKS: number[] = [];
-
-export interface InodeLayout {
-  mappings: Mapping[];
-  /** Only for more than four extents; smaller trees are the mappings themselves, in i_block. */
-  tree: ExtentNode | null;
-  treeBlocks: number[];
-  xattrBlock: number;
-}
+export type { InodeLayout } from './inode-extents.js';
 
 export interface Layout {
   groups: GroupMeta[];
   journal: InodeLayout;
   /** Per inode number. */
-  inodes: (InodeLayout | undefined)[];
+  inodes: InodeExtents;
   /** All used blocks (reserved and allocated), sorted and merged. */
   used: Run[];
   /** First block past all used blocks. */
@@ -79,18 +72,19 @@ function dryTotals(cat: Catalog, bs: number): { small: number; data: number; tre
   let small = 0;
   let data = 0;
   let tree = 0;
-  for (const e of cat.entries) {
-    if (!e) continue;
-    if (e.xattrInBlock.length) small++;
-    if (e.node.kind === 'dir' || e.node.kind === 'symlink') {
-      small += e.blockCount;
-      tree += extentTreeBlockCount(Math.ceil(e.blockCount / EXT_INIT_MAX_LEN), bs);
+  small += cat.xattrInBlock.size;
+  for (let ino = 1; ino <= cat.lastIno; ino++) {
+    const kind = cat.nodes[ino]?.kind;
+    if (kind === 'dir' || kind === 'symlink') {
+      const count = cat.blockCounts[ino]!;
+      small += count;
+      tree += extentTreeBlockCount(Math.ceil(count / EXT_INIT_MAX_LEN), bs);
     }
   }
-  for (const e of cat.filesInContentOrder) {
+  for (const ino of cat.filesInContentOrder) {
     let extents = 0;
-    for (const r of dataBlocksOf(e)) extents += Math.ceil(r.count / EXT_INIT_MAX_LEN);
-    data += e.blockCount;
+    for (const r of dataBlocksOf(cat, ino)) extents += Math.ceil(r.count / EXT_INIT_MAX_LEN);
+    data += cat.blockCounts[ino]!;
     tree += extentTreeBlockCount(extents, bs);
   }
   const totals = { bs, small, data, tree };
@@ -184,37 +178,29 @@ export function layoutHighWater(geo: Geometry, cat: Catalog, journalBlocks: numb
  * Directory, symlink and xattr blocks first, in inode order: they are small and read
  * together. Then file data in content order, so the writer reads each source front to back.
  */
-function placeInodeBlocks(cat: Catalog, alloc: BlockAllocator): (InodeLayout | undefined)[] {
-  const inodes: (InodeLayout | undefined)[] = [];
-  const layoutOf = (e: CatalogEntry): InodeLayout => {
-    let l = inodes[e.ino];
-    if (!l) inodes[e.ino] = l = { mappings: [], tree: null, treeBlocks: NO_BLOCKS, xattrBlock: 0 };
-    return l;
-  };
-  for (const e of cat.entries) {
-    if (!e) continue;
-    const l = layoutOf(e);
-    if (e.xattrInBlock.length) l.xattrBlock = alloc.allocOne();
-    if (e.node.kind === 'dir' || e.node.kind === 'symlink') {
-      if (e.blockCount) runsToMappings(alloc.alloc(e.blockCount), 0, l.mappings);
-    }
+function placeInodeBlocks(cat: Catalog, alloc: BlockAllocator): InodeExtents {
+  const inodes = new InodeExtents(cat.lastIno + 1);
+  for (let ino = 1; ino <= cat.lastIno; ino++) {
+    const node = cat.nodes[ino];
+    if (!node) continue;
+    if (cat.xattrInBlock.has(ino)) inodes.setXattrBlock(ino, alloc.allocOne());
+    const count = cat.blockCounts[ino]!;
+    if ((node.kind === 'dir' || node.kind === 'symlink') && count) inodes.set(ino, runsToMappings(alloc.alloc(count), 0));
   }
-  for (const e of cat.filesInContentOrder) {
-    const l = layoutOf(e);
-    for (const r of dataBlocksOf(e)) runsToMappings(alloc.alloc(r.count), r.logical, l.mappings);
+  for (const ino of cat.filesInContentOrder) {
+    const mappings: Mapping[] = [];
+    for (const r of dataBlocksOf(cat, ino)) runsToMappings(alloc.alloc(r.count), r.logical, mappings);
+    inodes.set(ino, mappings);
   }
   return inodes;
 }
 
 /** Extent trees too big for i_block, after all data. Four extents or fewer live in i_block (encoded straight from the mappings). */
-function placeExtentTrees(cat: Catalog, inodes: (InodeLayout | undefined)[], alloc: BlockAllocator, bs: number): void {
-  for (const e of cat.entries) {
-    if (!e) continue;
-    const l = inodes[e.ino]!;
-    if (l.mappings.length <= ROOT_EXTENTS) continue;
-    const t = allocExtentTree(l.mappings, bs, alloc);
-    l.tree = t.tree;
-    l.treeBlocks = t.blocks;
+function placeExtentTrees(cat: Catalog, inodes: InodeExtents, alloc: BlockAllocator, bs: number): void {
+  for (let ino = 1; ino <= cat.lastIno; ino++) {
+    if (inodes.extentCount(ino) <= ROOT_EXTENTS) continue;
+    const t = allocExtentTree(inodes.mappings(ino), bs, alloc);
+    inodes.setTree(ino, t.tree, t.blocks);
   }
 }
 

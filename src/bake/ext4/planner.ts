@@ -95,7 +95,8 @@ function highWaterAt(o: Ext4Options, cat: Catalog, blocks: number, minInodes: nu
  */
 function minimumBlocks(o: Ext4Options, cat: Catalog, minInodes: number): number {
   let data = 0;
-  for (const e of cat.entries) if (e) data += e.blockCount + (e.xattrInBlock.length ? 1 : 0);
+  for (let ino = 1; ino <= cat.lastIno; ino++) if (cat.nodes[ino]) data += cat.blockCounts[ino]!;
+  data += cat.xattrInBlock.size;
   const inodeBlocks = Math.ceil(((minInodes + FIRST_INO) * o.inodeSize) / o.blockSize);
   let blocks = Math.max(64, Math.ceil((data + inodeBlocks) * 1.02) + 64);
   for (let i = 0; i < 500; i++) {
@@ -151,7 +152,10 @@ export function planExt4(tree: FsTree, o: Ext4Options): Ext4Plan {
     s.itableUnused = Math.min(s.itableUnused, ipg - (ino - 1 - g * ipg) - 1);
   };
   for (let ino = 1; ino < FIRST_INO; ino++) markInode(ino, ino === 2);
-  for (const e of cat.entries) if (e && e.ino >= FIRST_INO) markInode(e.ino, e.node.kind === 'dir');
+  for (let ino = FIRST_INO; ino <= cat.lastIno; ino++) {
+    const node = cat.nodes[ino];
+    if (node) markInode(ino, node.kind === 'dir');
+  }
   let freeBlocks = 0;
   let freeInodes = 0;
   for (const s of stats) {

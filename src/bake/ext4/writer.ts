@@ -13,7 +13,7 @@ import { crc32c, crc32cU32 } from '../../struct/crc32c.js';
 import { byteStringToBytes } from '../../tree/names.js';
 import { type FileNode, dataLength } from '../../tree/node.js';
 import { CorruptInputError } from '../../util/errors.js';
-import { type CatalogEntry, entryPath } from './catalog.js';
+import { type Catalog, entryPath } from './catalog.js';
 import { encodeDirBlock } from './dir-layout.js';
 import { encodeInode, iBlockFor, inodeInputFor } from './encode-inode.js';
 import { type ExtentNode, type Mapping, encodeExtentBlock, extentTreeBlocks } from './extent.js';
@@ -25,7 +25,7 @@ import { blockBitmap, encodeGdt, encodeSuperblock, fsSeed, inodeBitmap, usedInod
 import { fileSegments } from './file-segments.js';
 import { Coalescer } from '../coalescer.js';
 import type { Ext4Plan } from './planner.js';
-import { XATTR_BLOCK_HEADER, XATTR_BLOCK_NUMBER, XATTR_MAGIC, encodeXattrRegion, xattrBlockHash } from './xattr.js';
+import { type DiskXattr, XATTR_BLOCK_HEADER, XATTR_BLOCK_NUMBER, XATTR_MAGIC, encodeXattrRegion, xattrBlockHash } from './xattr.js';
 
 export interface WriteOptions {
   /**
@@ -38,9 +38,8 @@ export interface WriteOptions {
   onProgress?: (bytesWritten: number) => void;
 }
 
-type Item =
-  | { at: number; kind: 'meta'; encode: () => Uint8Array }
-  | { at: number; kind: 'file'; entry: CatalogEntry; layout: InodeLayout };
+/** A metadata block (or run of blocks) to encode and write at byte `at`. */
+type Item = { at: number; encode: () => Uint8Array };
 
 function treeBlockEncoder(node: ExtentNode, bs: number, csumSeed: number): () => Uint8Array {
   return () => encodeExtentBlock(node, bs, csumSeed);
@@ -52,12 +51,16 @@ function inodeSeed(fs: number, ino: number): number {
 
 type AddMeta = (block: number, encode: () => Uint8Array) => void;
 
-/** Every metadata and file item of the plan, sorted by byte offset. */
+/**
+ * Every metadata item of the plan, sorted by byte offset. Files are not items: they are
+ * placed in content order by a cursor that only moves forward, so filesInContentOrder is
+ * already in disk order and is merged in as the items are written (no object per file).
+ */
 function schedule(plan: Ext4Plan, assumeZeroed: boolean): Item[] {
   const bs = plan.geo.blockSize;
   const seed = fsSeed(plan);
   const items: Item[] = [];
-  const meta: AddMeta = (block, encode) => items.push({ at: block * bs, kind: 'meta', encode });
+  const meta: AddMeta = (block, encode) => items.push({ at: block * bs, encode });
   scheduleSuperblocks(plan, items);
   scheduleGroupTables(plan, meta, assumeZeroed, seed);
   if (plan.journalBlocks) {
@@ -65,7 +68,7 @@ function schedule(plan: Ext4Plan, assumeZeroed: boolean): Item[] {
     meta(layout.journal.mappings[0]!.physical, () => encodeJournalSuperblock(bs, plan.journalBlocks, plan.options.uuid));
     if (layout.journal.tree) for (const n of extentTreeBlocks(layout.journal.tree)) meta(n.block!, treeBlockEncoder(n, bs, inodeSeed(seed, JOURNAL_INO)));
   }
-  scheduleInodes(plan, items, meta, seed);
+  scheduleInodes(plan, meta, seed);
   // Stable sort keeps content order among files that tie (they never do: blocks are unique).
   return items.sort((a, b) => a.at - b.at);
 }
@@ -81,7 +84,7 @@ function scheduleSuperblocks(plan: Ext4Plan, items: Item[]): void {
     const start = groupStart(geo, g);
     // Group 0's superblock sits at byte 1024; the boot sector area before it is left alone.
     const sbOffset = g === 0 ? 1024 : start * bs;
-    items.push({ at: sbOffset, kind: 'meta', encode: () => {
+    items.push({ at: sbOffset, encode: () => {
       gdt ??= encodeGdt(plan);
       const sb = encodeSuperblock(plan, g, journalIBlock);
       const sbArea = g === 0 && bs > 1024 ? bs - 1024 : bs;
@@ -106,32 +109,34 @@ function scheduleGroupTables(plan: Ext4Plan, meta: AddMeta, assumeZeroed: boolea
   }
 }
 
-/** Each inode's xattr block, extent-tree blocks, directory or symlink blocks, and each file as one item. */
-function scheduleInodes(plan: Ext4Plan, items: Item[], meta: AddMeta, seed: number): void {
+/** Each inode's xattr block, extent-tree blocks, directory or symlink blocks (files are merged in when writing). */
+function scheduleInodes(plan: Ext4Plan, meta: AddMeta, seed: number): void {
   const { layout, catalog } = plan;
   const bs = plan.geo.blockSize;
-  for (const e of catalog.entries) {
-    if (!e) continue;
-    const l = layout.inodes[e.ino]!;
-    const iseed = inodeSeed(seed, e.ino);
-    if (l.xattrBlock) meta(l.xattrBlock, () => encodeXattrBlock(e, l.xattrBlock, bs, seed));
-    if (l.tree) for (const n of extentTreeBlocks(l.tree)) meta(n.block!, treeBlockEncoder(n, bs, iseed));
-    const node = e.node;
+  for (let ino = 1; ino <= catalog.lastIno; ino++) {
+    const node = catalog.nodes[ino];
+    if (!node) continue;
+    const xattrBlock = layout.inodes.xattrBlock(ino);
+    const tree = layout.inodes.tree(ino);
+    if (!xattrBlock && !tree && node.kind !== 'dir' && node.kind !== 'symlink') continue;
+    const iseed = inodeSeed(seed, ino);
+    if (xattrBlock) meta(xattrBlock, () => encodeXattrBlock(catalog.xattrInBlock.get(ino)!, xattrBlock, bs, seed));
+    if (tree) for (const n of extentTreeBlocks(tree)) meta(n.block!, treeBlockEncoder(n, bs, iseed));
     if (node.kind === 'dir') {
-      for (const m of l.mappings) {
+      const dir = catalog.dirs.get(ino)!;
+      const parent = ino === 2 ? 2 : catalog.parents[ino]!;
+      for (const m of layout.inodes.mappings(ino)) {
         for (let i = 0; i < m.length; i++) {
           const logical = m.logical + i;
-          meta(m.physical + i, () => encodeDirBlock(e.dir!, logical, e.ino, e.parentIno, bs, iseed));
+          meta(m.physical + i, () => encodeDirBlock(dir, logical, ino, parent, bs, iseed));
         }
       }
-    } else if (node.kind === 'symlink' && l.mappings.length) {
-      meta(l.mappings[0]!.physical, () => {
+    } else if (node.kind === 'symlink' && layout.inodes.extentCount(ino)) {
+      meta(layout.inodes.firstPhysical(ino), () => {
         const b = new Uint8Array(bs);
         b.set(byteStringToBytes(node.target));
         return b;
       });
-    } else if (node.kind === 'file' && l.mappings.length) {
-      items.push({ at: l.mappings[0]!.physical * bs, kind: 'file', entry: e, layout: l });
     }
   }
 }
@@ -153,9 +158,8 @@ function encodeInodeTable(plan: Ext4Plan, g: number, bytes: number, seed: number
       }, buf, off, geo.inodeSize, geo.blockSize, seed);
       continue;
     }
-    const e = catalog.entries[ino];
-    if (!e) continue;
-    encodeInode(inodeInputFor(e, layout.inodes[ino]!, geo.blockSize), buf, off, geo.inodeSize, geo.blockSize, seed);
+    if (!catalog.nodes[ino]) continue;
+    encodeInode(inodeInputFor(catalog, ino, layout.inodes.get(ino), geo.blockSize), buf, off, geo.inodeSize, geo.blockSize, seed);
   }
   return buf;
 }
@@ -164,10 +168,10 @@ function t(plan: Ext4Plan) {
   return { sec: plan.options.timestamp, nsec: 0 };
 }
 
-function encodeXattrBlock(e: CatalogEntry, block: number, bs: number, seed: number): Uint8Array {
+function encodeXattrBlock(xattrs: DiskXattr[], block: number, bs: number, seed: number): Uint8Array {
   const buf = new Uint8Array(bs);
-  encodeXattrRegion(e.xattrInBlock, buf, XATTR_BLOCK_HEADER.size, bs, 0);
-  XATTR_BLOCK_HEADER.encode({ h_magic: XATTR_MAGIC, h_refcount: 1, h_blocks: 1, h_hash: xattrBlockHash(e.xattrInBlock) }, buf, 0);
+  encodeXattrRegion(xattrs, buf, XATTR_BLOCK_HEADER.size, bs, 0);
+  XATTR_BLOCK_HEADER.encode({ h_magic: XATTR_MAGIC, h_refcount: 1, h_blocks: 1, h_hash: xattrBlockHash(xattrs) }, buf, 0);
   // The checksum covers the block number (le64), then the block with h_checksum still zero.
   const c = crc32c(crc32c(seed, XATTR_BLOCK_NUMBER.encode({ block })), buf);
   XATTR_BLOCK_HEADER.set(buf, 0, 'h_checksum', c);
@@ -175,10 +179,9 @@ function encodeXattrBlock(e: CatalogEntry, block: number, bs: number, seed: numb
 }
 
 /** Streams one file's data runs to their blocks, zero-padding partial blocks. */
-async function writeFile(out: Coalescer, content: ContentSource, e: CatalogEntry, l: InodeLayout, bs: number, onBytes: (n: number) => void): Promise<void> {
-  const node = e.node as FileNode;
+async function writeFile(out: Coalescer, content: ContentSource, cat: Catalog, ino: number, maps: Mapping[], bs: number, onBytes: (n: number) => void): Promise<void> {
+  const node = cat.nodes[ino] as FileNode;
   const runs = node.dataRuns ?? [{ offset: 0, length: node.size }];
-  const maps = l.mappings;
   let mi = 0;
   /** Device byte offset of file byte position p (p's block must be mapped). */
   const devOffset = (p: number): { at: number; room: number } => {
@@ -202,12 +205,12 @@ async function writeFile(out: Coalescer, content: ContentSource, e: CatalogEntry
   let inRun = 0; // bytes of runs[runIdx] delivered
   let total = 0;
   const expected = dataLength(node);
-  const where = entryPath(e);
-  if (!node.content) throw new CorruptInputError(where, 'file has data but no content source (source bug)');
+  const where = () => entryPath(cat, ino);
+  if (!node.content) throw new CorruptInputError(where(), 'file has data but no content source (source bug)');
   await content.read(node.content, async (chunk) => {
     let c = 0;
     total += chunk.length;
-    if (total > expected) throw new CorruptInputError(where, `file grew while reading (expected ${expected} bytes of data)`);
+    if (total > expected) throw new CorruptInputError(where(), `file grew while reading (expected ${expected} bytes of data)`);
     while (c < chunk.length) {
       const run = runs[runIdx]!;
       if (inRun === 0) {
@@ -228,7 +231,7 @@ async function writeFile(out: Coalescer, content: ContentSource, e: CatalogEntry
     }
     onBytes(chunk.length);
   });
-  if (total !== expected) throw new CorruptInputError(where, `file shrank while reading (got ${total} of ${expected} bytes)`);
+  if (total !== expected) throw new CorruptInputError(where(), `file shrank while reading (got ${total} of ${expected} bytes)`);
   if (pos % bs) await padTo(Math.ceil(pos / bs) * bs);
 }
 
@@ -243,23 +246,41 @@ export async function writeExt4(plan: Ext4Plan, device: BlockDevice, content: Co
     written += n;
     opts.onProgress?.(written);
   };
+  const { catalog, layout } = plan;
   const items = schedule(plan, opts.assumeZeroed ?? false);
-  const files = items.filter((i): i is Item & { kind: 'file' } => i.kind === 'file');
+  const files = catalog.filesInContentOrder;
+  const fileNode = (k: number) => catalog.nodes[files[k]!] as FileNode;
   // The device may copy file data its own way (host files into a host image, on several
   // threads); then the writer writes only metadata.
   const copying = device.copyFiles?.(content, files.length, (k) => {
-    const node = files[k]!.entry.node as FileNode;
-    return { ref: node.content!, size: node.size, ...fileSegments(node, files[k]!.layout, bs) };
+    const node = fileNode(k);
+    return { ref: node.content!, size: node.size, ...fileSegments(node, layout.inodes.mappings(files[k]!), bs) };
   }, { fillZeros: !(opts.assumeZeroed ?? false) });
-  if (!copying?.taken) content.plan?.(files.map((i) => (i.entry.node as FileNode).content!));
+  if (!copying?.taken) content.plan?.(Array.from(files, (ino) => (catalog.nodes[ino] as FileNode).content!));
+  // Metadata items and files, merged by where they start.
+  let k = 0;
+  let lastFileAt = -1;
+  const writeFilesBefore = async (at: number) => {
+    for (; k < files.length; k++) {
+      const ino = files[k]!;
+      const fileAt = layout.inodes.firstPhysical(ino) * bs;
+      if (fileAt >= at) return;
+      if (fileAt <= lastFileAt) throw new Error('files are not in disk order (planner bug)');
+      lastFileAt = fileAt;
+      if (!copying?.taken) await writeFile(out, content, catalog, ino, layout.inodes.mappings(ino), bs, onBytes);
+    }
+  };
   for (const item of items) {
-    if (item.kind === 'meta') await out.put(item.at, item.encode());
-    else if (!copying?.taken) await writeFile(out, content, item.entry, item.layout, bs, onBytes);
+    await writeFilesBefore(item.at);
+    await out.put(item.at, item.encode());
   }
+  await writeFilesBefore(Infinity);
   await out.flush();
   if (copying?.taken) {
     await copying.finish();
-    opts.onProgress?.(files.reduce((n, i) => n + dataLength(i.entry.node as FileNode), 0));
+    let total = 0;
+    for (let i = 0; i < files.length; i++) total += dataLength(fileNode(i));
+    opts.onProgress?.(total);
   }
   // A filesystem shorter than its device: make sure the last block exists, so the image
   // file has its full size even when its tail is a hole.
