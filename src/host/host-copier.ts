@@ -88,25 +88,27 @@ export function hostCopier(imageFd: number, base: number, hostPath: (ref: Conten
     begin(count, job) {
       // Pass 1: sizes of the flat arrays; pass 2: fill them. Jobs are made on demand so
       // no array of 100,000 job objects ever exists.
-      const sized = measureJobs(count, job, hostPath);
+      const sized = measureJobs(count, job, hostPath, zeroFill);
       if (!sized) return { taken: false, finish: async () => {} };
       const s = shareJobs(count, job, sized, { fd: imageFd, base, fill: zeroFill });
       const fromWorker = startWorker(s);
-      return { taken: true, finish: () => finish(s, sized.paths, fromWorker) };
+      return { taken: true, finish: () => finish(s, fromWorker) };
     },
   };
 }
 
 interface JobSizes {
-  paths: Uint8Array[];
-  pathLen: number;
+  /** Every host path, end to end (one buffer, not an object per path), and where each ends. */
+  paths: Uint8Array;
+  pathEnds: Float64Array;
   copyLen: number;
   zeroLen: number;
 }
 
 /** Every job's host path and the total lengths of the shared arrays; null when a file is not a host file. */
-function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null): JobSizes | null {
-  const paths: Uint8Array[] = new Array(count);
+function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): JobSizes | null {
+  let paths = new Uint8Array(1 << 16);
+  const pathEnds = new Float64Array(count);
   let pathLen = 0;
   let copyLen = 0;
   let zeroLen = 0;
@@ -114,35 +116,42 @@ function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref:
     const j = job(i);
     const p = hostPath(j.ref);
     if (!p) return null;
-    paths[i] = p;
+    if (pathLen + p.length > paths.length) {
+      const more = new Uint8Array(Math.max(paths.length * 2, pathLen + p.length));
+      more.set(paths.subarray(0, pathLen));
+      paths = more;
+    }
+    paths.set(p, pathLen);
     pathLen += p.length;
+    pathEnds[i] = pathLen;
     copyLen += j.copies.length;
-    zeroLen += j.zeros.length;
+    // Zero fills are only kept when they are written.
+    if (zeroFill) zeroLen += j.zeros.length;
   }
-  return { paths, pathLen, copyLen, zeroLen };
+  return { paths: paths.subarray(0, pathLen), pathEnds, copyLen, zeroLen };
 }
 
 /** The jobs in shared arrays, each job's part found through its offset array. */
 function shareJobs(count: number, job: (i: number) => CopyJob, sized: JobSizes, image: { fd: number; base: number; fill: boolean }): Shared {
   const s: Shared = {
-    pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, sized.pathLen))), pathOff: sharedF64(count + 1),
+    pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, sized.paths.length))), pathOff: sharedF64(count + 1),
     sizes: sharedF64(count), copyOff: sharedF64(count + 1), copies: sharedF64(sized.copyLen),
     zeroOff: sharedF64(count + 1), zeros: sharedF64(sized.zeroLen), count, ...image,
     ctl: new Int32Array(new SharedArrayBuffer(8)),
   };
-  let po = 0, co = 0, zo = 0;
+  s.pathBytes.set(sized.paths);
+  s.pathOff.set(sized.pathEnds, 1);
+  let co = 0, zo = 0;
   for (let i = 0; i < count; i++) {
     const j = job(i);
-    const p = sized.paths[i]!;
-    s.pathBytes.set(p, po);
-    po += p.length;
-    s.pathOff[i + 1] = po;
     s.sizes[i] = j.size;
     s.copies.set(j.copies, co);
     co += j.copies.length;
     s.copyOff[i + 1] = co;
-    s.zeros.set(j.zeros, zo);
-    zo += j.zeros.length;
+    if (image.fill) {
+      s.zeros.set(j.zeros, zo);
+      zo += j.zeros.length;
+    }
     s.zeroOff[i + 1] = zo;
   }
   return s;
@@ -160,13 +169,13 @@ function startWorker(s: Shared): Promise<Failure> {
 }
 
 /** The main thread's share of the copy, then the helper's end; the first failure is an error naming its file. */
-async function finish(s: Shared, paths: Uint8Array[], fromWorker: Promise<Failure>): Promise<void> {
+async function finish(s: Shared, fromWorker: Promise<Failure>): Promise<void> {
   const fs = await import('node:fs');
   const mine = copyLoop(s, fs);
   const theirs = await fromWorker;
   const f = mine ?? theirs;
   if (f) {
-    const where = Buffer.from(paths[f.index]!).toString('utf8');
+    const where = Buffer.from(s.pathBytes.subarray(s.pathOff[f.index]!, s.pathOff[f.index + 1]!)).toString('utf8');
     const why = f.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
     throw new CorruptInputError(where, f.code === 'ECHANGED' ? f.message : `cannot read: ${f.code} ${why}`);
   }
