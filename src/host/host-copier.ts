@@ -11,11 +11,11 @@ import type { BulkCopy, CopyJob } from '../io/block-device.js';
 /** Every job in flat shared arrays: no per-file objects, nothing copied to the worker. */
 interface Shared {
   pathBytes: Uint8Array;
-  pathOff: Float64Array;
+  pathOff: Uint32Array;
   sizes: Float64Array;
-  copyOff: Float64Array;
+  copyOff: Uint32Array;
   copies: Float64Array;
-  zeroOff: Float64Array;
+  zeroOff: Uint32Array;
   zeros: Float64Array;
   count: number;
   /** The image's descriptor (threads share the process's descriptors). */
@@ -29,6 +29,11 @@ type Failure = { index: number; code: string; message: string } | null;
 
 function sharedF64(n: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(Math.max(8, n * 8)));
+}
+
+/** Offsets into the other arrays (each well under 2^32 entries). */
+function sharedU32(n: number): Uint32Array {
+  return new Uint32Array(new SharedArrayBuffer(Math.max(4, n * 4)));
 }
 
 // One implementation for both threads: the worker gets it as source text. It claims
@@ -90,7 +95,7 @@ export function hostCopier(imageFd: number, base: number, hostPath: (ref: Conten
       // no array of 100,000 job objects ever exists.
       const sized = measureJobs(count, job, hostPath, zeroFill);
       if (!sized) return { taken: false, finish: async () => {} };
-      const s = shareJobs(count, job, sized, { fd: imageFd, base, fill: zeroFill });
+      const s = shareJobs(count, job, hostPath, sized, { fd: imageFd, base, fill: zeroFill });
       const fromWorker = startWorker(s);
       return { taken: true, finish: () => finish(s, fromWorker) };
     },
@@ -98,17 +103,16 @@ export function hostCopier(imageFd: number, base: number, hostPath: (ref: Conten
 }
 
 interface JobSizes {
-  /** Every host path, end to end (one buffer, not an object per path), and where each ends. */
-  paths: Uint8Array;
-  pathEnds: Float64Array;
+  pathLen: number;
   copyLen: number;
   zeroLen: number;
 }
 
-/** Every job's host path and the total lengths of the shared arrays; null when a file is not a host file. */
+/**
+ * The total lengths of the shared arrays; null when a file is not a host file. Paths are
+ * made again to fill the arrays rather than kept: a Buffer per file was tens of MB.
+ */
 function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): JobSizes | null {
-  let paths = new Uint8Array(1 << 16);
-  const pathEnds = new Float64Array(count);
   let pathLen = 0;
   let copyLen = 0;
   let zeroLen = 0;
@@ -116,34 +120,32 @@ function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref:
     const j = job(i);
     const p = hostPath(j.ref);
     if (!p) return null;
-    if (pathLen + p.length > paths.length) {
-      const more = new Uint8Array(Math.max(paths.length * 2, pathLen + p.length));
-      more.set(paths.subarray(0, pathLen));
-      paths = more;
-    }
-    paths.set(p, pathLen);
     pathLen += p.length;
-    pathEnds[i] = pathLen;
     copyLen += j.copies.length;
     // Zero fills are only kept when they are written.
     if (zeroFill) zeroLen += j.zeros.length;
   }
-  return { paths: paths.subarray(0, pathLen), pathEnds, copyLen, zeroLen };
+  return { pathLen, copyLen, zeroLen };
 }
 
 /** The jobs in shared arrays, each job's part found through its offset array. */
-function shareJobs(count: number, job: (i: number) => CopyJob, sized: JobSizes, image: { fd: number; base: number; fill: boolean }): Shared {
+function shareJobs(
+  count: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, sized: JobSizes, image: { fd: number; base: number; fill: boolean },
+): Shared {
   const s: Shared = {
-    pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, sized.paths.length))), pathOff: sharedF64(count + 1),
-    sizes: sharedF64(count), copyOff: sharedF64(count + 1), copies: sharedF64(sized.copyLen),
-    zeroOff: sharedF64(count + 1), zeros: sharedF64(sized.zeroLen), count, ...image,
+    pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, sized.pathLen))), pathOff: sharedU32(count + 1),
+    sizes: sharedF64(count), copyOff: sharedU32(count + 1), copies: sharedF64(sized.copyLen),
+    zeroOff: sharedU32(count + 1), zeros: sharedF64(sized.zeroLen), count, ...image,
     ctl: new Int32Array(new SharedArrayBuffer(8)),
   };
-  s.pathBytes.set(sized.paths);
-  s.pathOff.set(sized.pathEnds, 1);
-  let co = 0, zo = 0;
+  let po = 0, co = 0, zo = 0;
   for (let i = 0; i < count; i++) {
     const j = job(i);
+    const p = hostPath(j.ref)!;
+    if (po + p.length > sized.pathLen) throw new Error('a host path changed between two asks (copier bug)');
+    s.pathBytes.set(p, po);
+    po += p.length;
+    s.pathOff[i + 1] = po;
     s.sizes[i] = j.size;
     s.copies.set(j.copies, co);
     co += j.copies.length;

@@ -94,6 +94,7 @@ export class NodeSourceFs implements SourceFs {
   warnings: string[] = [];
   private openPath: string | null = null;
   private openFd = -1;
+  private rootSlash: Buffer | null = null;
 
   constructor(rootPath: string, opts: { xattrs?: boolean } = {}) {
     this.rootPath = rootPath.replace(/\/+$/, '') || '/';
@@ -106,9 +107,13 @@ export class NodeSourceFs implements SourceFs {
 
   /** Host path as a Buffer, so names that are not UTF-8 survive. */
   private host(path: string): Buffer {
-    const root = Buffer.from(this.rootPath, 'utf8');
-    if (path === '') return root;
-    return Buffer.concat([root, Buffer.from('/'), Buffer.from(path, 'latin1')]);
+    if (path === '') return Buffer.from(this.rootPath, 'utf8');
+    // One allocation per path: the copier asks for every file's path, twice.
+    const prefix = (this.rootSlash ??= Buffer.from(`${this.rootPath}/`, 'utf8'));
+    const out = Buffer.allocUnsafe(prefix.length + path.length);
+    prefix.copy(out, 0);
+    out.write(path, prefix.length, 'latin1');
+    return out;
   }
 
   /**

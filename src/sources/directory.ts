@@ -250,8 +250,10 @@ class DirectoryWalk {
       content = { order: row, handle: row };
     }
     const node: FileNode = {
-      kind: 'file', perm: m.perm, uid: st.uid, gid: st.gid, mtime: m.mtime, atime: m.atime, ctime: m.ctime, xattrs: m.xattrs, size: st.size, dataRuns: runs, content,
+      kind: 'file', perm: m.perm, uid: st.uid, gid: st.gid, mtime: m.mtime, atime: m.atime, ctime: m.ctime, xattrs: m.xattrs, size: st.size, content,
     };
+    // Only a file with holes carries the field: a slot per file otherwise.
+    if (runs) node.dataRuns = runs;
     // Only candidates are kept (with their stat) until the batch question at the end.
     if (content && batch && (fs.mayHaveHoles?.(st) ?? true)) this.holeChecks.push({ path, stat: st, node, row: content.order });
     return node;
@@ -269,7 +271,7 @@ class DirectoryWalk {
     if (!this.holeChecks.length || !this.fs.dataRunsMany) return;
     const found = await this.fs.dataRunsMany(this.holeChecks);
     this.holeChecks.forEach((h, i) => {
-      h.node.dataRuns = found[i];
+      if (found[i]) h.node.dataRuns = found[i];
       this.files.setRuns(h.row, found[i]);
     });
   }

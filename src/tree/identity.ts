@@ -6,12 +6,14 @@
 // Pure (util/sha256.ts), so the CLI and the browser derive the same identity.
 import { sha256 } from '../util/sha256.js';
 import type { FsNode, FsTree } from './node.js';
+import { NodeNumbers } from './node-numbers.js';
 import { sortedEntries } from './walk.js';
 
 export function treeDigest(tree: FsTree, salt: string): Uint8Array {
   const h = sha256();
   h.update(`cake-img identity v1\0${salt}\0`);
-  const ids = new Map<object, number>();
+  const ids = new NodeNumbers();
+  let nextId = 0;
   // Text is gathered in a string and hashed in large pieces: one update per entry was
   // a visible share of planning a 10,000-file tree. Names are byte strings (latin1).
   let text = '';
@@ -25,7 +27,7 @@ export function treeDigest(tree: FsTree, salt: string): Uint8Array {
       text += `${path}\0=${id}\n`;
       return;
     }
-    ids.set(node, (id = ids.size));
+    ids.set(node, (id = nextId++));
     const t = node.mtime;
     let extra = '';
     if (node.kind === 'file') extra = `${node.size}`;

@@ -3,6 +3,7 @@
 // blocks it needs). Geometry and block placement come after (layout.ts).
 import { displayName } from '../../tree/names.js';
 import type { DataRun, DirNode, FileNode, FsNode, FsTree } from '../../tree/node.js';
+import { NodeNumbers } from '../../tree/node-numbers.js';
 import { sortedEntries } from '../../tree/walk.js';
 import { UnsupportedError } from '../../util/errors.js';
 import { checkIds } from '../../tree/limits.js';
@@ -105,26 +106,37 @@ export function dataBlocksOf(cat: Catalog, ino: number): BlockRange[] {
 }
 
 export function buildCatalog(tree: FsTree, bs: number, inodeSize: number, seed: Uint32Array, dirIndex: boolean): Catalog {
-  const numbering = new Numbering(bs, inodeSize, seed, dirIndex);
+  const numbering = new Numbering(countEntries(tree.root), bs, inodeSize, seed, dirIndex);
   numbering.walk(tree.root);
   const cat = numbering.finish();
-  const files: number[] = [];
+  let files = new Uint32Array(cat.lastIno + 1);
+  let count = 0;
   for (let ino = ROOT_INO; ino <= cat.lastIno; ino++) {
-    if (cat.nodes[ino]?.kind === 'file' && cat.blockCounts[ino]! > 0) files.push(ino);
+    if (cat.nodes[ino]?.kind === 'file' && cat.blockCounts[ino]! > 0) files[count++] = ino;
   }
+  files = files.slice(0, count);
   const order = (ino: number) => (cat.nodes[ino] as FileNode).content?.order ?? 0;
-  // A stable sort: files without a content order keep inode order, as before.
-  files.sort((a, b) => order(a) - order(b));
-  cat.filesInContentOrder = Uint32Array.from(files);
+  // A stable sort (V8's typed-array sort is a merge sort): files without a content order keep inode order.
+  cat.filesInContentOrder = files.sort((a, b) => order(a) - order(b));
   return cat;
 }
 
-/** A Uint32Array or Float64Array at least `n` long, its contents kept. */
-function room<T extends Uint32Array | Float64Array>(a: T, n: number): T {
-  if (n <= a.length) return a;
-  const b = new (a.constructor as new (n: number) => T)(Math.max(n, a.length * 2));
-  b.set(a);
-  return b;
+/**
+ * Names in the tree (each directory once): at least the number of inodes besides the root
+ * and lost+found, so the columns are made once at their size instead of grown.
+ */
+function countEntries(root: DirNode): number {
+  let n = 0;
+  const seen = new Set<DirNode>(); // directories only (a directory hard link is refused later)
+  const stack: DirNode[] = [root];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    n += dir.entries.size;
+    for (const child of dir.entries.values()) if (child.kind === 'dir') stack.push(child);
+  }
+  return n;
 }
 
 /**
@@ -133,21 +145,28 @@ function room<T extends Uint32Array | Float64Array>(a: T, n: number): T {
  * names, directory hard links, link counts, device numbers, owners, xattrs.
  */
 class Numbering {
-  private readonly nodes: (FsNode | undefined)[] = new Array<FsNode | undefined>(FIRST_INO + 1).fill(undefined);
-  private readonly names: (string | undefined)[] = new Array<string | undefined>(FIRST_INO + 1).fill(undefined);
-  private parents = new Uint32Array(1024);
-  private links = new Uint32Array(1024);
-  private blockCounts = new Float64Array(1024);
+  private readonly nodes: (FsNode | undefined)[];
+  private readonly names: (string | undefined)[];
+  private parents: Uint32Array;
+  private links: Uint32Array;
+  private blockCounts: Float64Array;
   private readonly dirs = new Map<number, DirLayout>();
   private readonly dataBlocks = new Map<number, BlockRange[]>();
   private readonly xattrInInode = new Map<number, DiskXattr[]>();
   private readonly xattrInBlock = new Map<number, DiskXattr[]>();
-  private readonly inoOf = new Map<FsNode, number>();
+  private readonly inoOf = new NodeNumbers();
   private next = FIRST_INO + 1;
   private readonly inodeXattrRoom: number;
 
-  constructor(private readonly bs: number, inodeSize: number, private readonly seed: Uint32Array, private readonly dirIndex: boolean) {
+  /** `entries`: the names in the tree, a bound on the inodes numbered from 12. */
+  constructor(entries: number, private readonly bs: number, inodeSize: number, private readonly seed: Uint32Array, private readonly dirIndex: boolean) {
     this.inodeXattrRoom = inodeSize - GOOD_OLD_INODE_SIZE - EXTRA_ISIZE - 4; // 4: the in-inode magic
+    const n = FIRST_INO + 1 + entries;
+    this.nodes = new Array<FsNode | undefined>(n).fill(undefined);
+    this.names = new Array<string | undefined>(n).fill(undefined);
+    this.parents = new Uint32Array(n);
+    this.links = new Uint32Array(n);
+    this.blockCounts = new Float64Array(n);
   }
 
   private get view(): Catalog {
@@ -162,12 +181,16 @@ class Numbering {
     return entryPath(this.view, ino);
   }
 
-  /** The catalog, its columns cut to the inodes numbered. */
+  /** The catalog, its columns cut to the inodes numbered (hard links leave some unused). */
   finish(): Catalog {
     const n = this.next;
-    this.parents = this.parents.slice(0, n);
-    this.links = this.links.slice(0, n);
-    this.blockCounts = this.blockCounts.slice(0, n);
+    if (n < this.links.length) {
+      this.nodes.length = n;
+      this.names.length = n;
+      this.parents = this.parents.slice(0, n);
+      this.links = this.links.slice(0, n);
+      this.blockCounts = this.blockCounts.slice(0, n);
+    }
     return this.view;
   }
 
@@ -220,9 +243,6 @@ class Numbering {
   private add(node: FsNode, ino: number, name: string, parent: number): void {
     this.nodes[ino] = node;
     this.names[ino] = name;
-    this.parents = room(this.parents, ino + 1);
-    this.links = room(this.links, ino + 1);
-    this.blockCounts = room(this.blockCounts, ino + 1);
     this.parents[ino] = parent;
     this.inoOf.set(node, ino);
     checkIds(node, () => this.pathOf(ino), 'ext4');
