@@ -1,7 +1,8 @@
 // Copies file data straight from host files into a host image file, on the main thread
 // and (with more than 64 files and a second core) one worker at once: both claim files
-// from a shared counter and pread/pwrite them to the places the plan gave. Used when the source is a host directory and the image a
-// host file; the bake core only hands over (ref → segments) jobs.
+// from a shared counter and pread/pwrite them to the places the plan gave, a batch of
+// files at a time. Used when the source is a host directory and the image a host file;
+// the bake core only hands over (ref → segments) jobs.
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CorruptInputError } from '../util/errors.js';
@@ -79,10 +80,18 @@ function copyLoop(s: Shared, fs: typeof import('node:fs')): Failure {
 }
 
 const WORKER = `
-const { workerData, parentPort } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 ${copyLoop.toString()}
-parentPort.postMessage(copyLoop(workerData, require('node:fs')));
+parentPort.on('message', (s) => parentPort.postMessage(copyLoop(s, require('node:fs'))));
 `;
+
+/**
+ * Files per batch: the shared arrays hold one batch at a time (some 70 bytes a file), so a
+ * million-file copy needs a few MB of them, not 70.
+ */
+const BATCH = 1 << 15;
+
+type Image = { fd: number; base: number; fill: boolean };
 
 /**
  * `hostPath(ref)` gives a file's host path bytes (null: not a host file, so not taken).
@@ -91,13 +100,17 @@ parentPort.postMessage(copyLoop(workerData, require('node:fs')));
 export function hostCopier(imageFd: number, base: number, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): { begin(count: number, job: (i: number) => CopyJob): BulkCopy } {
   return {
     begin(count, job) {
-      // Pass 1: sizes of the flat arrays; pass 2: fill them. Jobs are made on demand so
-      // no array of 100,000 job objects ever exists.
+      // Pass 1: sizes of each batch's flat arrays; pass 2, a batch at a time: fill them.
+      // Jobs are made on demand so no array of 100,000 job objects ever exists.
       const sized = measureJobs(count, job, hostPath, zeroFill);
       if (!sized) return { taken: false, finish: async () => {} };
-      const s = shareJobs(count, job, hostPath, sized, { fd: imageFd, base, fill: zeroFill });
-      const fromWorker = startWorker(s);
-      return { taken: true, finish: () => finish(s, fromWorker) };
+      const image: Image = { fd: imageFd, base, fill: zeroFill };
+      const share = (b: number) => shareJobs(b * BATCH, Math.min(count, (b + 1) * BATCH), job, hostPath, sized[b]!, image);
+      const helper = startHelper(count);
+      // The helper starts on the first batch now, while the writer writes the metadata.
+      const first = share(0);
+      const firstRun = helper?.run(first) ?? Promise.resolve(null);
+      return { taken: true, finish: () => finish(first, firstRun, sized.length, share, helper) };
     },
   };
 }
@@ -109,29 +122,31 @@ interface JobSizes {
 }
 
 /**
- * The total lengths of the shared arrays; null when a file is not a host file. Paths are
- * made again to fill the arrays rather than kept: a Buffer per file was tens of MB.
+ * The lengths of each batch's shared arrays; null when a file is not a host file. Paths
+ * are made again to fill the arrays rather than kept: a Buffer per file was tens of MB.
  */
-function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): JobSizes | null {
-  let pathLen = 0;
-  let copyLen = 0;
-  let zeroLen = 0;
+function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): JobSizes[] | null {
+  const out: JobSizes[] = [];
   for (let i = 0; i < count; i++) {
+    if (i % BATCH === 0) out.push({ pathLen: 0, copyLen: 0, zeroLen: 0 });
+    const sz = out[out.length - 1]!;
     const j = job(i);
     const p = hostPath(j.ref);
     if (!p) return null;
-    pathLen += p.length;
-    copyLen += j.copies.length;
+    sz.pathLen += p.length;
+    sz.copyLen += j.copies.length;
     // Zero fills are only kept when they are written.
-    if (zeroFill) zeroLen += j.zeros.length;
+    if (zeroFill) sz.zeroLen += j.zeros.length;
   }
-  return { pathLen, copyLen, zeroLen };
+  if (!out.length) out.push({ pathLen: 0, copyLen: 0, zeroLen: 0 });
+  return out;
 }
 
-/** The jobs in shared arrays, each job's part found through its offset array. */
+/** Jobs [from, to) in shared arrays, each job's part found through its offset array. */
 function shareJobs(
-  count: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, sized: JobSizes, image: { fd: number; base: number; fill: boolean },
+  from: number, to: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, sized: JobSizes, image: Image,
 ): Shared {
+  const count = to - from;
   const s: Shared = {
     pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, sized.pathLen))), pathOff: sharedU32(count + 1),
     sizes: sharedF64(count), copyOff: sharedU32(count + 1), copies: sharedF64(sized.copyLen),
@@ -140,7 +155,7 @@ function shareJobs(
   };
   let po = 0, co = 0, zo = 0;
   for (let i = 0; i < count; i++) {
-    const j = job(i);
+    const j = job(from + i);
     const p = hostPath(j.ref)!;
     if (po + p.length > sized.pathLen) throw new Error('a host path changed between two asks (copier bug)');
     s.pathBytes.set(p, po);
@@ -159,26 +174,76 @@ function shareJobs(
   return s;
 }
 
-/** The helper thread's result (its failure or null); one helper is worth its start-up only with something to share. */
-function startWorker(s: Shared): Promise<Failure> {
-  if (!(os.availableParallelism() > 1 && s.count > 64)) return Promise.resolve(null);
-  const worker = new Worker(WORKER, { eval: true, workerData: s });
-  return new Promise<Failure>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? resolve(null) : reject(new Error(`copy worker exited with ${code}`))));
-  });
+interface Helper {
+  /** Copies its share of a batch; resolves with its failure or null. */
+  run(s: Shared): Promise<Failure>;
+  stop(): void;
 }
 
-/** The main thread's share of the copy, then the helper's end; the first failure is an error naming its file. */
-async function finish(s: Shared, fromWorker: Promise<Failure>): Promise<void> {
+/**
+ * The helper thread, kept for every batch; one helper is worth its start-up only with
+ * something to share. It holds the process open only while it has a batch.
+ */
+function startHelper(count: number): Helper | null {
+  if (!(os.availableParallelism() > 1 && count > 64)) return null;
+  const worker = new Worker(WORKER, { eval: true });
+  let pending: { resolve: (f: Failure) => void; reject: (e: Error) => void } | null = null;
+  let broken: Error | null = null;
+  const settle = (f: Failure | Error) => {
+    const p = pending;
+    pending = null;
+    worker.unref();
+    if (f instanceof Error) {
+      broken = f;
+      p?.reject(f);
+    } else p?.resolve(f);
+  };
+  worker.on('message', (f: Failure) => settle(f));
+  worker.on('error', (e) => settle(e));
+  worker.on('exit', (code) => settle(new Error(`copy worker exited with ${code}`)));
+  return {
+    run(s) {
+      if (broken) return Promise.reject(broken);
+      worker.ref();
+      const done = new Promise<Failure>((resolve, reject) => {
+        pending = { resolve, reject };
+        worker.postMessage(s);
+      });
+      // Not awaited when the main thread fails first (or the writer never gets to finish).
+      done.catch(() => {});
+      return done;
+    },
+    stop() {
+      worker.removeAllListeners('exit');
+      void worker.terminate();
+    },
+  };
+}
+
+/**
+ * Each batch: the main thread's share of the copy, then the helper's end; the first
+ * failure is an error naming its file.
+ */
+async function finish(first: Shared, firstRun: Promise<Failure>, batches: number, share: (b: number) => Shared, helper: Helper | null): Promise<void> {
   const fs = await import('node:fs');
-  const mine = copyLoop(s, fs);
-  const theirs = await fromWorker;
-  const f = mine ?? theirs;
-  if (f) {
-    const where = Buffer.from(s.pathBytes.subarray(s.pathOff[f.index]!, s.pathOff[f.index + 1]!)).toString('utf8');
-    const why = f.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
-    throw new CorruptInputError(where, f.code === 'ECHANGED' ? f.message : `cannot read: ${f.code} ${why}`);
+  try {
+    let s = first;
+    let theirs = firstRun;
+    for (let b = 0; ;) {
+      const mine = copyLoop(s, fs);
+      const f = mine ?? (await theirs);
+      if (f) throw failure(s, f);
+      if (++b >= batches) break;
+      s = share(b);
+      theirs = helper?.run(s) ?? Promise.resolve(null);
+    }
+  } finally {
+    helper?.stop();
   }
+}
+
+function failure(s: Shared, f: NonNullable<Failure>): CorruptInputError {
+  const where = Buffer.from(s.pathBytes.subarray(s.pathOff[f.index]!, s.pathOff[f.index + 1]!)).toString('utf8');
+  const why = f.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+  return new CorruptInputError(where, f.code === 'ECHANGED' ? f.message : `cannot read: ${f.code} ${why}`);
 }
