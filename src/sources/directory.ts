@@ -52,8 +52,8 @@ class FileTable {
   add(dir: number, name: string, size: number, runs: DataRun[] | undefined): number {
     const row = this.names.length;
     if (row === this.dirOf.length) {
-      this.dirOf = grown(this.dirOf, new Uint32Array(row * 2));
-      this.sizes = grown(this.sizes, new Float64Array(row * 2));
+      this.dirOf = grown(this.dirOf, new Uint32Array(Math.max(1024, row * 2)));
+      this.sizes = grown(this.sizes, new Float64Array(Math.max(1024, row * 2)));
     }
     this.dirOf[row] = dir;
     this.sizes[row] = size;
@@ -73,6 +73,12 @@ class FileTable {
 
   size(row: number): number {
     return this.sizes[row]!;
+  }
+
+  /** Lets go of the room kept for growth, once the walk is over. */
+  trim(): void {
+    this.dirOf = this.dirOf.slice(0, this.count);
+    this.sizes = this.sizes.slice(0, this.count);
   }
 
   spans(row: number): DataRun[] {
@@ -141,6 +147,7 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
   fs.warm?.();
   const root = await walk.walk();
   await walk.findHoles();
+  walk.files.trim();
   const warnings = (fs as { warnings?: string[] }).warnings ?? [];
   return { tree: { root }, content: new DirectoryContent(fs, label, walk.files), warnings };
 }

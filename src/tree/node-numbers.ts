@@ -12,7 +12,7 @@ const MAX_ORDER = 1 << 26;
 
 export class NodeNumbers {
   private nodes: (FsNode | undefined)[] = [];
-  private numbers = new Float64Array(0);
+  private numbers = new Uint32Array(0);
   private readonly others = new Map<FsNode, number>();
 
   get(node: FsNode): number | undefined {
@@ -21,7 +21,7 @@ export class NodeNumbers {
     return this.others.get(node);
   }
 
-  /** Gives `node` (not numbered before) the number `n`. */
+  /** Gives `node` (not numbered before) the number `n` (below 2^32). */
   set(node: FsNode, n: number): void {
     const o = orderOf(node);
     if (o < 0 || o >= MAX_ORDER) {
@@ -41,7 +41,7 @@ export class NodeNumbers {
     const size = Math.max(min, this.nodes.length * 2, 1024);
     const nodes = new Array<FsNode | undefined>(size).fill(undefined);
     for (let i = 0; i < this.nodes.length; i++) nodes[i] = this.nodes[i];
-    const numbers = new Float64Array(size);
+    const numbers = new Uint32Array(size);
     numbers.set(this.numbers);
     this.nodes = nodes;
     this.numbers = numbers;

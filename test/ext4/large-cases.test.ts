@@ -9,7 +9,7 @@ import { MemorySourceFs } from '../../src/io/memory-source-fs.js';
 import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { loadDirectory } from '../../src/sources/directory.js';
 import { planExt4 } from '../../src/bake/ext4/planner.js';
-import { entryPath } from '../../src/bake/ext4/catalog.js';
+import { entryPath, inoOf } from '../../src/bake/ext4/catalog.js';
 import { textToByteString } from '../../src/tree/names.js';
 import { DoesNotFitError, UnsupportedError } from '../../src/util/errors.js';
 import { debugfsBatch, parseLs, parseStat, q } from '../oracles/debugfs.js';
@@ -32,8 +32,9 @@ describe('large cases', () => {
     const src = await loadDirectory(m);
     const img = path.join(work, 'wide.img');
     const plan = await buildImage(src.tree, src.content, img);
-    const big = plan.catalog.dirs.get(plan.catalog.names.indexOf('big'))!;
-    expect(entryPath(plan.catalog, plan.catalog.names.indexOf('big'))).toBe('/big');
+    const bigIno = inoOf(plan.catalog, src.tree.root.entries.get('big')!);
+    const big = plan.catalog.dirs.get(bigIno)!;
+    expect(entryPath(plan.catalog, bigIno)).toBe('/big');
     expect(big.indexed).toBe(true);
     expect(big.nodes).toBeGreaterThan(0); // indirect_levels = 1
     expectFsckClean(img);

@@ -26,8 +26,7 @@ export interface BlockRange {
 export interface Catalog {
   /** The tree's node of each inode (no copy of the tree: the same objects). */
   nodes: (FsNode | undefined)[];
-  /** First name (byte string) and the inode of the directory holding it: paths are only built for messages. */
-  names: (string | undefined)[];
+  /** The directory holding each inode's first name (its name is in that directory's records): paths are only built for messages. */
   parents: Uint32Array;
   links: Uint32Array;
   /** Blocks each inode needs besides extent-tree blocks: data, directory or symlink blocks. */
@@ -54,8 +53,16 @@ export const NO_XATTRS: DiskXattr[] = [];
 /** The inode's path as shown to people ('/etc/passwd'). */
 export function entryPath(cat: Catalog, ino: number): string {
   const parts: string[] = [];
-  for (let x = ino; x !== ROOT_INO && x !== 0; x = cat.parents[x]!) parts.push(displayName(cat.names[x]!));
+  for (let x = ino; x !== ROOT_INO && x !== 0; x = cat.parents[x]!) parts.push(displayName(nameIn(cat, cat.parents[x]!, x)));
   return '/' + parts.reverse().join('/');
+}
+
+/** The first name, in byte order, of inode `ino` in directory `dir` (a scan: for messages only). */
+function nameIn(cat: Catalog, dir: number, ino: number): string {
+  const recs = cat.dirs.get(dir)?.records;
+  let first: string | undefined;
+  if (recs) for (let i = 0; i < recs.length; i++) if (recs.inos[i] === ino && (first === undefined || recs.names[i]! < first)) first = recs.names[i]!;
+  return first ?? '?';
 }
 
 /** The inode number of `node` (a scan: for the few callers that start from a node). */
@@ -146,7 +153,6 @@ function countEntries(root: DirNode): number {
  */
 class Numbering {
   private readonly nodes: (FsNode | undefined)[];
-  private readonly names: (string | undefined)[];
   private parents: Uint32Array;
   private links: Uint32Array;
   private blockCounts: Float64Array;
@@ -163,7 +169,6 @@ class Numbering {
     this.inodeXattrRoom = inodeSize - GOOD_OLD_INODE_SIZE - EXTRA_ISIZE - 4; // 4: the in-inode magic
     const n = FIRST_INO + 1 + entries;
     this.nodes = new Array<FsNode | undefined>(n).fill(undefined);
-    this.names = new Array<string | undefined>(n).fill(undefined);
     this.parents = new Uint32Array(n);
     this.links = new Uint32Array(n);
     this.blockCounts = new Float64Array(n);
@@ -171,14 +176,16 @@ class Numbering {
 
   private get view(): Catalog {
     return {
-      nodes: this.nodes, names: this.names, parents: this.parents, links: this.links, blockCounts: this.blockCounts, dirs: this.dirs,
+      nodes: this.nodes, parents: this.parents, links: this.links, blockCounts: this.blockCounts, dirs: this.dirs,
       dataBlocks: this.dataBlocks, xattrInInode: this.xattrInInode, xattrInBlock: this.xattrInBlock, lastIno: this.next - 1,
       filesInContentOrder: new Uint32Array(0), lostFoundIno: FIRST_INO,
     };
   }
 
-  private pathOf(ino: number): string {
-    return entryPath(this.view, ino);
+  /** The path of a numbered directory, or of `name` in one. */
+  private pathOf(ino: number, name?: string): string {
+    const dir = entryPath(this.view, ino);
+    return name === undefined ? dir : `${dir === '/' ? '' : dir}/${displayName(name)}`;
   }
 
   /** The catalog, its columns cut to the inodes numbered (hard links leave some unused). */
@@ -186,7 +193,6 @@ class Numbering {
     const n = this.next;
     if (n < this.links.length) {
       this.nodes.length = n;
-      this.names.length = n;
       this.parents = this.parents.slice(0, n);
       this.links = this.links.slice(0, n);
       this.blockCounts = this.blockCounts.slice(0, n);
@@ -219,7 +225,7 @@ class Numbering {
     const subdirs: DirNode[] = [];
     for (let k = 0; k < kids.length; k++) {
       const [name, child] = kids[k]!;
-      const childPath = () => `${this.pathOf(self)}/${displayName(name)}`.replace(/^\/\//, '/');
+      const childPath = () => this.pathOf(self, name);
       if (name.length > 255) throw new UnsupportedError(childPath(), `name is ${name.length} bytes; ext4 allows 255`);
       if (name.length === 0 || name.includes('/') || name.includes('\0') || name === '.' || name === '..') {
         throw new UnsupportedError(childPath(), `invalid name ${JSON.stringify(displayName(name))}`);
@@ -242,15 +248,16 @@ class Numbering {
 
   private add(node: FsNode, ino: number, name: string, parent: number): void {
     this.nodes[ino] = node;
-    this.names[ino] = name;
     this.parents[ino] = parent;
     this.inoOf.set(node, ino);
-    checkIds(node, () => this.pathOf(ino), 'ext4');
+    // Its name is not in its directory's records yet (they are made after all its entries).
+    const where = () => (parent ? this.pathOf(parent, name) : '/');
+    checkIds(node, where, 'ext4');
     if ((node.kind === 'chardev' || node.kind === 'blockdev') && !(node.major >= 0 && node.major <= MAX_MAJOR && node.minor >= 0 && node.minor <= MAX_MINOR)) {
-      throw new UnsupportedError(this.pathOf(ino), `device number ${node.major}:${node.minor} is beyond Linux's (major up to ${MAX_MAJOR}, minor up to ${MAX_MINOR})`);
+      throw new UnsupportedError(where(), `device number ${node.major}:${node.minor} is beyond Linux's (major up to ${MAX_MAJOR}, minor up to ${MAX_MINOR})`);
     }
-    if (node.xattrs.length) this.placeXattrs(ino, node);
-    if (node.kind === 'symlink') this.shapeSymlink(ino, node.target.length);
+    if (node.xattrs.length) this.placeXattrs(ino, node, where);
+    if (node.kind === 'symlink') this.shapeSymlink(ino, node.target.length, where);
     else if (node.kind === 'file') this.shapeFile(ino, node);
   }
 
@@ -265,9 +272,9 @@ class Numbering {
   }
 
   /** A symlink's target: in the inode below 60 bytes (a fast symlink), else in one block. */
-  private shapeSymlink(ino: number, len: number): void {
-    if (len === 0) throw new UnsupportedError(this.pathOf(ino), 'symlink with an empty target');
-    if (len >= this.bs) throw new UnsupportedError(this.pathOf(ino), `symlink target is ${len} bytes; at most ${this.bs - 1} fit in a ${this.bs}-byte block`);
+  private shapeSymlink(ino: number, len: number, where: () => string): void {
+    if (len === 0) throw new UnsupportedError(where(), 'symlink with an empty target');
+    if (len >= this.bs) throw new UnsupportedError(where(), `symlink target is ${len} bytes; at most ${this.bs - 1} fit in a ${this.bs}-byte block`);
     this.blockCounts[ino] = len < 60 ? 0 : 1;
   }
 
@@ -282,8 +289,8 @@ class Numbering {
     }
   }
 
-  private placeXattrs(ino: number, node: FsNode): void {
-    const { inInode, inBlock } = placeXattrs(node, () => this.pathOf(ino), this.inodeXattrRoom, this.bs);
+  private placeXattrs(ino: number, node: FsNode, where: () => string): void {
+    const { inInode, inBlock } = placeXattrs(node, where, this.inodeXattrRoom, this.bs);
     if (inInode.length) this.xattrInInode.set(ino, inInode);
     if (inBlock.length) this.xattrInBlock.set(ino, inBlock);
   }
