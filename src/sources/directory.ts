@@ -30,13 +30,13 @@ const NO_XATTRS: Xattr[] = [];
 
 /**
  * Where each file's bytes are, as a table rather than an object per file (a tree of a
- * million files would carry a million handles): a ref's handle is its row. The path is
- * the directory's path (one string per directory) and the name the tree already holds.
+ * million files would carry a million handles): a ref's order is its row, and its handle
+ * the file's size. The path is the directory's path (one string per directory) and the
+ * name the tree already holds.
  */
 class FileTable {
   private readonly dirPaths: string[] = [];
   private dirOf = new Uint32Array(1024);
-  private sizes = new Float64Array(1024);
   private readonly names: string[] = [];
   /** Data runs of the few files with holes. */
   private readonly runs = new Map<number, DataRun[]>();
@@ -49,14 +49,14 @@ class FileTable {
     return this.dirPaths.push(path) - 1;
   }
 
-  add(dir: number, name: string, size: number, runs: DataRun[] | undefined): number {
+  add(dir: number, name: string, runs: DataRun[] | undefined): number {
     const row = this.names.length;
     if (row === this.dirOf.length) {
-      this.dirOf = grown(this.dirOf, new Uint32Array(Math.max(1024, row * 2)));
-      this.sizes = grown(this.sizes, new Float64Array(Math.max(1024, row * 2)));
+      const more = new Uint32Array(Math.max(1024, row * 2));
+      more.set(this.dirOf);
+      this.dirOf = more;
     }
     this.dirOf[row] = dir;
-    this.sizes[row] = size;
     this.names.push(name);
     this.setRuns(row, runs);
     return row;
@@ -71,42 +71,33 @@ class FileTable {
     return joinPath(this.dirPaths[this.dirOf[row]!]!, this.names[row]!);
   }
 
-  size(row: number): number {
-    return this.sizes[row]!;
-  }
-
   /** Lets go of the room kept for growth, once the walk is over. */
   trim(): void {
     this.dirOf = this.dirOf.slice(0, this.count);
-    this.sizes = this.sizes.slice(0, this.count);
   }
 
-  spans(row: number): DataRun[] {
-    return this.runs.get(row) ?? [{ offset: 0, length: this.sizes[row]! }];
+  spans(row: number, size: number): DataRun[] {
+    return this.runs.get(row) ?? [{ offset: 0, length: size }];
   }
-}
-
-function grown<T extends Uint32Array | Float64Array>(old: T, into: T): T {
-  into.set(old);
-  return into;
 }
 
 class DirectoryContent implements ContentSource {
-  private buf = new Uint8Array(CHUNK);
+  /** Made at the first read: a device that copies files itself never reads through here. */
+  private buf: Uint8Array | null = null;
   private ahead: { done(index: number): void; stop(): void } | null = null;
   private position = new Map<ContentRef, number>();
   constructor(private readonly fs: SourceFs, private readonly label: string, private readonly files: FileTable) {}
 
   /** The host file behind a ref, when the SourceFs is the host's (for direct copies). */
   hostPath(ref: ContentRef): Uint8Array | null {
-    return this.fs.hostPathOf ? this.fs.hostPathOf(this.files.path(ref.handle as number)) : null;
+    return this.fs.hostPathOf ? this.fs.hostPathOf(this.files.path(ref.order)) : null;
   }
 
   plan(refs: readonly ContentRef[]): void {
     if (!this.fs.readAhead) return;
     this.ahead?.stop();
     this.position = new Map(refs.map((r, i) => [r, i]));
-    this.ahead = this.fs.readAhead(refs.map((r) => ({ path: this.files.path(r.handle as number), size: this.files.size(r.handle as number) })));
+    this.ahead = this.fs.readAhead(refs.map((r) => ({ path: this.files.path(r.order), size: r.handle as number })));
   }
 
   async read(ref: ContentRef, sink: ChunkSink): Promise<void> {
@@ -116,18 +107,19 @@ class DirectoryContent implements ContentSource {
   }
 
   private async readSpans(ref: ContentRef, sink: ChunkSink): Promise<void> {
-    const row = ref.handle as number;
+    const row = ref.order;
+    const size = ref.handle as number;
     const path = this.files.path(row);
-    const size = this.files.size(row);
-    for (const run of this.files.spans(row)) {
+    const buf = (this.buf ??= new Uint8Array(CHUNK));
+    for (const run of this.files.spans(row, size)) {
       let done = 0;
       while (done < run.length) {
         const want = Math.min(CHUNK, run.length - done);
-        const n = await this.fs.read(path, this.buf, 0, want, run.offset + done);
+        const n = await this.fs.read(path, buf, 0, want, run.offset + done);
         if (n <= 0) {
           throw new CorruptInputError(`${this.label}/${displayName(path)}`, `file shrank while reading (expected ${size} bytes)`);
         }
-        await sink(this.buf.subarray(0, n));
+        await sink(buf.subarray(0, n));
         done += n;
       }
     }
@@ -253,8 +245,8 @@ class DirectoryWalk {
     // The row is the content order: rows are added in walk order.
     let content: ContentRef | null = null;
     if (st.size > 0) {
-      const row = this.files.add(dirRow, name, st.size, runs);
-      content = { order: row, handle: row };
+      const row = this.files.add(dirRow, name, runs);
+      content = { order: row, handle: st.size };
     }
     const node: FileNode = {
       kind: 'file', perm: m.perm, uid: st.uid, gid: st.gid, mtime: m.mtime, atime: m.atime, ctime: m.ctime, xattrs: m.xattrs, size: st.size, content,

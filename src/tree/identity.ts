@@ -12,8 +12,8 @@ import { sortedEntries } from './walk.js';
 export function treeDigest(tree: FsTree, salt: string): Uint8Array {
   const h = sha256();
   h.update(`cake-img identity v1\0${salt}\0`);
-  const ids = new NodeNumbers();
-  let nextId = 0;
+  const visited: FsNode[] = [];
+  const ids = new NodeNumbers((id) => visited[id]);
   // Text is gathered in a string and hashed in large pieces: one update per entry was
   // a visible share of planning a 10,000-file tree. Names are byte strings (latin1).
   let text = '';
@@ -27,7 +27,8 @@ export function treeDigest(tree: FsTree, salt: string): Uint8Array {
       text += `${path}\0=${id}\n`;
       return;
     }
-    ids.set(node, (id = nextId++));
+    id = visited.push(node) - 1;
+    ids.set(node, id);
     const t = node.mtime;
     let extra = '';
     if (node.kind === 'file') extra = `${node.size}`;

@@ -2,49 +2,49 @@
 // links): the identity digest, ext4's inode numbering. A Map over every node of a tree of
 // a million files is tens of MB that die right after the walk (and the growth copies
 // before that), so files with content are found by their content order instead, which
-// a source gives each file: two arrays indexed by it, the node kept to prove it is the
-// same one. Every other node (directories, symlinks, empty files, a file whose order
-// another node already holds) goes in a Map, which stays small.
+// a source gives each file: a number per order, checked against the caller's own list of
+// nodes by number to prove it is the same node. Every other node (directories, symlinks,
+// empty files, a file whose order another node already holds) goes in a Map, which stays
+// small.
 import type { FsNode } from './node.js';
 
 /** Orders past this are left to the Map (a source's orders are entry counts, far below). */
 const MAX_ORDER = 1 << 26;
 
 export class NodeNumbers {
-  private nodes: (FsNode | undefined)[] = [];
-  private numbers = new Uint32Array(0);
+  /** By content order: the number + 1 (0: none yet). */
+  private byOrder: Uint32Array;
   private readonly others = new Map<FsNode, number>();
+
+  /**
+   * `nodeOf(n)`: the node numbered `n`, which the caller keeps anyway (it proves an order's
+   * number is this node's). `capacity`: the orders expected, to size the table once.
+   */
+  constructor(private readonly nodeOf: (n: number) => FsNode | undefined, capacity = 1024) {
+    this.byOrder = new Uint32Array(Math.min(capacity, MAX_ORDER));
+  }
 
   get(node: FsNode): number | undefined {
     const o = orderOf(node);
-    if (o >= 0 && o < this.nodes.length && this.nodes[o] === node) return this.numbers[o]!;
+    const n = o >= 0 && o < this.byOrder.length ? this.byOrder[o]! - 1 : -1;
+    if (n >= 0 && this.nodeOf(n) === node) return n;
     return this.others.get(node);
   }
 
-  /** Gives `node` (not numbered before) the number `n` (below 2^32). */
+  /** Gives `node` (not numbered before, and found by nodeOf from now on) the number `n` (below 2^32 - 1). */
   set(node: FsNode, n: number): void {
     const o = orderOf(node);
     if (o < 0 || o >= MAX_ORDER) {
       this.others.set(node, n);
       return;
     }
-    if (o >= this.nodes.length) this.grow(o + 1);
-    if (this.nodes[o] === undefined) {
-      this.nodes[o] = node;
-      this.numbers[o] = n;
-    } else {
-      this.others.set(node, n); // another node holds this order (shared content)
+    if (o >= this.byOrder.length) {
+      const more = new Uint32Array(Math.min(MAX_ORDER, Math.max(o + 1, this.byOrder.length * 2)));
+      more.set(this.byOrder);
+      this.byOrder = more;
     }
-  }
-
-  private grow(min: number): void {
-    const size = Math.max(min, this.nodes.length * 2, 1024);
-    const nodes = new Array<FsNode | undefined>(size).fill(undefined);
-    for (let i = 0; i < this.nodes.length; i++) nodes[i] = this.nodes[i];
-    const numbers = new Uint32Array(size);
-    numbers.set(this.numbers);
-    this.nodes = nodes;
-    this.numbers = numbers;
+    if (this.byOrder[o] === 0) this.byOrder[o] = n + 1;
+    else this.others.set(node, n); // another node holds this order (shared content)
   }
 }
 

@@ -28,7 +28,8 @@ export interface Catalog {
   nodes: (FsNode | undefined)[];
   /** The directory holding each inode's first name (its name is in that directory's records): paths are only built for messages. */
   parents: Uint32Array;
-  links: Uint32Array;
+  /** At most 65,000 (more is refused), so 16 bits. */
+  links: Uint16Array;
   /** Blocks each inode needs besides extent-tree blocks: data, directory or symlink blocks. */
   blockCounts: Float64Array;
   /** Directories' block layouts. */
@@ -154,13 +155,13 @@ function countEntries(root: DirNode): number {
 class Numbering {
   private readonly nodes: (FsNode | undefined)[];
   private parents: Uint32Array;
-  private links: Uint32Array;
+  private links: Uint16Array;
   private blockCounts: Float64Array;
   private readonly dirs = new Map<number, DirLayout>();
   private readonly dataBlocks = new Map<number, BlockRange[]>();
   private readonly xattrInInode = new Map<number, DiskXattr[]>();
   private readonly xattrInBlock = new Map<number, DiskXattr[]>();
-  private readonly inoOf = new NodeNumbers();
+  private readonly inoOf: NodeNumbers;
   private next = FIRST_INO + 1;
   private readonly inodeXattrRoom: number;
 
@@ -169,8 +170,9 @@ class Numbering {
     this.inodeXattrRoom = inodeSize - GOOD_OLD_INODE_SIZE - EXTRA_ISIZE - 4; // 4: the in-inode magic
     const n = FIRST_INO + 1 + entries;
     this.nodes = new Array<FsNode | undefined>(n).fill(undefined);
+    this.inoOf = new NodeNumbers((ino) => this.nodes[ino], entries);
     this.parents = new Uint32Array(n);
-    this.links = new Uint32Array(n);
+    this.links = new Uint16Array(n);
     this.blockCounts = new Float64Array(n);
   }
 

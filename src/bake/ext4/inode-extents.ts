@@ -17,10 +17,10 @@ const NO_BLOCKS: number[] = [];
 const NO_MAPPINGS: Mapping[] = [];
 
 export class InodeExtents {
-  /** The single extent: physical block (0: none), logical block, length. */
+  /** The single extent: physical block (0: none) and length; its logical block is 0 but for a sparse file's. */
   private readonly physical: Float64Array;
-  private readonly logical: Uint32Array;
   private readonly length: Uint16Array;
+  private readonly logical = new Map<number, number>();
   /** Inodes with more than one extent: all of them. */
   private readonly many = new Map<number, Mapping[]>();
   private readonly trees = new Map<number, { tree: ExtentNode; blocks: number[] }>();
@@ -28,7 +28,6 @@ export class InodeExtents {
 
   constructor(inodes: number) {
     this.physical = new Float64Array(inodes);
-    this.logical = new Uint32Array(inodes);
     this.length = new Uint16Array(inodes);
   }
 
@@ -37,7 +36,7 @@ export class InodeExtents {
     if (mappings.length === 1) {
       const m = mappings[0]!;
       this.physical[ino] = m.physical;
-      this.logical[ino] = m.logical;
+      if (m.logical) this.logical.set(ino, m.logical);
       this.length[ino] = m.length; // at most EXT_INIT_MAX_LEN (32768)
     } else if (mappings.length > 1) {
       this.many.set(ino, mappings);
@@ -49,7 +48,7 @@ export class InodeExtents {
     const many = this.many.get(ino);
     if (many) return many;
     const physical = this.physical[ino]!;
-    return physical ? [{ logical: this.logical[ino]!, physical, length: this.length[ino]! }] : NO_MAPPINGS;
+    return physical ? [{ logical: this.logical.get(ino) ?? 0, physical, length: this.length[ino]! }] : NO_MAPPINGS;
   }
 
   extentCount(ino: number): number {
