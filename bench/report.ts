@@ -156,6 +156,7 @@ export function rowNotes(r: ItemBase, extra: string[] = []): string[] {
   if (r.error) out.push(`${r.name}: ERROR: ${r.error}`);
   for (const n of r.notes ?? []) out.push(`${r.name}: ${n}`);
   out.push(...extra.map((n) => `${r.name}: ${n}`));
+  if (r.load) out.push(`${r.name}: load average (1, 5, 15 minutes) when the benchmark started: ${r.load.start}; when it ended: ${r.load.end} (other engineers' tests share the machine).`);
   if (r.skippedLater) out.push(`${r.name}: the latest attempt (${r.skippedLater.date}) was skipped: ${r.skippedLater.reason}; the row is from the earlier run.`);
   return out;
 }

@@ -42,6 +42,8 @@ export interface ItemBase {
   date?: string;
   commit?: string;
   machineKey?: string;
+  /** The load average (1, 5, 15 minutes) when the benchmark started and ended (run.ts). */
+  load?: { start: string; end: string };
   /** A failed check of a cake-img output: run.ts exits 1. */
   fsck?: { checked: number; failed: number };
 }

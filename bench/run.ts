@@ -37,7 +37,8 @@ async function runBenchmark(bench: Benchmark, rest: string[]): Promise<number> {
   }
   const noWrite = rest.includes('--no-write');
   const machine = machineInfo();
-  log(`load average at the start: ${loadAverage()}`);
+  const start = loadAverage();
+  log(`load average at the start: ${start}`);
   let out;
   try {
     out = await bench.main(rest.filter((a) => a !== '--no-write'));
@@ -45,6 +46,8 @@ async function runBenchmark(bench: Benchmark, rest: string[]): Promise<number> {
     process.stderr.write(`bench ${bench.name}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
+  const end = loadAverage();
+  for (const item of Object.values(out.items)) if (!item.skipped) item.load = { start, end };
   const old: SectionData = noWrite ? { items: {}, machines: {} } : loadSectionData(bench.name);
   const data = mergeItems(old, out.items, machine);
   const md = bench.render(data);
@@ -53,7 +56,7 @@ async function runBenchmark(bench: Benchmark, rest: string[]): Promise<number> {
     writeSection(bench.name, md, data);
     log(`results merged into ${RESULTS_FILE}`);
   }
-  log(`${bench.name}: ${out.seconds.toFixed(0)} s in all; load average at the end: ${loadAverage()}`);
+  log(`${bench.name}: ${out.seconds.toFixed(0)} s in all; load average at the end: ${end}`);
   return Object.values(out.items).some((i) => i.error || i.fsck?.failed) ? 1 : 0;
 }
 

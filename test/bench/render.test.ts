@@ -54,7 +54,7 @@ describe('rendering made-up items', () => {
 
   it('mkfs: a measured row has its medians, ratio, stages and check; the target says met', async () => {
     const b = await load('mkfs');
-    const data = mergeItems({ items: {}, machines: {} }, { debian: mkfsItem() }, machine);
+    const data = mergeItems({ items: {}, machines: {} }, { debian: mkfsItem({ load: { start: '3.10, 2.00, 1.50', end: '4.00, 2.50, 1.60' } }) }, machine);
     const md = b.render(data);
     expectRectangular(md);
     const row = md.split('\n').find((l) => l.startsWith('| debian |'))!;
@@ -65,6 +65,7 @@ describe('rendering made-up items', () => {
     expect(md).toContain('- debian: ratio ≤ 1.0: met: 0.75 (with fsync of the image: 0.76, met)');
     expect(md).toContain('- synthetic: ratio ≤ 1.0: not measured');
     expect(md).toContain(`- Machine (debian): 2 cores, Test CPU, 8.00 GiB memory, kernel 6.1.0, Node v20.20.2; e2fsprogs 1.47.0.`);
+    expect(md).toContain('- debian: load average (1, 5, 15 minutes) when the benchmark started: 3.10, 2.00, 1.50; when it ended: 4.00, 2.50, 1.60');
     expect(data.items.debian!.machineKey).toBe(machineKey(machine));
   });
 
