@@ -52,6 +52,7 @@ export interface BakeItem extends ItemBase {
   ratioHybridBiosPaired?: number;
   ratioHybridLoop?: number;
   ratioHybridLoopDurable?: number;
+  ratioHybridLoopPaired?: number;
 }
 
 export function targetChecks(byTree: Record<string, BakeItem>): TargetCheck[] {
@@ -107,6 +108,7 @@ const HYBRID_COLUMNS: Column<BakeItem>[] = [
   { head: 'hybrid / bios, per round', right: true, cell: (r) => fmtRatio(r.ratioHybridBiosPaired) },
   { head: '(c) loop hybrid', right: true, cell: (r) => skippedOr(r.loopHybrid, (s) => fmtSec(s.median)) },
   { head: 'cake-img hybrid / (c)', right: true, cell: (r) => boldRatio(r.ratioHybridLoop) },
+  { head: 'cake-img hybrid / (c), per round', right: true, cell: (r) => fmtRatio(r.ratioHybridLoopPaired) },
   { head: 'cake-img hybrid / (c), with fsync', right: true, cell: (r) => fmtRatio(r.ratioHybridLoopDurable) },
   { head: 'cake-img hybrid read / initrd / plan / write', right: true, cell: (r) => fmtPhases(r.hybrid, PHASES) },
   { head: 'cake-img hybrid peak RSS', right: true, cell: (r) => fmtRss(r.hybrid) },
@@ -172,7 +174,7 @@ function renderHybrid(L: string[], rows: BakeItem[]): void {
     '',
     ...hybridTargetChecks(Object.fromEntries(rows.map((r) => [r.name, r]))).map((c) => `- ${c.tree}: ${c.what}: ${c.status}`),
     '',
-    'Measured in the same rounds as the table above (the six commands take turns going first), on the same machine, kernel and trees. *hybrid / bios*: ratio of the medians; *per round*: the median of each round\'s hybrid time over that round\'s bios time, which cancels load that shifts between rounds. *ESP*: the EFI system partition cake-img sized (`--esp-size auto`); (c) gets the same. *checks*: every image of both, after its timed run: `sgdisk -v` finds no problems; `sfdisk --json`: a GPT, the ESP from sector 2048 with cake-img\'s size, the root-x86-64 partition right after it to the last usable sector with `LegacyBIOSBootable`; the first 440 bytes are syslinux\'s `gptmbr.bin`; `fsck.fat -n` of the ESP is clean and `mcopy -s` reads out the very files of cake-img\'s ESP (systemd-boot as EFI/BOOT/BOOTX64.EFI, loader.conf, the entry, kernel, initrd; compared by sha256); `e2fsck -fn` of the root, its /boot files and UUID as for bios.',
+    'Measured in the same rounds as the table above (the six commands take turns going first), on the same machine, kernel and trees. *hybrid / bios*: ratio of the medians; *per round*: the median of each round\'s hybrid time over that round\'s bios time (or (c) time), which cancels load that shifts between rounds: the two run one after the other in most rounds. *ESP*: the EFI system partition cake-img sized (`--esp-size auto`); (c) gets the same. *checks*: every image of both, after its timed run: `sgdisk -v` finds no problems; `sfdisk --json`: a GPT, the ESP from sector 2048 with cake-img\'s size, the root-x86-64 partition right after it to the last usable sector with `LegacyBIOSBootable`; the first 440 bytes are syslinux\'s `gptmbr.bin`; `fsck.fat -n` of the ESP is clean and `mcopy -s` reads out the very files of cake-img\'s ESP (systemd-boot as EFI/BOOT/BOOTX64.EFI, loader.conf, the entry, kernel, initrd; compared by sha256); `e2fsck -fn` of the root, its /boot files and UUID as for bios.',
     '',
     'Commands (the initrd and UUID (c) gets are those of cake-img\'s hybrid image, taken once, untimed; its ESP size too):',
     '',

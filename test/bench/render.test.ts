@@ -93,14 +93,14 @@ describe('rendering made-up items', () => {
     const item: BakeItem = {
       name: 'debian', stats, size: '1G', sizeBytes: 1 << 30, runs: 3, policy: 'cold', notes: [], uuid: 'u', initrdBytes: 1, cakeDeterministic: true,
       cake: summarizeRuns(bios), hybrid: summarizeRuns(hybrid), loopHybrid: summarizeRuns([run(3), run(3), run(3)]), espBytes: 12 << 20,
-      ratioHybridBios: 2.5 / 2.1, ratioHybridBiosPaired: 1.19, ratioHybridLoop: 2.5 / 3, ratioHybridLoopDurable: 2.6 / 3, hybridUuid: 'h', hybridDeterministic: true,
+      ratioHybridBios: 2.5 / 2.1, ratioHybridBiosPaired: 1.19, ratioHybridLoop: 2.5 / 3, ratioHybridLoopDurable: 2.6 / 3, ratioHybridLoopPaired: 0.8, hybridUuid: 'h', hybridDeterministic: true,
       checks: { cake: { checked: 3, failed: 0 }, hybrid: { checked: 3, failed: 0 }, loopHybrid: { checked: 3, failed: 1 } },
     };
     const md = b.render(mergeItems({ items: {}, machines: {} }, { debian: item }, machine));
     expectRectangular(md);
     expect(md).toContain('### Hybrid disks');
     const row = md.split('\n').filter((l) => l.startsWith('| debian |')).at(-1)!;
-    expect(cells(row).slice(3, 11)).toEqual(['12.0 MiB', '2.10 s', '2.50 s', '**1.19**', '1.19', '3.00 s', '**0.83**', '0.87']);
+    expect(cells(row).slice(3, 12)).toEqual(['12.0 MiB', '2.10 s', '2.50 s', '**1.19**', '1.19', '3.00 s', '**0.83**', '0.80', '0.87']);
     expect(cells(row).at(-2)).toBe('ok 3/3 / **FAILED 1/3**');
     expect(md).toContain('- debian: cake-img bake --firmware hybrid ≤ 1.1 × --firmware bios: NOT met: 1.19 (median of the per-round ratios: 1.19)');
     // Without hybrid results there is no hybrid table.
