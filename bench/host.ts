@@ -92,11 +92,10 @@ export function ensureTool(cmd: string, pkg: string): string | null {
   return which(cmd);
 }
 
-/** Makes sure each [command or absolute file, package] is there; throws naming the first that is not. */
+/** Makes sure each [command, package] is there; throws naming the first that is not. */
 export function requireTools(tools: [string, string][]): void {
   for (const [cmd, pkg] of tools) {
-    const there = cmd.startsWith('/') ? fs.existsSync(cmd) || (aptInstall([pkg]) && fs.existsSync(cmd)) : ensureTool(cmd, pkg);
-    if (!there) throw new Error(`${cmd} is missing (${pkg}${isRoot ? ', and apt-get install failed' : '; run as root to install it'})`);
+    if (!ensureTool(cmd, pkg)) throw new Error(`${cmd} is missing (${pkg}${isRoot ? ', and apt-get install failed' : '; run as root to install it'})`);
   }
 }
 
