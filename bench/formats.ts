@@ -53,6 +53,8 @@ export interface FormatsItem extends ItemBase {
   ratioConvertDurable?: number;
   checks?: Record<Tool, Checks>;
   deterministic?: boolean;
+  /** The firmware of the disks: bake's default, as the raw bake said. */
+  firmware?: string;
 }
 
 const sh = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
@@ -90,7 +92,8 @@ async function benchTree(treeName: string, runs: number, policy: string, kernel:
   try {
     log(`${treeName}: untimed raw bake (${size}): the reference image every output is compared with, and convert's input`);
     fs.rmSync(raw, { force: true });
-    cakeOrThrow('bake', bakeArgs(t.dir, kernel, size, raw), { env });
+    const said = cakeOrThrow('bake', bakeArgs(t.dir, kernel, size, raw), { env }).stdout;
+    res.firmware = /; (bios|uefi|hybrid); boot loaders/.exec(said)?.[1];
     res.rawAllocated = allocated(raw);
     const tools = Object.keys(TOOLS) as Tool[];
     if (policy === 'warm') for (const k of tools) runOrThrow(commands[k][0]!, commands[k].slice(1), opts(k));
@@ -206,7 +209,8 @@ export function render(data: SectionData<FormatsItem>): string {
   return renderSection({
     heading: '## formats: qcow2 written from the plan vs a raw bake and `qemu-img convert`',
     targets: `Targets (from the issue): on the Debian minbase, \`cake-img bake -o disk.qcow2\` ≤ ${TARGETS.bake.max} × (\`cake-img bake -o disk.img\` + \`qemu-img convert -O qcow2\`), and \`cake-img convert\` ≤ ${TARGETS.convert.max} × \`qemu-img convert\` for raw → qcow2 of the same image.`,
-    columns: COLUMNS, rows, data, checks: targetChecks(data.items), body, notes: rows.flatMap((r) => rowNotes(r)),
+    columns: COLUMNS, rows, data, checks: targetChecks(data.items), body,
+    notes: rows.flatMap((r) => rowNotes(r, r.firmware ? [`${r.firmware} disks (bake's default firmware).`] : [])),
   }).join('\n');
 }
 
