@@ -14,6 +14,8 @@ export const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>>
   initramfs: () => import('./initramfs.js'),
   bake: () => import('./bake.js'),
   formats: () => import('./formats.js'),
+  cache: () => import('./cache.js'),
+  web: () => import('./web.js'),
 };
 
 async function listBenchmarks(out: NodeJS.WriteStream): Promise<void> {

@@ -193,10 +193,11 @@ export const rotate = <T>(tools: T[], i: number): T[] => tools.map((_, j) => too
 
 /**
  * Parses `--trees a,b` and `--runs N` (the options every benchmark takes); `known` are
- * the tree names allowed, `defaults` the ones measured when --trees is not given.
+ * the tree names allowed, `defaults` the ones measured when --trees is not given, `runs`
+ * the number of runs without --runs.
  */
-export function parseTreeArgs(argv: string[], known: string[], defaults: string[] = known): { trees: string[]; runs: number } {
-  const o = { trees: [...defaults], runs: 3 };
+export function parseTreeArgs(argv: string[], known: string[], defaults: string[] = known, runs = 3): { trees: string[]; runs: number } {
+  const o = { trees: [...defaults], runs };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = (): string => {

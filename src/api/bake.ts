@@ -1,10 +1,9 @@
 // `cake-img bake`: a rootfs and a kernel → a bootable disk image (raw, qcow2, VHD or VMDK), without root: an MBR
 // disk with extlinux (--firmware bios), a GPT disk with an ESP and systemd-boot (uefi), or
 // one GPT disk that boots either way (hybrid).
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { type DiskPlan, type Firmware, FIRMWARES, type GptIdentity, diskWrittenRanges, planDisk, writeDisk } from '../bake/disk.js';
-import { guidFromHash, parseGuid } from '../bake/gpt/guid.js';
+import { type DiskPlan, type Firmware, FIRMWARES, diskWrittenRanges, planDisk, writeDisk } from '../bake/disk.js';
+import { parseGuid } from '../bake/gpt/guid.js';
 import { findSystemdBoot } from '../host/systemd-boot.js';
 import { MAX_TIME } from '../bake/ext4/inode.js';
 import { formatUuid, parseSize, parseUuid } from '../bake/ext4/options.js';
@@ -14,12 +13,11 @@ import { faultPoint } from '../host/fault.js';
 import { writeImage } from '../host/image-output.js';
 import { loadSource, unreadable } from '../host/load-source.js';
 import { InvalidOptionError, inSource } from '../util/errors.js';
-import type { DirNode } from '../tree/node.js';
-import { forEachNode } from '../tree/transforms.js';
 import { cacheDir } from '../host/cache.js';
 import { initrdBytes } from './initrd.js';
 import { resolveKernel } from '../host/kernel.js';
-import { applyExt4Limits, applyTreeOptions, checkEpoch, resolveExt4Options } from './mkfs.js';
+import { applyExt4Limits, applyTreeOptions, checkEpoch } from './mkfs.js';
+import { bakeExt4Options, bakeStamp, diskSignature, gptIdentity } from '../bake/bake-identity.js';
 import { findSyslinux } from '../host/syslinux.js';
 import { chooseFormat, plannedSize } from './output-format.js';
 
@@ -72,22 +70,6 @@ export interface BakeResult {
   timings: { load: number; initrd: number; plan: number; write: number };
 }
 
-/** The newest mtime in a tree (never before 1970). */
-function newestTime(root: DirNode): number {
-  let newest = 0;
-  forEachNode(root, (n) => {
-    if (n.mtime.sec > newest) newest = n.mtime.sec;
-  });
-  return newest;
-}
-
-/** GPT GUIDs: the disk's given or derived from the filesystem UUID (itself from the inputs); the partitions' from the disk's. */
-function gptIdentity(fsUuid: Uint8Array, diskGuid: string | undefined): GptIdentity {
-  const disk = diskGuid !== undefined ? diskGuid.toUpperCase() : guidFromHash(createHash('sha256').update(fsUuid).update('gpt disk').digest());
-  const part = (name: string) => guidFromHash(createHash('sha256').update(disk).update(`gpt partition ${name}`).digest());
-  return { disk, esp: part('esp'), root: part('root') };
-}
-
 export async function bake(req: BakeRequest): Promise<BakeResult> {
   checkCmdline(req.options);
   const firmware = req.firmware ?? 'hybrid';
@@ -123,21 +105,18 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
   try {
     applyTreeOptions(loaded, req.owner, req.sourceDateEpoch);
     applyExt4Limits(loaded, req.rootfs, req.lenient);
-    // The bootable feature set: whatever the defaults say, never 64bit (syslinux 6.03).
-    const ext4 = resolveExt4Options({ size: req.size, uuid: req.uuid, label: 'root' }, loaded, `bake\0${req.options}${firmware === 'bios' ? '' : `\0${firmware}`}`);
-    ext4.features = { ...ext4.features, bit64: false };
+    // The bootable feature set (never 64bit) and identity, as the browser derives them.
+    const ext4 = bakeExt4Options(loaded, { size: req.size, uuid: req.uuid, options: req.options, firmware });
     ext4.size = plannedSize(chosen.format, ext4.size, formatNotes);
     const uuid = formatUuid(ext4.uuid);
-    // The files bake adds are dated SOURCE_DATE_EPOCH, else the rootfs's newest time:
-    // as reproducible as 0, and it does not show /boot as made in 1970.
-    const stamp = req.sourceDateEpoch ?? newestTime(loaded.tree.root);
+    const stamp = bakeStamp(loaded, req.sourceDateEpoch);
     phase('initramfs');
     const t1 = performance.now();
     const ird = await initrdBytes({
-      busybox: req.busybox, kernelModules: kernel.modules, modules: req.modules, rootUuid: uuid, debug: req.debug,
+      busybox: req.busybox, rootfs: loaded, kernelModules: kernel.modules, modules: req.modules, rootUuid: uuid, debug: req.debug,
       sourceDateEpoch: stamp,
     }, cacheDir('initrd'));
-    const signature = createHash('sha256').update(ext4.uuid).update('mbr disk signature').digest().readUInt32LE(0);
+    const signature = diskSignature(ext4.uuid);
     const t2 = performance.now();
     let plan: DiskPlan;
     try {

@@ -1,19 +1,21 @@
 // `cake-img initrd`: the boot initramfs (busybox, modules, /init) for a root found by UUID.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { buildInitrdTree } from '../bake/initrd/builder.js';
 import { NodeSourceFs } from '../host/node-source-fs.js';
 import { CorruptInputError, InvalidOptionError } from '../util/errors.js';
 import { writeInitramfs } from './initramfs.js';
 import { createHash } from 'node:crypto';
 import { encodeCpio } from '../bake/cpio/encoder.js';
+import { INITRD_GZIP_LEVEL } from '../bake/initrd/archive.js';
 import { VERSION } from '../version.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
 import { deflatePool } from '../host/deflate-pool.js';
-import { isStaticElf } from '../bake/initrd/busybox.js';
+import { isStaticElf, staticBusyboxIn } from '../bake/initrd/busybox.js';
+import type { LoadedTree } from '../sources/directory.js';
 import { cacheDir } from '../host/cache.js';
 import { debianPackage } from '../host/debian.js';
+import { nodeXz } from '../host/host-decoders.js';
 import { gunzipSync } from 'node:zlib';
 import { readCacheFile, writeCacheFile } from '../host/cache-file.js';
 import { checkOutputPath } from '../host/output-file.js';
@@ -23,6 +25,8 @@ import { unreadable } from '../host/load-source.js';
 
 export interface InitrdApiRequest {
   busybox?: string;
+  /** bake: the rootfs, whose own static busybox the initramfs takes when --busybox is not given. */
+  rootfs?: LoadedTree;
   kernelModules?: string;
   modules: string[];
   rootUuid: string;
@@ -69,20 +73,6 @@ export async function findBusybox(given?: string): Promise<string> {
   }
 }
 
-// A whole-buffer decoder: the builder has checked the size the file's index declares.
-let xz: ((b: Uint8Array, limit: number) => Uint8Array) | undefined;
-function xzDecoder(): ((b: Uint8Array, limit: number) => Uint8Array) | undefined {
-  if (xz === undefined) {
-    try {
-      const lzma = createRequire(import.meta.url)('@napi-rs/lzma') as { xz: { decompressSync(b: Uint8Array): Uint8Array } };
-      xz = (b) => new Uint8Array(lzma.xz.decompressSync(b));
-    } catch {
-      return undefined;
-    }
-  }
-  return xz;
-}
-
 function readInput(file: string): Uint8Array {
   try {
     return new Uint8Array(fs.readFileSync(file));
@@ -93,7 +83,8 @@ function readInput(file: string): Uint8Array {
 
 /** Builds the initrd tree for a request (shared by `initrd` and `bake`). */
 export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
-  const busyboxPath = await findBusybox(req.busybox);
+  const own = !req.busybox && req.rootfs ? await staticBusyboxIn(req.rootfs.tree, req.rootfs.content) : null;
+  const busyboxPath = own ? `the rootfs's ${own.path}` : await findBusybox(req.busybox);
   let modules: { fs: NodeSourceFs; label: string; version: string } | undefined;
   if (req.kernelModules) {
     const dir = path.resolve(req.kernelModules);
@@ -102,22 +93,22 @@ export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
   }
   const t = { sec: req.sourceDateEpoch ?? 0, nsec: 0 };
   return buildInitrdTree({
-    busybox: readInput(busyboxPath), busyboxLabel: busyboxPath, modules, names: req.modules,
-    rootUuid: req.rootUuid, debug: req.debug ?? false, time: t, xzDecompress: xzDecoder(),
+    busybox: own ? own.bytes : readInput(busyboxPath), busyboxLabel: busyboxPath, modules, names: req.modules,
+    rootUuid: req.rootUuid, debug: req.debug ?? false, time: t, xzDecompress: nodeXz(),
   });
 }
 
 /**
  * The initrd as gzip'd bytes in memory (an initrd is a few MiB). With `cache`, the
  * compressed result is kept under the sha256 of the uncompressed archive (and the level
- * and version): level-9 gzip is most of a rebake's time, and any change to busybox, the
+ * and version): gzip is most of a rebake's time, and any change to busybox, the
  * modules, /init, the UUID or the times changes the archive and so misses the cache. A
  * cached entry is used only if it inflates back to exactly that archive; a cache that
  * cannot be written is a warning.
  */
 export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>, cache?: string) {
   const built = await buildInitrd(req);
-  const level = req.gzipLevel ?? 9;
+  const level = req.gzipLevel ?? INITRD_GZIP_LEVEL;
   const cpio: Uint8Array[] = [];
   await encodeCpio(built.tree, built.content, (c) => void cpio.push(new Uint8Array(c)));
   const archive = createHash('sha256');
@@ -153,6 +144,6 @@ export async function initrd(req: InitrdApiRequest): Promise<InitrdApiResult> {
   checkEpoch(req.sourceDateEpoch, CPIO_MAX_TIME, 'cpio newc', '2106-02-07');
   checkOutputPath(req.output, { option: '-o' });
   const built = await buildInitrd(req);
-  const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? 9);
+  const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? INITRD_GZIP_LEVEL);
   return { loadOrder: built.loadOrder, builtin: built.builtin, notes: built.notes, bytes: r.fileBytes };
 }

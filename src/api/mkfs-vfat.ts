@@ -7,7 +7,7 @@ import { plannedSize } from './output-format.js';
 import { FAT_MAX_TIME } from '../bake/fat/dirent.js';
 import { formatVolumeId, labelBytes, parseVolumeId } from '../bake/fat/options.js';
 import { parseSize } from '../bake/ext4/options.js';
-import { deriveIdentity } from '../host/identity.js';
+import { deriveIdentity } from '../tree/identity.js';
 import type { LoadedTree } from '../sources/directory.js';
 import { InvalidOptionError, inSource } from '../util/errors.js';
 import { type MkfsRequest, checkEpoch, checkOffset, startMkfs, writeFilesystem } from './mkfs.js';

@@ -5,14 +5,12 @@ import { type BlockDevice, subDevice } from '../io/block-device.js';
 import { NodeFileBlockDevice } from '../host/node-block-device.js';
 import { type Ext4Plan, planExt4 } from '../bake/ext4/planner.js';
 import { writeExt4 } from '../bake/ext4/writer.js';
-import { DEFAULT_FEATURES, type Ext4Options, formatUuid, parseFeatures, parseSize, parseUuid } from '../bake/ext4/options.js';
-import { MAX_TIME, MIN_TIME } from '../bake/ext4/inode.js';
+import { formatUuid, parseSize } from '../bake/ext4/options.js';
+import { MAX_TIME } from '../bake/ext4/inode.js';
+import { type Ext4Request, applyExt4Limits, applyTreeOptions, checkEpoch, resolveExt4Options } from '../bake/tree-options.js';
 import { loadSource } from '../host/load-source.js';
 import type { LoadedTree } from '../sources/directory.js';
-import { applyFormatLimits } from '../tree/limits.js';
-import { clampTimes, overrideOwner, parseOwner } from '../tree/transforms.js';
 import { InvalidOptionError, OutputError, inSource, quote } from '../util/errors.js';
-import { deriveIdentity } from '../host/identity.js';
 import { checkOutputPath, writeOutput } from '../host/output-file.js';
 import { copyRange } from '../host/sparse-copy.js';
 import { writeImage } from '../host/image-output.js';
@@ -21,24 +19,15 @@ import type { ByteRange } from '../io/byte-ranges.js';
 import { type FormatChoice, chooseFormat, plannedSize } from './output-format.js';
 import { faultPoint } from '../host/fault.js';
 
-export interface MkfsRequest {
+/** What `cake-img mkfs` takes: the ext4 options (bake/tree-options.ts) and where from and to. */
+export interface MkfsRequest extends Ext4Request {
   source: string;
   image: string;
   /** raw, qcow2, vhd or vmdk (default: from the image's extension, else raw). */
   format?: string;
   qcow2Compress?: boolean;
-  size?: string;
-  uuid?: string;
-  label?: string;
   offset?: number;
   owner?: string;
-  blockSize?: number;
-  inodeSize?: number;
-  journalBlocks?: number;
-  noJournal?: boolean;
-  features?: string;
-  /** SOURCE_DATE_EPOCH, when set. */
-  sourceDateEpoch?: number;
   xattrs?: boolean;
   /** Container image sources. */
   platform?: string;
@@ -71,6 +60,9 @@ export interface MkfsSummary {
   minimumBytes: number;
 }
 
+// Shared with the browser: they live in the core (bake/tree-options.ts); api/bake.ts imports them from here.
+export { EXT4_TIME_RANGE, applyExt4Limits, applyTreeOptions, checkEpoch, resolveExt4Options } from '../bake/tree-options.js';
+
 export function summarise(plan: Ext4Plan): MkfsSummary {
   const { geo } = plan;
   return {
@@ -82,51 +74,6 @@ export function summarise(plan: Ext4Plan): MkfsSummary {
     minimumBytes: plan.minimumBytes,
   };
 }
-
-/** The times ext4 (256-byte inodes, extra time fields) can store: 1901-12-13 to 2446-05-10. */
-export const EXT4_TIME_RANGE = { min: MIN_TIME, max: MAX_TIME, describe: '1901-12-13 to 2446-05-10' };
-
-/** SOURCE_DATE_EPOCH must be a time the format can store, or every clamped time would be wrong. */
-export function checkEpoch(epoch: number | undefined, max: number, format: string, until: string): void {
-  if (epoch !== undefined && epoch > max) {
-    throw new InvalidOptionError('SOURCE_DATE_EPOCH', `${epoch} is after ${until}, the last time ${format} can store`);
-  }
-}
-
-/** Resolves ext4 options from a request and a loaded tree (pure apart from hashing). */
-export function resolveExt4Options(req: Omit<MkfsRequest, 'source' | 'image'>, loaded: LoadedTree, salt: string): Ext4Options {
-  const features = parseFeatures(req.features, DEFAULT_FEATURES);
-  if (req.noJournal) features.hasJournal = false;
-  const id = deriveIdentity(loaded.tree, `${salt}\0${req.label ?? ''}\0${req.size ?? 'auto'}`);
-  return {
-    size: parseSize(req.size ?? 'auto'),
-    blockSize: req.blockSize ?? 4096,
-    inodeSize: req.inodeSize ?? 256,
-    uuid: req.uuid ? parseUuid(req.uuid) : id.uuid,
-    hashSeed: id.hashSeed,
-    label: req.label ?? '',
-    journalBlocks: req.journalBlocks,
-    features,
-    timestamp: req.sourceDateEpoch ?? 0,
-    inodeRatio: 16384,
-  };
-}
-
-/** Applies --owner and SOURCE_DATE_EPOCH to a loaded tree. */
-export function applyTreeOptions(loaded: LoadedTree, owner: string | undefined, epoch: number | undefined): void {
-  if (owner !== undefined) {
-    const o = parseOwner(owner);
-    if (!o) throw new InvalidOptionError('--owner', `expected UID:GID, numbers up to 4294967294, not ${JSON.stringify(owner)}`);
-    overrideOwner(loaded.tree.root, o.uid, o.gid);
-  }
-  if (epoch !== undefined) clampTimes(loaded.tree.root, epoch);
-}
-
-/** The ext4 limits over a loaded tree: owners it cannot store are errors (or 65534 under lenient), times clamped. */
-export function applyExt4Limits(loaded: LoadedTree, label: string, lenient: boolean | undefined): void {
-  loaded.warnings.push(...applyFormatLimits(loaded.tree, { label, format: 'ext4', lenient, timeRange: EXT4_TIME_RANGE }));
-}
-
 
 /** The existing file `--offset` writes into: a regular file the user may write. */
 function existingTarget(image: string): fs.Stats | null {

@@ -29,8 +29,9 @@ import { espTree } from './uefi/esp-tree.js';
 
 export { BOOT_FILES, syslinuxConfig } from './extlinux-boot.js';
 
-export type Firmware = 'bios' | 'uefi' | 'hybrid';
-export const FIRMWARES: readonly Firmware[] = ['bios', 'uefi', 'hybrid'];
+import { FIRMWARES, type Firmware } from './firmware.js';
+
+export { FIRMWARES, type Firmware };
 
 export interface SyslinuxPieces {
   bootSector: Uint8Array;

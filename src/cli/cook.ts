@@ -32,7 +32,9 @@ export function registerCook(program: Command): void {
     .option('--platform <OS/ARCH>', 'container images: platform to pick from an index (default linux/amd64)')
     .option('--lenient', 'archives and container images: skip hostile entries (escapes, links out of the root) with a warning instead of failing')
     .option('-q, --quiet', 'no progress lines or size summary')
-    .option('-o, --output <OUT>', 'also write the result here: a directory, or a .tar / .tar.gz')
+    .option('-o, --output <OUT>', 'also write the result here: a directory, a .tar / .tar.gz, or an OCI image: NAME.oci (layout directory), NAME.oci.tar, NAME.docker.tar')
+    .option('--tag <NAME:TAG>', 'OCI outputs: the image\'s name and tag (default: the cook\'s name and latest)')
+    .option('--layer-compression <C>', 'OCI outputs: gzip (default, reproducible on every host), zstd (the host\'s zstd) or none')
     .addHelpText('after', `
 The tree is unpacked as you (no root): owners, setuid bits, device nodes and xattrs are
 kept in a metadata table beside it. After the script, unchanged entries keep their
@@ -48,13 +50,21 @@ same output on any machine.
 Examples:
   cake-img cook --src busybox.oci --script setup.sh -o rootfs.tar
   cake-img cook --src deb:busybox-static --contents ./etc --path /opt/bin -o cooked/
-  cake-img cook --src registry.example/alpine@sha256:... --sha256 sha256:... -o alpine.tar.gz`)
+  cake-img cook --src registry.example/alpine@sha256:... --sha256 sha256:... -o alpine.tar.gz
+  cake-img cook --src deb:busybox-static --script setup.sh -o busybox.oci --tag busybox:1
+  cake-img cook --src busybox.oci -o busybox.docker.tar   # docker load / podman load -i
+
+An OCI output holds one layer (the tree with owners, modes, devices and xattrs), a
+config whose created is SOURCE_DATE_EPOCH (else the tree's newest time) and whose Env
+has the PATH --path set; the same tree gives the same bytes. Docker 25+ and podman
+also load the .oci.tar.`)
     .action(runCook);
 }
 
 /** The command's options → the cook request; prints the result line and what to pin. */
 async function runCook(o: Record<string, unknown>): Promise<void> {
   const { cook } = await import('../api/cook.js');
+  const { parseLayerCompression } = await import('../host/layer-compress.js');
   const quiet = Boolean(o.quiet);
   const r = await cook({
     src: o.src as string,
@@ -69,6 +79,8 @@ async function runCook(o: Record<string, unknown>): Promise<void> {
     explain: Boolean(o.explain),
     keepFailed: Boolean(o.keepFailed),
     out: o.output as string | undefined,
+    tag: o.tag as string | undefined,
+    layerCompression: parseLayerCompression(o.layerCompression as string | undefined),
     platform: o.platform as string | undefined,
     lenient: Boolean(o.lenient),
     sourceDateEpoch: parseEpoch(process.env.SOURCE_DATE_EPOCH),

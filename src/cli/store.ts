@@ -1,4 +1,4 @@
-// `cake-img store ls|gc`
+// `cake-img store ls|gc|push|pull`
 import { Command } from 'commander';
 import { InvalidOptionError, formatBytes } from '../util/errors.js';
 
@@ -13,19 +13,30 @@ export function parseAge(s: string): number {
 export function registerStore(program: Command): void {
   const store = program
     .command('store')
-    .description('list or clean the store of cooked trees ($XDG_CACHE_HOME/cake-img/store)')
+    .description('list or clean the store of cooked trees ($XDG_CACHE_HOME/cake-img/store), or move them to and from a registry')
     .addHelpText('after', `
 Examples:
   cake-img store ls
-  cake-img store gc --older-than 30d`);
+  cake-img store gc --older-than 30d
+  cake-img store push busybox registry.example/cake/cache
+  cake-img store ls --remote registry.example/cake/cache`);
   store
     .command('ls')
-    .description('list the cooked trees in the store, newest first')
+    .description('list the cooked trees in the store, newest first (or the cache entries of a registry repository)')
     .option('--json', 'one JSON object per line')
+    .option('--remote <REGISTRY/REPO>', 'list the cake-<key> (cooks) and bake-<key> (disks) tags of this repository instead')
     .addHelpText('after', `
 Example:
-  cake-img store ls --json | jq -r .path`)
-    .action(async (o: { json?: boolean }) => {
+  cake-img store ls --json | jq -r .path
+  cake-img store ls --remote 127.0.0.1:5000/cake/cache`)
+    .action(async (o: { json?: boolean; remote?: string }) => {
+      if (o.remote !== undefined) {
+        const { storeRemoteList } = await import('../api/store.js');
+        for (const e of await storeRemoteList(o.remote)) {
+          process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${e.tag}\t${e.kind}\t${e.name ?? '?'}\t${e.sha256 ?? '?'}\n`);
+        }
+        return;
+      }
       const { storeList } = await import('../api/store.js');
       for (const e of storeList()) {
         if (o.json) {
@@ -35,6 +46,28 @@ Example:
         }
       }
     });
+  const progress = (l: string): void => void process.stderr.write(`  ${l}\n`);
+  const REPO_HELP = 'the registry repository (credentials from $DOCKER_CONFIG/config.json or ~/.docker/config.json)';
+  const moves: [string, string, string, (what: string, repo: string) => Promise<string>][] = [
+    ['push', '<NAME|KEY>: a store entry by its name (the newest), key, or KEY-NAME as store ls prints it',
+      'push a cooked tree to a registry as the OCI image cake-<key>, as build --cache does',
+      async (what, repo) => {
+        const r = await (await import('../api/store.js')).storePush(what, repo, progress);
+        if (r.warning) process.stderr.write(`cake-img: warning: ${r.warning}\n`);
+        return `${r.entry.info.name}: ${r.entry.info.hash} pushed as ${repo}:${r.tag}`;
+      }],
+    ['pull', '<KEY>: the store key (or its tag cake-KEY), as store ls --remote prints it',
+      'pull a cooked tree from a registry into the store, checked (every blob, the tree hash) as build --cache does',
+      async (what, repo) => {
+        const r = await (await import('../api/store.js')).storePull(what, repo, progress);
+        return `${r.info.name}: ${r.info.hash} pulled into ${r.path}`;
+      }],
+  ];
+  for (const [name, arg, description, run] of moves) {
+    const [argName, argHelp] = arg.split(': ') as [string, string];
+    store.command(name).argument(argName, argHelp).argument('<REGISTRY/REPO>', REPO_HELP).description(description)
+      .action(async (what: string, repo: string) => void process.stdout.write(`${await run(what, repo)}\n`));
+  }
   store
     .command('gc')
     .description('remove cooked trees: those not used for a while, or all but the ones named')

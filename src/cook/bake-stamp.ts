@@ -29,7 +29,8 @@ function readStamp(file: string): Stamp | null {
 export class BakeStamp {
   /** The image file: `out/NAME.EXT` (img, qcow2, vhd, vmdk). */
   readonly image: string;
-  private readonly key: string;
+  /** sha256 hex of the bake's inputs: the registry cache's `bake-<key>`. */
+  readonly key: string;
   private readonly file: string;
   private readonly prior: Stamp | null;
 
@@ -55,9 +56,14 @@ export class BakeStamp {
     return changed.length ? `rebaking: ${changed.map((k) => `${k} changed`).join(', ')}` : 'rebaking: the image changed since it was baked';
   }
 
-  /** Records the image just baked; returns its sha256. */
-  record(): string {
-    const sha256 = sha256File(this.image);
+  /** The inputs the key hashes. */
+  get bakeInputs(): BakeInputs {
+    return this.inputs;
+  }
+
+  /** Records the image just baked (or pulled, whose sha256 is known); returns its sha256. */
+  record(known?: string): string {
+    const sha256 = known ?? sha256File(this.image);
     fs.writeFileSync(this.file, JSON.stringify({ key: this.key, sha256, mtimeMs: fs.statSync(this.image).mtimeMs, inputs: this.inputs }, null, 2));
     return sha256;
   }

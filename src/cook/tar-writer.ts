@@ -62,6 +62,19 @@ function header(name: Uint8Array, type: string, mode: number, uid: number, gid: 
   return b;
 }
 
+/** A plain ustar header (owner 0:0, mtime 0) for archives of generated files: `name` must fit the name field. */
+export function plainHeader(name: string, size: number, dir = false): Uint8Array {
+  const bytes = ascii.encode(name);
+  if (bytes.length > ustarField('name')[1] || /[^\x20-\x7e]/.test(name)) throw new Error(`plainHeader: ${JSON.stringify(name)} does not fit a ustar name`);
+  return header(bytes, dir ? '5' : '0', dir ? 0o755 : 0o644, 0, 0, size, 0, new Uint8Array(0));
+}
+
+/** Zeros that pad `size` bytes of data to the 512-byte block. */
+export const blockPadding = (size: number): Uint8Array => ZEROS.subarray(0, (BLOCK - (size % BLOCK)) % BLOCK);
+
+/** The end of an archive: two zero blocks. */
+export const END_OF_ARCHIVE = new Uint8Array(BLOCK * 2);
+
 const fits = (v: number, field: NumberField): boolean => v >= 0 && v.toString(8).length <= ustarField(field)[1] - 1;
 
 /** Streams `tree` as a tar into `sink`; file bytes come from `content` in its order. */

@@ -8,6 +8,7 @@ import { CakeError, ToolError } from '../util/errors.js';
 import { sha256File } from '../util/sha256-file.js';
 import { ToolExit, runTool } from './run-tool.js';
 import { removeOnExit } from './lifecycle.js';
+import { aptAnswer } from './apt-memo.js';
 
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
 const DONE = '.done';
@@ -98,10 +99,12 @@ export async function debianPackage(name: string, cache: string, prepare?: (tree
 
 /** The package a meta package (linux-image-amd64) depends on, at its candidate version. */
 export async function resolveDependency(meta: string, prefix: string): Promise<string> {
-  const out = await run('apt-cache', ['depends', '--no-recommends', '--no-suggests', meta]);
-  const m = new RegExp(`Depends: (${prefix}\\S+)`).exec(out);
-  if (!m) throw new CakeError('ENOPKG', 'tool', `apt-cache depends ${meta}: no ${prefix}* package (run apt-get update?)`);
-  return m[1]!;
+  return aptAnswer(`depends ${meta} ${prefix}`, async () => {
+    const out = await run('apt-cache', ['depends', '--no-recommends', '--no-suggests', meta]);
+    const m = new RegExp(`Depends: (${prefix}\\S+)`).exec(out);
+    if (!m) throw new CakeError('ENOPKG', 'tool', `apt-cache depends ${meta}: no ${prefix}* package (run apt-get update?)`);
+    return m[1]!;
+  });
 }
 
 /** The version line `.done` recorded for an unpacked tree. */
@@ -119,10 +122,12 @@ export interface DebRef {
 /** What `apt-get download NAME` would fetch, from the apt lists alone (no download). */
 export async function debRef(name: string): Promise<DebRef> {
   if (!/^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$/.test(name)) throw new CakeError('EINVALIDOPTION', 'options', `deb:${name}: not a Debian package name`);
-  const out = await run('apt-get', ['download', '--print-uris', name]);
-  const m = /^'[^']+' (\S+\.deb) \d+ SHA256:([0-9a-f]{64})$/m.exec(out);
-  if (!m) throw new CakeError('ENOPKG', 'tool', `apt-get download --print-uris ${name}: no package with a SHA256 (run apt-get update?)`);
-  return { file: m[1]!, sha256: m[2]! };
+  return aptAnswer(`uris ${name}`, async () => {
+    const out = await run('apt-get', ['download', '--print-uris', name]);
+    const m = /^'[^']+' (\S+\.deb) \d+ SHA256:([0-9a-f]{64})$/m.exec(out);
+    if (!m) throw new CakeError('ENOPKG', 'tool', `apt-get download --print-uris ${name}: no package with a SHA256 (run apt-get update?)`);
+    return { file: m[1]!, sha256: m[2]! };
+  });
 }
 
 /** The .deb file for package NAME in `cache` (downloaded rootless once, checked against the apt lists' SHA256). */

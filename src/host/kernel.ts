@@ -1,15 +1,18 @@
 // What `--kernel` may name: a bzImage/vmlinuz file (modules from --kernel-modules), a
 // directory holding boot/vmlinuz-* and lib/modules/* (an unpacked kernel package or a
-// cooked rootfs), or a linux-image-*.deb (unpacked into the cache; modules.dep made with
-// depmod, since a package has none).
-import { execFileSync } from 'node:child_process';
+// cooked rootfs), or a linux-image-*.deb (unpacked into the cache; modules.dep made by
+// cake-img's own depmod, bake/initrd/depmod.ts, since a package has none: the browser
+// makes the same files from the same package, and the host needs no kmod).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError, CorruptInputError, InvalidOptionError } from '../util/errors.js';
-import { isDeb } from '../sources/deb.js';
+import { isDeb } from '../sources/compression.js';
 import { unreadable } from './load-source.js';
 import { unpackDeb } from './debian.js';
+import { depmodSourceFs } from '../bake/initrd/depmod-fs.js';
+import { NodeSourceFs } from './node-source-fs.js';
+import { nodeXz } from './host-decoders.js';
 
 export interface KernelInput {
   image: string;
@@ -39,7 +42,7 @@ export function isBzImage(file: string): boolean {
   return Buffer.from(readAt(file, 0x202, 4)).toString('latin1') === 'HdrS';
 }
 
-function fromDirectory(dir: string, label: string): KernelInput {
+async function fromDirectory(dir: string, label: string): Promise<KernelInput> {
   const bootDir = path.join(dir, 'boot');
   const images = fs.existsSync(bootDir) ? fs.readdirSync(bootDir).filter((f) => /^vmlinuz-/.test(f)).sort() : [];
   if (!images.length) throw new CorruptInputError(label, 'has no boot/vmlinuz-* (expected a kernel file, a directory with boot/ and lib/modules/, or a linux-image .deb)');
@@ -49,30 +52,34 @@ function fromDirectory(dir: string, label: string): KernelInput {
   const pick = [...images].reverse().find((f) => versions.includes(f.slice('vmlinuz-'.length))) ?? images[images.length - 1]!;
   const version = pick.slice('vmlinuz-'.length);
   const modules = versions.includes(version) ? path.join(modRoot, version) : undefined;
-  if (modules && !fs.existsSync(path.join(modules, 'modules.dep'))) depmod(dir, version, label);
+  if (modules && !fs.existsSync(path.join(modules, 'modules.dep'))) await depmod(dir, version, label);
   return { image: path.join(bootDir, pick), modules, version };
 }
 
-export function depmod(root: string, version: string, label: string): void {
+/** Writes modules.dep, modules.softdep and modules.alias for ROOT/lib/modules/VERSION (what `depmod -b ROOT VERSION` writes of them). */
+export async function depmod(root: string, version: string, label: string): Promise<void> {
+  const dir = path.join(root, 'lib/modules', version);
+  let out;
   try {
-    execFileSync('depmod', ['-b', root, version], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+    out = await depmodSourceFs(new NodeSourceFs(dir, { xattrs: false }), dir, nodeXz());
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CakeError('ENOTOOL', 'tool', `${label}: the modules have no modules.dep and ${code === 'ENOENT' ? 'depmod is not installed (apt-get install kmod)' : 'depmod failed'}`);
+    throw e instanceof CakeError ? e : new CakeError('ECORRUPT', 'source', `${label}: cannot index its modules: ${(e as Error).message}`);
   }
+  for (const [name, text] of Object.entries(out)) fs.writeFileSync(path.join(dir, name), text);
 }
 
 export async function resolveKernel(kernel: string, kernelModules: string | undefined, cache: () => string): Promise<KernelInput> {
   if (!fs.existsSync(kernel)) throw new CorruptInputError(kernel, 'no such kernel (a bzImage, a directory with boot/vmlinuz-*, or a linux-image .deb)');
   const st = fs.statSync(kernel);
   if (st.isDirectory()) {
-    const k = fromDirectory(kernel, kernel);
+    const k = await fromDirectory(kernel, kernel);
     return kernelModules ? { ...k, modules: kernelModules } : k;
   }
   if (isDeb(readAt(kernel, 0, 8))) {
     const digest = createHash('sha256').update(fs.readFileSync(kernel)).digest('hex').slice(0, 16);
-    const dest = await unpackDeb(kernel, path.join(cache(), 'kernels', `${path.basename(kernel, '.deb')}-${digest}`));
-    const k = fromDirectory(dest, kernel);
+    // "-d2": unpacked trees indexed by the host's depmod before are not reused.
+    const dest = await unpackDeb(kernel, path.join(cache(), 'kernels', `${path.basename(kernel, '.deb')}-${digest}-d2`));
+    const k = await fromDirectory(dest, kernel);
     return kernelModules ? { ...k, modules: kernelModules } : k;
   }
   if (!isBzImage(kernel)) throw new CorruptInputError(kernel, 'is not a Linux kernel image (no "HdrS" boot header)');
@@ -96,10 +103,10 @@ export async function debianKernel(name: string, cache: string): Promise<{ root:
   }
   const ref = await debRef(pkg);
   // Cached by the exact package file, so a kernel update in the apt lists is a new entry.
-  const dir = await debianPackage(pkg, path.join(cache, ref.file.replace(/\.deb$/, '')), (tree) => {
+  const dir = await debianPackage(pkg, path.join(cache, `${ref.file.replace(/\.deb$/, '')}-d2`), async (tree) => {
     const versions = fs.readdirSync(path.join(tree, 'lib/modules'));
     if (versions.length !== 1) throw new CorruptInputError(pkg, `expected one lib/modules/<version>, found ${versions.join(', ') || 'none'}`);
-    depmod(tree, versions[0]!, pkg);
+    await depmod(tree, versions[0]!, pkg);
   });
   return { root: dir, identity: `deb:${ref.file}:sha256:${ref.sha256}` };
 }

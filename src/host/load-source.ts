@@ -89,6 +89,7 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   }
   if (what.kind === 'image') {
     const { pullImage } = await import('../sources/registry.js');
+    (await import('./host-decoders.js')).registerHostDecoders(); // layer digests with node:crypto
     const { cacheDir } = await import('./cache.js');
     const { removeOnExit } = await import('./lifecycle.js');
     return pullImage(path, { platform: opts.platform, lenient: opts.lenient, blobCache: cacheDir('blobs'), onTemp: removeOnExit });
@@ -96,13 +97,13 @@ export async function loadSource(path: string, opts: LoadOptions = {}): Promise<
   const { st } = what;
   if (st.isDirectory()) {
     if (fs.existsSync(nodePath.join(path, 'oci-layout'))) {
-      const image = await (await import('../sources/oci.js')).loadContainerImage(path, st, opts);
+      const image = await (await import('./container-image.js')).loadContainerImage(path, st, opts);
       if (image) return image;
     }
     if (isCookedDir(path)) return loadCookedDir(path, { xattrs: opts.xattrs });
     return loadDirectory(new NodeSourceFs(path, { xattrs: opts.xattrs }), { label: path });
   }
-  const image = await (await import('../sources/oci.js')).loadContainerImage(path, st, opts);
+  const image = await (await import('./container-image.js')).loadContainerImage(path, st, opts);
   if (image) return image;
   if (!st.isFile()) throw new CorruptInputError(path, 'source is neither a directory nor a file');
   const head = sniff(path);

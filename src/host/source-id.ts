@@ -5,16 +5,15 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { NodeSourceFs } from './node-source-fs.js';
 import { sourceKind } from './load-source.js';
-import { loadDirectory } from '../sources/directory.js';
-import { hashTree } from '../tree/hash.js';
 import { sha256File } from '../util/sha256-file.js';
 import { isCookedDir } from '../sources/cooked-dir.js';
 import { INFO_NAME, readInfo } from '../cook/store.js';
 
 /** The hash of a host directory's tree as cook sees it (content, modes, owners, links; no times). */
 export async function hashHostDir(dir: string): Promise<string> {
+  // Loaded here: deciding that a cook with a package source is cached needs none of it.
+  const [{ NodeSourceFs }, { loadDirectory }, { hashTree }] = await Promise.all([import('./node-source-fs.js'), import('../sources/directory.js'), import('../tree/hash.js')]);
   const loaded = await loadDirectory(new NodeSourceFs(dir), { label: dir });
   try {
     return await hashTree(loaded.tree, loaded.content, () => createHash('sha256'));
@@ -32,7 +31,7 @@ export async function sourceIdentity(spec: string, opts: { platform?: string } =
     return `deb:${ref.file}:sha256:${ref.sha256}`;
   }
   if (what.kind === 'image') {
-    const r = (await import('../sources/registry.js')).parseImageRef(spec);
+    const r = (await import('../sources/image-names.js')).parseImageRef(spec);
     return `image:${r.registry}/${r.repository}@${r.digest}:${opts.platform ?? 'linux/amd64'}`;
   }
   const { st } = what;

@@ -6,6 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkSyslinuxBlobs, extractFromExtlinux } from '../bake/syslinux/extract.js';
 import { debianPackage, unpackedFrom } from './debian.js';
+import { hostByteFile } from './archive-file.js';
+import { registerHostDecoders } from './host-decoders.js';
+import { syslinuxFromFiles } from '../sources/syslinux-files.js';
 import { CakeError, CorruptInputError, InvalidOptionError } from '../util/errors.js';
 
 export interface SyslinuxFound {
@@ -23,8 +26,9 @@ export interface SyslinuxFound {
 }
 
 export interface FindSyslinuxOptions {
-  /** `--syslinux PATH`: a directory with ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin,
-   *  or an extlinux/syslinux binary (mbr.bin then from beside it or the host). */
+  /** `--syslinux PATH`: Debian's extlinux and syslinux-common .debs (comma-separated), a
+   *  directory with ldlinux.bss, ldlinux.sys, ldlinux.c32 and mbr.bin, or an
+   *  extlinux/syslinux binary (mbr.bin then from beside it or the host). */
   path?: string;
   /** cake-img's cache directory; Debian packages are unpacked under `syslinux/` in it. */
   cacheDir: string;
@@ -111,6 +115,13 @@ async function fromDebian(cacheDir: string): Promise<SyslinuxFound> {
 const oneLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
 
 export async function findSyslinux(opts: FindSyslinuxOptions): Promise<SyslinuxFound> {
+  // `--syslinux E.deb,S.deb` (Debian's extlinux and syslinux-common), read as the browser reads them.
+  if (opts.path !== undefined && (opts.path.includes(',') || opts.path.endsWith('.deb'))) {
+    const files = opts.path.split(',').map((p) => p.trim()).filter(Boolean);
+    for (const f of files) if (!isFile(f)) throw new InvalidOptionError('--syslinux', `${f}: no such file`);
+    registerHostDecoders(); // the packages' data.tar.xz
+    return syslinuxFromFiles(files.map(hostByteFile));
+  }
   if (opts.path !== undefined) {
     const given = path.resolve(opts.path);
     let st: fs.Stats;

@@ -4,10 +4,10 @@
 // stamp, cook/bake-stamp.ts).
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { bake as bakeImage } from '../api/bake.js';
 import { FORMAT_EXTENSION } from '../bake/image-formats/format.js';
 import { cacheDir } from '../host/cache.js';
 import { cook as cookTree } from '../api/cook.js';
+import { storeName } from '../cook/store.js';
 import { type BakeInputs, BakeStamp } from '../cook/bake-stamp.js';
 import { debianKernel } from '../host/kernel.js';
 import { sourceIdentity, hashHostDir } from '../host/source-id.js';
@@ -16,7 +16,9 @@ import { removeOnExit } from '../host/lifecycle.js';
 import { sha256File } from '../util/sha256-file.js';
 import { VERSION } from '../version.js';
 import { type Recipe, RecipeError } from './recipe.js';
-import type { Reporter, SummaryRow } from './progress.js';
+import type { Reporter, StepStatus, SummaryRow } from './progress.js';
+import type { RemoteCache } from '../host/remote-cache.js';
+import { storeDir } from '../host/cache.js';
 import type { BakeSpec, CookSpec, KernelSpec, Output, SourceSpec } from './spec.js';
 
 export interface BuildOptions {
@@ -27,6 +29,8 @@ export interface BuildOptions {
   jobs?: number;
   reporter: Reporter;
   sourceDateEpoch?: number;
+  /** A registry as the shared store (`--cache`): pulled before cooking and baking, pushed after. */
+  cache?: RemoteCache;
 }
 
 interface Done {
@@ -34,6 +38,8 @@ interface Done {
   sha256: string;
   size: number;
   cached: boolean;
+  /** Where the output came from: made here, the local store or --out, or the registry cache. */
+  status: StepStatus;
 }
 
 /** Runs at most `n` tasks at once. */
@@ -122,8 +128,8 @@ class Steps {
     try {
       const d = await f();
       const ms = Date.now() - t0;
-      this.reporter.emit({ type: 'end', output, step, cached: d.cached, ms, sha256: d.sha256, path: d.path, size: d.size });
-      this.rows.push({ output, step, size: d.size, sha256: d.sha256, ms, cached: d.cached, path: d.path });
+      this.reporter.emit({ type: 'end', output, step, cached: d.cached, status: d.status, ms, sha256: d.sha256, path: d.path, size: d.size });
+      this.rows.push({ output, step, size: d.size, sha256: d.sha256, ms, cached: d.cached, status: d.status, path: d.path });
       return d;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -157,13 +163,20 @@ class Steps {
       src: src.path, name: o.name ?? name, script: o.script, prepare: o.prepare, cleanup: o.cleanup,
       contents: o.contents?.map((p) => this.rel(p)), path: o.path ? [...o.path] : undefined, sha256: o.sha256,
       rebuild: opts.rebuild, explain: opts.explain, platform: o.platform, lenient: o.lenient, sourceDateEpoch: opts.sourceDateEpoch,
+      cache: opts.cache,
       log: (line) => reporter.emit({ type: 'log', output: name, line }),
       onProgress: (phase, files, bytes) => reporter.emit({ type: 'progress', output: name, phase, files, bytes }),
     });
     if (r.explanation) reporter.emit({ type: 'log', output: name, line: r.explanation });
     for (const w of r.warnings) reporter.emit({ type: 'log', output: name, line: `warning: ${w}` });
-    if (!r.cached && !o.sha256) reporter.emit({ type: 'log', output: name, line: `pin it with sha256: '${r.hash}'` });
-    return { path: r.storePath, sha256: r.hash, size: r.size, cached: r.cached };
+    if (!r.cached && !r.pulled && !o.sha256) reporter.emit({ type: 'log', output: name, line: `pin it with sha256: '${r.hash}'` });
+    if (o.output) {
+      const file = nodePath.join(opts.out, `${name}.${o.output}`);
+      reporter.emit({ type: 'progress', output: name, phase: `writing ${file}` });
+      const { writeOut } = await import('../api/cook-output.js');
+      await writeOut(r.storePath, file, { tag: o.tag ?? `${storeName(name).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '') || 'image'}:latest` });
+    }
+    return { path: r.storePath, sha256: r.hash, size: r.size, cached: r.cached, status: r.pulled ? 'pulled' : r.cached ? 'cached' : 'built' };
   }
 
   private async bakeOne(o: BakeSpec, name: string): Promise<Done> {
@@ -181,10 +194,14 @@ class Steps {
     const hit = opts.rebuild ? null : stamp.reusable();
     if (hit) {
       if (opts.explain) reporter.emit({ type: 'log', output: name, line: `${stamp.image} was baked from the same inputs` });
-      return { path: stamp.image, sha256: hit.sha256, size: hit.size, cached: true };
+      return { path: stamp.image, sha256: hit.sha256, size: hit.size, cached: true, status: 'cached' };
     }
+    const pulled = opts.rebuild ? null : await this.pullBake(stamp, name);
+    if (pulled) return pulled;
     if (opts.explain) reporter.emit({ type: 'log', output: name, line: stamp.explain() });
     reporter.emit({ type: 'progress', output: name, phase: 'baking' });
+    // Loaded only to bake: a build with nothing to do never loads the disk writers.
+    const { bake: bakeImage } = await import('../api/bake.js');
     const r = await bakeImage({
       rootfs: image.path, kernel: kernel.path, modules: o.modules ? [...o.modules] : [], options: (o.options ?? []).join(' '),
       size: o.size ?? '1G', uuid: o.uuid, debug: o.debug, force: o.force, output: stamp.image, sourceDateEpoch: opts.sourceDateEpoch,
@@ -193,7 +210,33 @@ class Steps {
     });
     for (const n of r.notes) reporter.emit({ type: 'log', output: name, line: n });
     reporter.emit({ type: 'log', output: name, line: `modules in load order: ${r.modules.join(' ') || '(none)'}` });
-    return { path: stamp.image, sha256: stamp.record(), size: r.fileBytes, cached: false };
+    const sha256 = stamp.record();
+    await this.pushBake(stamp, name, sha256);
+    return { path: stamp.image, sha256, size: r.fileBytes, cached: false, status: 'built' };
+  }
+
+  /** The bake from the registry cache (`bake-<input key>`) into --out, or null (no cache, a miss, or a failure said as a warning). */
+  private async pullBake(stamp: BakeStamp, name: string): Promise<Done | null> {
+    const c = this.opts.cache;
+    if (!c) return null;
+    const log = (line: string): void => this.reporter.emit({ type: 'log', output: name, line });
+    const { tolerate } = await import('../host/remote-cache.js');
+    const { pullBaked } = await import('../host/remote-bake.js');
+    const got = await tolerate(c, 'pull', `pulling ${name}`, () => pullBaked(c, stamp.key, stamp.image, log));
+    if (got.warning) log(`warning: ${got.warning}`);
+    if (!got.value) return null;
+    if (this.opts.explain) log(`${stamp.image} pulled from ${c.repo.ref.label} (same inputs)`);
+    return { path: stamp.image, sha256: stamp.record(got.value.sha256), size: got.value.size, cached: false, status: 'pulled' };
+  }
+
+  private async pushBake(stamp: BakeStamp, name: string, sha256: string): Promise<void> {
+    const c = this.opts.cache;
+    if (!c?.push) return;
+    const log = (line: string): void => this.reporter.emit({ type: 'log', output: name, line });
+    const { tolerate } = await import('../host/remote-cache.js');
+    const { pushBaked } = await import('../host/remote-bake.js');
+    const done = await tolerate(c, 'push', `pushing ${name}`, () => pushBaked(c, storeDir(), stamp.image, stamp.key, sha256, stamp.bakeInputs, name, log));
+    if (done.warning) log(`warning: ${done.warning}`);
   }
 
   private async kernelOf(k: KernelSpec): Promise<{ path: string; id: string }> {

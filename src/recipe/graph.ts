@@ -1,5 +1,5 @@
 // Walking a recipe's graph without building it.
-import { normalizeHash } from '../api/cook.js';
+import { normalizeHash } from '../cook/cook-options.js';
 import type { Recipe } from './load.js';
 import type { CookSpec, Output, SourceSpec } from './spec.js';
 

@@ -9,9 +9,12 @@ export type BuildEvent =
   | { type: 'start'; output: string; step: 'cook' | 'bake' }
   | { type: 'progress'; output: string; phase: string; files?: number; bytes?: number }
   | { type: 'log'; output: string; line: string }
-  | { type: 'end'; output: string; step: 'cook' | 'bake'; cached: boolean; ms: number; sha256: string; path: string; size: number }
+  | { type: 'end'; output: string; step: 'cook' | 'bake'; cached: boolean; status: StepStatus; ms: number; sha256: string; path: string; size: number }
   | { type: 'error'; output: string; message: string }
   | { type: 'summary'; rows: SummaryRow[] };
+
+/** Where a step's output came from: made by this build, reused from the local store (or --out), or pulled from the registry cache. */
+export type StepStatus = 'built' | 'cached' | 'pulled';
 
 export interface SummaryRow {
   output: string;
@@ -19,7 +22,9 @@ export interface SummaryRow {
   size: number;
   sha256: string;
   ms: number;
+  /** Reused from the local store or --out (status 'cached'); kept beside status for older readers. */
   cached: boolean;
+  status: StepStatus;
   path: string;
 }
 
@@ -63,7 +68,7 @@ export function plainReporter(write: Write): Reporter {
           write(`[${e.output}] ${e.line}\n`);
           break;
         case 'end':
-          write(`[${e.output}] ${e.cached ? 'cached' : 'done'} in ${seconds(e.ms)}: ${e.sha256}\n`);
+          write(`[${e.output}] ${e.status === 'built' ? 'done' : e.status} in ${seconds(e.ms)}: ${e.sha256}\n`);
           break;
         case 'error':
           write(`[${e.output}] failed: ${e.message}\n`);
@@ -120,7 +125,7 @@ export function ttyReporter(write: Write, columns = () => process.stderr.columns
           break;
         case 'end':
           live.delete(e.output);
-          above(`${e.cached ? '=' : '+'} ${e.output} ${e.cached ? 'cached' : 'done'} in ${seconds(e.ms)}\n`);
+          above(`${e.status === 'built' ? '+' : e.status === 'pulled' ? 'v' : '='} ${e.output} ${e.status === 'built' ? 'done' : e.status} in ${seconds(e.ms)}\n`);
           break;
         case 'error':
           live.delete(e.output);
@@ -138,10 +143,10 @@ export function ttyReporter(write: Write, columns = () => process.stderr.columns
   };
 }
 
-/** The table printed at the end: output, size, sha256, time, cached or built. */
+/** The table printed at the end: output, size, sha256, time, and built, cached or pulled. */
 export function summaryTable(rows: SummaryRow[]): string {
   const head = ['output', 'size', 'sha256', 'time', 'status'];
-  const body = rows.map((r) => [r.output, formatBytes(r.size), r.sha256, seconds(r.ms), r.cached ? 'cached' : 'built']);
+  const body = rows.map((r) => [r.output, formatBytes(r.size), r.sha256, seconds(r.ms), r.status]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return `\n${[line(head), ...body.map(line)].join('\n')}\n`;

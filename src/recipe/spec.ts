@@ -28,6 +28,10 @@ export interface CookOptions {
   sha256?: string;
   platform?: string;
   lenient?: boolean;
+  /** Also write the cooked tree into `build --out` as an OCI image: NAME.oci (layout), NAME.oci.tar or NAME.docker.tar. */
+  output?: 'oci' | 'oci.tar' | 'docker.tar';
+  /** That image's NAME[:TAG] (default: the output's name and latest). */
+  tag?: string;
 }
 
 export interface CookSpec extends Readonly<Omit<CookOptions, 'src'>> {

@@ -2,21 +2,20 @@
 // (reachable cooks included) is parsed the way the command would parse it, every path it
 // names must exist, unknown keys are errors. A typo in the last bake's size must not be
 // found after an hour of cooking.
-import { FIRMWARES } from '../bake/disk.js';
+import { FIRMWARES } from '../bake/firmware.js';
 import { parseGuid } from '../bake/gpt/guid.js';
 import { parseFormat } from '../bake/image-formats/format.js';
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { parseSize, parseUuid } from '../bake/ext4/options.js';
 import { cmdlineProblem } from '../bake/kernel-cmdline.js';
-import { normalizeHash, checkPathEntry } from '../api/cook.js';
-import { parseImageRef } from '../sources/registry.js';
-import { parsePlatform } from '../sources/oci.js';
+import { normalizeHash, checkPathEntry } from '../cook/cook-options.js';
+import { parseImageRef, parseImageTag, parsePlatform } from '../sources/image-names.js';
 import { CakeError } from '../util/errors.js';
 import { type Recipe, RecipeError } from './recipe.js';
 import type { BakeSpec, CookSpec, Output, SourceSpec } from './spec.js';
 
-const COOK_KEYS = new Set(['kind', 'name', 'src', 'contents', 'path', 'script', 'prepare', 'cleanup', 'sha256', 'platform', 'lenient']);
+const COOK_KEYS = new Set(['kind', 'name', 'src', 'contents', 'path', 'script', 'prepare', 'cleanup', 'sha256', 'platform', 'lenient', 'output', 'tag']);
 const BAKE_KEYS = new Set(['kind', 'name', 'image', 'kernel', 'size', 'debug', 'options', 'modules', 'uuid', 'force', 'firmware', 'espSize', 'diskGuid', 'format']);
 const DEB_NAME = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$/;
 const MODULE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -82,6 +81,9 @@ class FieldChecks {
 function checkCook(c: CookSpec, ch: FieldChecks, dir: string): void {
   for (const f of ['name', 'script', 'prepare', 'cleanup', 'sha256', 'platform'] as const) ch.str(f, c[f]);
   ch.bool('lenient', c.lenient);
+  for (const f of ['output', 'tag'] as const) ch.str(f, c[f]);
+  if (c.output !== undefined && !['oci', 'oci.tar', 'docker.tar'].includes(c.output)) ch.fail(`output: ${JSON.stringify(c.output)} is not oci, oci.tar or docker.tar`);
+  if (c.tag !== undefined) ch.parsed('tag', () => parseImageTag(c.tag!));
   if (c.sha256 !== undefined) ch.parsed('sha256', () => normalizeHash(c.sha256!));
   if (c.platform !== undefined) ch.parsed('platform', () => parsePlatform(c.platform!));
   for (const d of ch.strings('path', c.path)) ch.parsed('path', () => checkPathEntry(d));

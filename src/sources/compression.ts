@@ -18,3 +18,11 @@ export function compressionOf(head: Uint8Array): Compression | null {
   }
   return null;
 }
+
+/** The start of an ar archive, and so of a .deb. */
+export const AR_MAGIC = '!<arch>\n';
+
+/** True if the bytes start an ar archive (a .deb is one). */
+export function isDeb(head: Uint8Array): boolean {
+  return head.length >= 8 && String.fromCharCode(...head.subarray(0, 8)) === AR_MAGIC;
+}

@@ -1,9 +1,10 @@
 // `docker save` archives: manifest.json names the image's layer tars (the newer layout's
 // blobs/sha256/… or the older <id>/layer.tar), applied in manifest order. Also home of
-// OuterTar, the member index of an image archive that the OCI loader shares.
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
+// OuterTar, the member index of an image archive that the OCI loader shares. Archives are
+// ByteFiles (a host file, a File picked in a browser): nothing here touches the host.
+import { type ByteFile, rangeOf } from '../io/byte-file.js';
 import { CorruptInputError } from '../util/errors.js';
+import { sha256 } from '../util/sha256.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
 import type { LoadedTree } from './directory.js';
 import { type LayerInput, applyLayers, checkDigest, verifiedOpener } from './layers.js';
@@ -41,22 +42,22 @@ export function normalizeMemberName(name: string): string | null {
 }
 
 /** Sequential reads with positions, over a plain file (no data is read when skipping). */
-class FileReader {
+export class FileReader {
   offset = 0;
-  constructor(private readonly fd: number) {}
+  constructor(private readonly file: ByteFile) {}
   async read(dest: Uint8Array): Promise<number> {
     let got = 0;
     while (got < dest.length) {
-      const n = fs.readSync(this.fd, dest, got, dest.length - got, this.offset);
-      if (n === 0) break;
-      got += n;
-      this.offset += n;
+      const b = await this.file.read(this.offset, dest.length - got);
+      if (b.length === 0) break;
+      dest.set(b, got);
+      got += b.length;
+      this.offset += b.length;
     }
     return got;
   }
   async skip(n: number): Promise<number> {
-    const size = fs.fstatSync(this.fd).size;
-    const k = Math.max(0, Math.min(n, size - this.offset));
+    const k = Math.max(0, Math.min(n, this.file.size - this.offset));
     this.offset += k;
     return k;
   }
@@ -75,48 +76,39 @@ export async function walkTarHeaders(r: SeqReader, label: string, visit: (name: 
   }
 }
 
-function isGzipFile(path: string): boolean {
-  const fd = fs.openSync(path, 'r');
-  try {
-    const b = new Uint8Array(8);
-    return compressionOf(b.subarray(0, fs.readSync(fd, b, 0, 8, 0))) === 'gzip';
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Member index of an image archive (plain or gzip tar), with streaming access to each member. */
 export class OuterTar {
   private constructor(
-    readonly path: string,
+    private readonly file: ByteFile,
     private readonly gzip: boolean,
     private readonly members: Map<string, Member>,
   ) {}
 
-  static async open(path: string): Promise<OuterTar> {
+  /** The archive's name, for messages. */
+  get path(): string {
+    return this.file.label;
+  }
+
+  static async open(file: ByteFile): Promise<OuterTar> {
+    const path = file.label;
     const members = new Map<string, Member>();
-    const gzip = isGzipFile(path);
+    const gzip = compressionOf(await file.read(0, 8)) === 'gzip';
     const record = (name: string, m: Member): boolean => {
       const n = normalizeMemberName(name);
       if (n !== null && n !== '') members.set(n, m);
       return true;
     };
     if (gzip) {
-      const r = new ByteReader(maybeDecompress(fs.createReadStream(path, { highWaterMark: 1 << 20 }), path));
+      const r = new ByteReader(maybeDecompress(rangeOf(file), path));
       try {
         await walkTarHeaders(r, path, record);
       } finally {
         await r.close();
       }
     } else {
-      const fd = fs.openSync(path, 'r');
-      try {
-        await walkTarHeaders(new FileReader(fd), path, record);
-      } finally {
-        fs.closeSync(fd);
-      }
+      await walkTarHeaders(new FileReader(file), path, record);
     }
-    return new OuterTar(path, gzip, members);
+    return new OuterTar(file, gzip, members);
   }
 
   /** The member behind `name`, following symlinks and hard links inside the archive. */
@@ -144,13 +136,11 @@ export class OuterTar {
     const m = this.resolve(name);
     if (!m) throw new CorruptInputError(this.path, `archive has no file ${JSON.stringify(name)}`);
     const path = this.path;
-    if (!this.gzip) {
-      return () =>
-        m.size === 0 ? (async function* () {})() : fs.createReadStream(path, { start: m.dataOffset, end: m.dataOffset + m.size - 1, highWaterMark: 1 << 20 });
-    }
+    const file = this.file;
+    if (!this.gzip) return () => rangeOf(file, m.dataOffset, m.dataOffset + m.size);
     return () =>
       (async function* () {
-        const r = new ByteReader(maybeDecompress(fs.createReadStream(path, { highWaterMark: 1 << 20 }), path));
+        const r = new ByteReader(maybeDecompress(rangeOf(file), path));
         try {
           if ((await r.skip(m.dataOffset)) < m.dataOffset) throw new CorruptInputError(path, 'archive changed since it was first read');
           const out: Uint8Array[] = [];
@@ -193,9 +183,8 @@ export function parseJson(bytes: Uint8Array, where: string): unknown {
 }
 
 /** Loads the (first) image of a `docker save` archive. */
-export async function loadDockerArchive(path: string, opts: ImageOptions = {}): Promise<LoadedTree> {
-  const tar = await OuterTar.open(path);
-  return loadDockerFromTar(tar, opts);
+export async function loadDockerArchive(file: ByteFile, opts: ImageOptions = {}): Promise<LoadedTree> {
+  return loadDockerFromTar(await OuterTar.open(file), opts);
 }
 
 export async function loadDockerFromTar(tar: OuterTar, opts: ImageOptions = {}): Promise<LoadedTree> {
@@ -232,7 +221,7 @@ async function configDiffIds(tar: OuterTar, config: unknown, layerCount: number,
   let warning: string | undefined;
   const named = /^(?:blobs\/sha256\/)?([a-f0-9]{64})(?:\.json)?$/.exec(normalizeMemberName(config) ?? '');
   if (named) {
-    const actual = createHash('sha256').update(bytes).digest('hex');
+    const actual = sha256().update(bytes).hex();
     if (actual !== named[1]) throw new CorruptInputError(cfgWhere, `the image config does not match its name (its sha256 is ${actual})`);
   } else {
     warning = `${cfgWhere}: the image config is not named by its digest; its layers are checked against its diff_ids only`;

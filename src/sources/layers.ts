@@ -5,12 +5,12 @@
 // the in-memory tree: `..`, absolute names, and paths through a symlink planted by an
 // earlier entry are errors (or skipped with a warning when lenient); nothing is ever
 // resolved on the host.
-import { createHash } from 'node:crypto';
 import { MultiContent } from '../io/content-source.js';
 import { TreeBuilder, splitArchivePath } from '../tree/builder.js';
 import { displayName } from '../tree/names.js';
 import { type ContentRef, type DirNode, type FsNode, nodeMeta } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
+import { type DigestAlg, digestOf } from '../util/sha256.js';
 import { ByteReader, maybeDecompress } from './decompress.js';
 import type { LoadedTree } from './directory.js';
 import { TarContent, type TarHandle, dataHandle, entryNode, onceWarner, readEntries } from './tar.js';
@@ -45,13 +45,13 @@ export function checkDigest(digest: unknown, where: string, what: string): strin
 
 /** Hashes `input` as it passes; at its end, a digest other than `digest` is an error naming `label`. */
 async function* digestChecked(input: AsyncIterable<Uint8Array>, digest: string, label: string, what: string): AsyncGenerator<Uint8Array> {
-  const [alg, hex] = digest.split(':') as [string, string];
-  const h = createHash(alg);
+  const [alg, hex] = digest.split(':') as [DigestAlg, string];
+  const h = digestOf(alg);
   for await (const chunk of input) {
     h.update(chunk);
     yield chunk;
   }
-  const actual = h.digest('hex');
+  const actual = h.hex();
   if (actual !== hex) throw new CorruptInputError(label, `${what} ${digest} (it is ${alg}:${actual})`);
 }
 

@@ -1,46 +1,22 @@
-// OCI image layouts, as a directory or a tar: index.json → (index →) manifest → layers,
-// the manifest picked by platform (linux/amd64 unless told otherwise). Metadata blobs are
-// checked against their digests. Also the detection of container images for loadSource.
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
-import { CorruptInputError, InvalidOptionError, ReadError, UnsupportedError } from '../util/errors.js';
+// OCI image layouts: index.json → (index →) manifest → layers, the manifest picked by
+// platform (linux/amd64 unless told otherwise). Metadata blobs are checked against their
+// digests. A layout in a tar (and a docker save archive) is read from a ByteFile here; a
+// layout directory on the host is host/container-image.ts's, through the same LayoutStore.
+import type { ByteFile } from '../io/byte-file.js';
+import { parsePlatform } from './image-names.js';
+
+export { parsePlatform };
+import { CorruptInputError, InvalidOptionError, UnsupportedError } from '../util/errors.js';
+import { type DigestAlg, digestOf } from '../util/sha256.js';
 import type { LoadedTree } from './directory.js';
-import { type ImageOptions, MAX_JSON, OuterTar, loadDockerArchive, loadDockerFromTar, normalizeMemberName, parseJson, walkTarHeaders } from './docker-archive.js';
+import { type ImageOptions, FileReader, OuterTar, loadDockerFromTar, normalizeMemberName, parseJson, walkTarHeaders } from './docker-archive.js';
 import { type LayerInput, applyLayers, checkDigest, verifiedOpener } from './layers.js';
 
 /** Where the layout's files live: a directory on the host or the members of a tar. */
-interface LayoutStore {
+export interface LayoutStore {
   label: string;
   read(name: string): Promise<Uint8Array>;
   opener(name: string): () => AsyncIterable<Uint8Array>;
-}
-
-class DirStore implements LayoutStore {
-  constructor(readonly label: string) {}
-  async read(name: string): Promise<Uint8Array> {
-    const p = nodePath.join(this.label, name);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(p);
-    } catch {
-      throw new CorruptInputError(this.label, `layout has no file ${JSON.stringify(name)}`);
-    }
-    // A directory would fail the read; a fifo would block it for ever.
-    if (!st.isFile()) throw new CorruptInputError(`${this.label}: ${name}`, 'is not a regular file');
-    if (st.size > MAX_JSON) throw new CorruptInputError(`${this.label}: ${name}`, `${st.size} bytes is too large for a metadata file`);
-    try {
-      return fs.readFileSync(p);
-    } catch (e) {
-      throw new ReadError(`${this.label}: ${name}`, `cannot read it: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
-  }
-  opener(name: string): () => AsyncIterable<Uint8Array> {
-    const p = nodePath.join(this.label, name);
-    if (!fs.existsSync(p)) throw new CorruptInputError(this.label, `layout has no file ${JSON.stringify(name)}`);
-    if (!fs.statSync(p).isFile()) throw new CorruptInputError(`${this.label}: ${name}`, 'is not a regular file');
-    return () => fs.createReadStream(p, { highWaterMark: 1 << 20 });
-  }
 }
 
 class TarStore implements LayoutStore {
@@ -76,8 +52,10 @@ function blobPath(digest: string, where: string): string {
 async function readBlob(store: LayoutStore, d: Descriptor, where: string): Promise<unknown> {
   const path = blobPath(d.digest, where);
   const bytes = await store.read(path);
-  const [alg, hex] = d.digest.split(':') as [string, string];
-  const actual = createHash(alg).update(bytes).digest('hex');
+  const [alg, hex] = d.digest.split(':') as [DigestAlg, string];
+  const h = digestOf(alg);
+  h.update(bytes);
+  const actual = h.hex();
   if (actual !== hex) throw new CorruptInputError(`${store.label}: ${path}`, `content does not match its digest (sha: ${actual})`);
   return parseJson(bytes, `${store.label}: ${path}`);
 }
@@ -91,11 +69,6 @@ function descriptors(json: unknown, key: string, where: string): Descriptor[] {
   return list as Descriptor[];
 }
 
-export function parsePlatform(p: string): { os: string; architecture: string; variant?: string } {
-  const parts = p.split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((x) => x === '')) throw new InvalidOptionError('platform', `${JSON.stringify(p)} is not os/arch[/variant]`);
-  return { os: parts[0]!, architecture: parts[1]!, variant: parts[2] };
-}
 
 export const platformName = (d: Descriptor): string =>
   d.platform ? [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/') : '(none)';
@@ -128,7 +101,7 @@ async function pickManifest(store: LayoutStore, opts: ImageOptions): Promise<{ m
   throw new CorruptInputError(where, 'indexes nested too deeply');
 }
 
-async function loadLayout(store: LayoutStore, opts: ImageOptions): Promise<LoadedTree> {
+export async function loadLayout(store: LayoutStore, opts: ImageOptions): Promise<LoadedTree> {
   const { manifest, where } = await pickManifest(store, opts);
   const list = descriptors(manifest, 'layers', where);
   const diffIds = await layoutDiffIds(store, manifest, list.length, where);
@@ -153,23 +126,17 @@ async function layoutDiffIds(store: LayoutStore, manifest: unknown, layerCount: 
   return ids.map((d, i) => checkDigest(d, cfgWhere, `diff_ids[${i}]`));
 }
 
-/** An OCI image layout directory (with `oci-layout` and `index.json`). */
-export async function loadOciDirectory(dir: string, opts: ImageOptions = {}): Promise<LoadedTree> {
-  return loadLayout(new DirStore(dir), opts);
-}
-
 /** An OCI image layout in a tar (plain or gzip). */
-export async function loadOciArchive(path: string, opts: ImageOptions = {}): Promise<LoadedTree> {
-  return loadLayout(new TarStore(await OuterTar.open(path)), opts);
+export async function loadOciArchive(file: ByteFile, opts: ImageOptions = {}): Promise<LoadedTree> {
+  return loadLayout(new TarStore(await OuterTar.open(file)), opts);
 }
 
-/** Any container image at `path`: an OCI layout directory, a docker save tar, or an OCI layout tar. */
-export async function loadImage(path: string, opts: ImageOptions = {}): Promise<LoadedTree> {
-  if (fs.statSync(path).isDirectory()) return loadOciDirectory(path, opts);
-  const tar = await OuterTar.open(path);
+/** A container image archive: a docker save tar, or an OCI layout tar. */
+export async function loadImageArchive(file: ByteFile, opts: ImageOptions = {}): Promise<LoadedTree> {
+  const tar = await OuterTar.open(file);
   if (tar.has('manifest.json')) return loadDockerFromTar(tar, opts);
   if (tar.has('index.json')) return loadLayout(new TarStore(tar), opts);
-  throw new CorruptInputError(path, 'neither a docker save archive (manifest.json) nor an OCI layout (index.json)');
+  throw new CorruptInputError(file.label, 'neither a docker save archive (manifest.json) nor an OCI layout (index.json)');
 }
 
 /** Top-level names a container image archive holds; anything else means a plain rootfs tarball. */
@@ -179,25 +146,12 @@ const IMAGE_TOP = /^(manifest\.json|repositories|oci-layout|index\.json|blobs|[0
  * Which kind of image a plain (uncompressed) tar is, by its member names: reads only
  * headers, and stops at the first name no image archive has.
  */
-export async function sniffImageTar(path: string): Promise<'docker' | 'oci' | null> {
-  const fd = fs.openSync(path, 'r');
+export async function sniffImageTar(file: ByteFile): Promise<'docker' | 'oci' | null> {
   let manifest = false;
   let layout = false;
   let index = false;
   try {
-    const reader = {
-      offset: 0,
-      async read(dest: Uint8Array): Promise<number> {
-        const n = fs.readSync(fd, dest, 0, dest.length, this.offset);
-        this.offset += n;
-        return n;
-      },
-      async skip(n: number): Promise<number> {
-        this.offset += n;
-        return n;
-      },
-    };
-    await walkTarHeaders(reader, path, (name) => {
+    await walkTarHeaders(new FileReader(file), file.label, (name) => {
       const n = normalizeMemberName(name);
       if (n === null) return false;
       if (n === '') return true;
@@ -209,21 +163,6 @@ export async function sniffImageTar(path: string): Promise<'docker' | 'oci' | nu
     });
   } catch {
     return null;
-  } finally {
-    fs.closeSync(fd);
   }
   return manifest ? 'docker' : layout && index ? 'oci' : null;
-}
-
-/** For loadSource: the image at `path` if it is one (OCI dir, docker save tar, OCI tar), else null. */
-export async function loadContainerImage(path: string, st: fs.Stats, opts: ImageOptions & { xattrs?: boolean } = {}): Promise<LoadedTree | null> {
-  if (st.isDirectory()) {
-    if (fs.existsSync(nodePath.join(path, 'oci-layout')) && fs.existsSync(nodePath.join(path, 'index.json'))) return loadOciDirectory(path, opts);
-    return null;
-  }
-  if (!st.isFile()) return null;
-  const kind = await sniffImageTar(path);
-  if (kind === 'docker') return loadDockerArchive(path, opts);
-  if (kind === 'oci') return loadOciArchive(path, opts);
-  return null;
 }

@@ -1,7 +1,9 @@
-// HTTP for the registry client: one session per pull that adds the anonymous bearer token
-// (the `WWW-Authenticate: Bearer realm=…,service=…,scope=…` dance of the distribution
-// token spec), follows redirects itself so a token never leaves the registry's origin, and
-// turns network failures and HTTP errors into one-line EREGISTRY errors naming the ref.
+// HTTP for the registry client: one session per repository that adds the credentials a
+// registry asks for (the `WWW-Authenticate: Bearer realm=…,service=…,scope=…` dance of the
+// distribution token spec, anonymous or with the user's basic credentials, or plain Basic),
+// follows redirects of reads itself so a credential never leaves the registry's origin,
+// streams request bodies (pushes) with the same stall timeout as answers, and turns network
+// failures and HTTP errors into one-line EREGISTRY errors naming the ref.
 // https://distribution.github.io/distribution/spec/auth/token/
 import { CakeError } from '../util/errors.js';
 
@@ -77,15 +79,35 @@ export interface SessionOptions {
   ref: string;
   /** `host[:port]` of the registry, for the token cache key. */
   registry: string;
-  /** The scope a pull needs, `repository:<repo>:pull`. */
+  /** The scope the session needs, `repository:<repo>:pull` (or `:pull,push` to push). */
   scope: string;
   fetch: typeof fetch;
   log: (line: string) => void;
+  /** The user's credentials for this registry (docker-config.ts), sent only when it asks. */
+  credentials?: Credentials | null;
+}
+
+/** A user name and password (or an identity token) for a registry. */
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** A request body: bytes, or a stream made afresh for each try (a 401 means sending it again). */
+export type RequestBody = Uint8Array | (() => AsyncIterable<Uint8Array>);
+
+export interface RequestInit {
+  headers?: Record<string, string>;
+  body?: RequestBody;
+  /** Statuses that are an answer, not an error (default: 2xx). */
+  ok?: (status: number) => boolean;
 }
 
 /** Requests to one repository of one registry, with tokens cached per (registry, scope). */
 export class RegistrySession {
   private readonly tokens = new Map<string, string>();
+  /** The registry asked for Basic credentials: every request carries them. */
+  private basic = false;
 
   constructor(private readonly o: SessionOptions) {}
 
@@ -94,65 +116,101 @@ export class RegistrySession {
   }
 
   /** GET `url`; a 2xx response is returned (body unread), anything else is a RegistryError. */
-  async get(url: string, headers: Record<string, string> = {}): Promise<Response> {
-    let res = await this.follow(url, headers);
+  get(url: string, headers: Record<string, string> = {}): Promise<Response> {
+    return this.request('GET', url, { headers });
+  }
+
+  /**
+   * One request with the session's credentials: a 401 fetches a token (or turns on Basic)
+   * and sends it once more; a status `ok` does not accept is a RegistryError. The answer's
+   * body is unread.
+   */
+  async request(method: string, url: string, init: RequestInit = {}): Promise<Response> {
+    const headers = init.headers ?? {};
+    let res = await this.follow(method, url, headers, init.body);
     if (res.status === 401) {
       // No token yet, or the one we sent expired: fetch one and try once more.
       this.tokens.delete(this.key);
       const challenge = res.headers.get('www-authenticate');
       await res.body?.cancel().catch(() => {});
-      await this.authenticate(url, challenge);
-      res = await this.follow(url, headers);
+      await this.authenticate(url, challenge, method);
+      res = await this.follow(method, url, headers, init.body);
     }
-    if (!res.ok) throw await this.httpError('GET', url, res);
+    if (!(init.ok ?? ((s: number) => s >= 200 && s < 300))(res.status)) throw await this.httpError(method, url, res);
     return res;
   }
 
-  /** Fetches one hop after another; Authorization only goes to the registry's own origin. */
-  private async follow(url: string, headers: Record<string, string>): Promise<Response> {
+  private authorization(): string | null {
+    const token = this.tokens.get(this.key);
+    if (token) return `Bearer ${token}`;
+    const c = this.o.credentials;
+    return this.basic && c ? `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` : null;
+  }
+
+  /** Fetches one hop after another (reads only); Authorization only goes to the registry's own origin. */
+  private async follow(method: string, url: string, headers: Record<string, string>, body?: RequestBody): Promise<Response> {
     const origin = new URL(url).origin;
     let at = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const token = this.tokens.get(this.key);
-      const h = token && new URL(at).origin === origin ? { ...headers, authorization: `Bearer ${token}` } : headers;
-      const res = await this.send(at, h);
+      const auth = this.authorization();
+      const h = auth && new URL(at).origin === origin ? { ...headers, authorization: auth } : headers;
+      const res = await this.send(at, h, method, body);
       const location = res.headers.get('location');
-      if (res.status < 300 || res.status > 399 || res.status === 304 || !location) return res;
+      const read = method === 'GET' || method === 'HEAD';
+      if (!read || res.status < 300 || res.status > 399 || res.status === 304 || !location) return res;
       await res.body?.cancel().catch(() => {});
       try {
         at = new URL(location, at).href;
       } catch {
-        throw new RegistryError(this.o.ref, `GET ${at} → ${res.status}: the redirect to ${JSON.stringify(location)} is not a URL`, { url });
+        throw new RegistryError(this.o.ref, `${method} ${at} → ${res.status}: the redirect to ${JSON.stringify(location)} is not a URL`, { url });
       }
     }
-    throw new RegistryError(this.o.ref, `GET ${url}: more than ${MAX_REDIRECTS} redirects`, { url });
+    throw new RegistryError(this.o.ref, `${method} ${url}: more than ${MAX_REDIRECTS} redirects`, { url });
   }
 
-  private async send(url: string, headers: Record<string, string>): Promise<Response> {
+  private async send(url: string, headers: Record<string, string>, method = 'GET', body?: RequestBody): Promise<Response> {
     const ms = netTimeoutMs();
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Stalled()), ms);
+    let timer: NodeJS.Timeout | undefined;
+    // Armed until the answer's headers come; a body being sent re-arms it with each piece.
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(new Stalled()), ms);
+    };
+    arm();
     try {
-      const res = await this.o.fetch(url, { headers, redirect: 'manual', signal: controller.signal });
-      inFlight.set(res, { controller, ms, what: `GET ${url}`, ref: this.o.ref });
+      const init: globalThis.RequestInit & { duplex?: 'half' } = { method, headers, redirect: 'manual', signal: controller.signal };
+      if (body instanceof Uint8Array) init.body = body as unknown as NonNullable<globalThis.RequestInit['body']>;
+      else if (body) {
+        init.body = bodyStream(body(), arm);
+        init.duplex = 'half'; // Node's fetch streams a request body only when told so
+      }
+      const res = await this.o.fetch(url, init);
+      inFlight.set(res, { controller, ms, what: `${method} ${url}`, ref: this.o.ref });
       return res;
     } catch (e) {
+      if (e instanceof CakeError) throw e; // the body's own failure (a file that cannot be read)
       if (e instanceof Stalled || controller.signal.reason instanceof Stalled) {
-        throw new RegistryError(this.o.ref, `GET ${url}: no answer within ${ms / 1000} s; set CAKE_IMG_NET_TIMEOUT to wait longer`, { url });
+        throw new RegistryError(this.o.ref, `${method} ${url}: no answer within ${ms / 1000} s; set CAKE_IMG_NET_TIMEOUT to wait longer`, { url });
       }
       const err = e as Error & { cause?: { code?: string; message?: string } };
       const why = err.cause?.code ?? err.cause?.message ?? err.message;
-      throw new RegistryError(this.o.ref, `GET ${url} failed: ${why}`, { url });
+      throw new RegistryError(this.o.ref, `${method} ${url} failed: ${why}`, { url });
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async authenticate(url: string, challenge: string | null): Promise<void> {
+  private async authenticate(url: string, challenge: string | null, method = 'GET'): Promise<void> {
     const c = challenge ? parseChallenge(challenge) : null;
+    if (c?.scheme === 'basic' && this.o.credentials && !this.basic) {
+      this.basic = true;
+      return;
+    }
     if (!c || c.scheme !== 'bearer' || !c.params.realm) {
       const asked = c ? ` (the registry asks for ${c.scheme} credentials)` : '';
-      throw new RegistryError(this.o.ref, `GET ${url} → 401 Unauthorized${asked}; only anonymous pulls with bearer tokens are supported`, { url, status: 401 });
+      const advice = this.o.credentials ? 'the credentials from the docker config were refused' : 'give credentials in $DOCKER_CONFIG/config.json or ~/.docker/config.json ("auths")';
+      throw new RegistryError(this.o.ref, `${method} ${url} → 401 Unauthorized${asked}; ${advice}`, { url, status: 401 });
     }
     let tokenUrl: URL;
     try {
@@ -161,9 +219,14 @@ export class RegistrySession {
       throw new RegistryError(this.o.ref, `GET ${url} → 401: the token server ${JSON.stringify(c.params.realm)} it names is not a URL`, { url, status: 401 });
     }
     if (c.params.service) tokenUrl.searchParams.set('service', c.params.service);
-    tokenUrl.searchParams.set('scope', c.params.scope ?? this.o.scope);
+    // A push asks for pull and push at once (the challenge of a read names pull only).
+    tokenUrl.searchParams.set('scope', this.o.scope.endsWith(',push') ? this.o.scope : c.params.scope ?? this.o.scope);
     this.o.log(`token from ${tokenUrl.origin}${tokenUrl.pathname} for ${tokenUrl.searchParams.get('scope')}`);
-    const res = await this.send(tokenUrl.href, { accept: 'application/json' });
+    const cred = this.o.credentials;
+    const auth: Record<string, string> = cred ? { authorization: `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}` } : {};
+    // The credentials go to the token server the registry names: the same origin, or https.
+    if (cred && tokenUrl.protocol !== 'https:' && tokenUrl.origin !== new URL(url).origin) delete auth.authorization;
+    const res = await this.send(tokenUrl.href, { accept: 'application/json', ...auth });
     if (!res.ok) throw await this.httpError('GET', tokenUrl.href, res, ' (token server)');
     let body: Uint8Array;
     try {
@@ -195,6 +258,22 @@ export class RegistrySession {
     const status = `${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
     return new RegistryError(this.o.ref, `${method} ${url}${what} → ${status}${detail}`, { url, status: res.status });
   }
+}
+
+/** A request body from chunks; each piece taken re-arms the stall timer. */
+function bodyStream(chunks: AsyncIterable<Uint8Array>, progress: () => void): ReadableStream<Uint8Array> {
+  const it = chunks[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await it.next();
+      progress();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
 }
 
 function parseJsonOrNull(bytes: Uint8Array): unknown {

@@ -12,7 +12,10 @@ import type { LoadedTree } from './directory.js';
 import { MAX_JSON, parseJson } from './docker-archive.js';
 import { type LayerInput, applyLayers, checkDigest, verifiedOpener } from './layers.js';
 import { parsePlatform, platformName } from './oci.js';
-import { RegistryError, RegistrySession, bodyChunks } from './registry-auth.js';
+import { parseImageRef } from './image-names.js';
+
+export { parseImageRef };
+import { type Credentials, RegistryError, RegistrySession, bodyChunks } from './registry-auth.js';
 
 export interface PullOptions {
   /** `os/arch[/variant]` to pick from an index (default linux/amd64). */
@@ -25,50 +28,12 @@ export interface PullOptions {
   log?: (line: string) => void;
   /** Registers a temporary file to remove if the run is stopped (the host's lifecycle); returns "forget it". */
   onTemp?: (path: string) => () => void;
+  /** Credentials for the registry (docker-config.ts), sent only when it asks. */
+  credentials?: Credentials | null;
 }
 
-// --- references -------------------------------------------------------------------------
+// --- references: sources/image-names.ts ---------------------------------------------
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const TAG = /^\w[\w.-]{0,127}$/;
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d{1,5})?$/;
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-
-/**
- * `host[:port]/repo/path@sha256:<64 hex>`; a `:tag` before the `@` is allowed and ignored
- * (the digest pins). Docker Hub (`docker.io`) is `registry-1.docker.io`, where a
- * one-component repository is under `library/`.
- */
-export function parseImageRef(ref: string): { registry: string; repository: string; digest: string } {
-  const bad = (why: string): never => {
-    throw new InvalidOptionError('image', `${JSON.stringify(ref)}: ${why}`);
-  };
-  const at = ref.indexOf('@');
-  if (at < 0) bad('no digest; pin the image as host/repository@sha256:<64 hex digits>');
-  const digest = ref.slice(at + 1);
-  if (!DIGEST.test(digest)) bad(`the digest ${JSON.stringify(digest)} is not sha256:<64 lowercase hex digits>`);
-  let name = ref.slice(0, at);
-  const colon = name.lastIndexOf(':');
-  if (colon > name.lastIndexOf('/')) {
-    if (!TAG.test(name.slice(colon + 1))) bad(`bad tag ${JSON.stringify(name.slice(colon + 1))}`);
-    name = name.slice(0, colon);
-  }
-  const parts = name.split('/');
-  const host = parts.shift()!;
-  if (parts.length === 0 || !(host.includes('.') || host.includes(':') || host === 'localhost' || host.startsWith('['))) {
-    bad('name the registry host first, e.g. docker.io/library/debian@sha256:…');
-  }
-  if (!HOST.test(host)) bad(`bad registry host ${JSON.stringify(host)}`);
-  const badPart = parts.find((p) => !PATH_COMPONENT.test(p));
-  if (badPart !== undefined) bad(`bad repository component ${JSON.stringify(badPart)} (lowercase letters, digits, and . _ - between them)`);
-  if (name.length > 255) bad('the name is longer than 255 characters');
-  const hub = host === 'docker.io' || host === 'index.docker.io';
-  return {
-    registry: hub ? 'registry-1.docker.io' : host,
-    repository: hub && parts.length === 1 ? `library/${parts[0]}` : parts.join('/'),
-    digest,
-  };
-}
 
 /** Cheap check for source detection: looks like `…/…@sha256:…` and is not a path that exists. */
 export function isImageRef(s: string): boolean {
@@ -76,7 +41,7 @@ export function isImageRef(s: string): boolean {
 }
 
 /** http for loopback and for `CAKE_IMG_INSECURE_REGISTRIES` (host[:port], comma-separated); https otherwise. */
-function registryBase(registry: string): string {
+export function registryBase(registry: string): string {
   const host = registry.replace(/:\d+$/, '');
   const insecure = (process.env.CAKE_IMG_INSECURE_REGISTRIES ?? '').split(',').map((s) => s.trim());
   const http = ['localhost', '127.0.0.1', '[::1]'].includes(host) || insecure.some((e) => e !== '' && (e === registry || e === host));
@@ -269,7 +234,7 @@ export async function pullImage(ref: string, opts: PullOptions): Promise<LoadedT
   const want = parsePlatform(opts.platform ?? 'linux/amd64');
   const log = opts.log ?? (() => {});
   const f = opts.fetch ?? globalThis.fetch;
-  const session = new RegistrySession({ ref, registry, scope: `repository:${repository}:pull`, fetch: f, log });
+  const session = new RegistrySession({ ref, registry, scope: `repository:${repository}:pull`, fetch: f, log, credentials: opts.credentials });
   const warnings: string[] = [];
   const cache = new BlobCache(opts.blobCache, ref, session, log, warnings, opts.onTemp ?? (() => () => {}));
   const base = `${registryBase(registry)}/v2/${repository}`;

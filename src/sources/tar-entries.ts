@@ -87,7 +87,8 @@ const EXPECT_TYPES: Record<string, EntryType> = { '0': '0', '\0': '0', '7': '0',
 
 /**
  * Entries of the tar on `reader`, in archive order. The iterator reads through each
- * entry's data after the consumer has seen it; a consumer that stops early just stops.
+ * entry's data after the consumer has seen it (a consumer may read some or all of it from
+ * `reader` first); a consumer that stops early just stops.
  */
 export async function* tarEntries(reader: SeqReader, opts: TarEntryOptions): AsyncGenerator<TarEntry> {
   const { label } = opts;
@@ -105,8 +106,12 @@ export async function* tarEntries(reader: SeqReader, opts: TarEntryOptions): Asy
     const { fields, sparse00 } = ext.forEntry(h, label, metaWhere);
     const { entry, stored } = decodeEntry(h, fields, block, index++, headerOffset, reader.offset, warn);
     const consumed = entry.type === '0' ? await locateFileData(reader, entry, h, block, fields, sparse00, stored) : 0;
+    // The consumer may read the entry's data from `reader` while it holds the entry; the
+    // rest is skipped from wherever it stopped.
+    const end = reader.offset + stored - consumed + pad(stored);
     yield entry;
-    await skipExactly(reader, stored - consumed + pad(stored), entry.where);
+    if (reader.offset > end) throw new Error(`tar entries: the consumer read past ${entry.where}`);
+    await skipExactly(reader, end - reader.offset, entry.where);
   }
 }
 

@@ -11,6 +11,7 @@ import { TOOL_PATH, hasTool } from '../oracles/tools.js';
 import { canRunAsNobody, cakeImg } from '../helpers/cli.js';
 import { type DebianKernel, debianKernel } from '../helpers/debian.js';
 import { sha256File, tmpDir } from '../helpers/image.js';
+import { busyboxRootfsTarball } from '../helpers/web-fixtures.js';
 
 const work = tmpDir('cake-bake-');
 fs.chmodSync(work, 0o777);
@@ -20,26 +21,11 @@ const canBake = () =>
 const MODULES = 'virtio_pci,virtio_blk,ext4';
 const env = { XDG_CACHE_HOME: path.join(work, 'cache'), SOURCE_DATE_EPOCH: '1700000000' };
 
-/** A busybox rootfs tarball whose files belong to root in the headers only. */
-function rootfsTarball(): string {
-  const root = path.join(work, 'rootfs');
-  for (const d of ['bin', 'sbin', 'dev', 'proc', 'sys', 'mnt', 'etc']) fs.mkdirSync(path.join(root, d), { recursive: true });
-  fs.copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
-  fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
-  fs.symlinkSync('busybox', path.join(root, 'bin/sh'));
-  fs.writeFileSync(path.join(root, 'sbin/init'),
-    '#!/bin/sh\n/bin/busybox mount -t proc proc /proc\necho "CAKE-BAKED-$((6*7)) uid=$(/bin/busybox stat -c %u /bin/busybox) $(/bin/busybox cat /proc/cmdline)"\n/bin/busybox poweroff -f\n', { mode: 0o755 });
-  const tar = path.join(work, 'rootfs.tar.gz');
-  execFileSync('tar', ['-C', root, '--numeric-owner', '--owner=0', '--group=0', '--sort=name', '--mtime=@1700000000', '-czf', tar, '.']);
-  fs.chmodSync(tar, 0o644);
-  return tar;
-}
-
 describe.skipIf(!canBake())('cake-img bake', () => {
   let tar = '';
   let k: DebianKernel;
   beforeAll(async () => {
-    tar = rootfsTarball();
+    tar = busyboxRootfsTarball(work);
     k = await debianKernel();
     fs.mkdirSync(env.XDG_CACHE_HOME, { recursive: true, mode: 0o777 });
     fs.chmodSync(env.XDG_CACHE_HOME, 0o777);

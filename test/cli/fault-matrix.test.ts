@@ -148,6 +148,12 @@ const COMMANDS: Command[] = [
     unreadable: (c) => c.src, signals: [['SIGINT', 'loaded'], ['SIGTERM', 'script'], ['SIGINT', 'script'], ['SIGTERM', 'write']],
   },
   {
+    // An OCI image: its blobs are made in a private directory beside the output, then archived.
+    name: 'cook -o .oci.tar', outName: 'cooked.oci.tar', needs: () => true,
+    args: (c) => ['cook', '--src', c.src, '-q', '-o', c.out], unreadable: (c) => c.src,
+    signals: [['SIGINT', 'loaded'], ['SIGTERM', 'write'], ['SIGHUP', 'rename']],
+  },
+  {
     name: 'build', outName: 'out', outIsDir: true, needs: () => hasTool('extlinux'),
     args: (c) => {
       const recipe = path.join(path.dirname(c.outDir), 'cake.config.json');

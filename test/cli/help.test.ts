@@ -33,13 +33,14 @@ describe('command line', () => {
 });
 
 describe('build progress', () => {
-  const row = { output: 'base', step: 'cook' as const, size: 2 << 20, sha256: `sha256:${'a'.repeat(64)}`, ms: 1500, cached: false, path: '/x' };
+  const row = { output: 'base', step: 'cook' as const, size: 2 << 20, sha256: `sha256:${'a'.repeat(64)}`, ms: 1500, cached: false, status: 'built' as const, path: '/x' };
 
   it('the summary table has a row per output with size, sha256, time and status', () => {
-    const t = summaryTable([row, { ...row, output: 'machine', step: 'bake', cached: true, size: 128 << 20 }]);
+    const t = summaryTable([row, { ...row, output: 'machine', step: 'bake', cached: true, status: 'cached', size: 128 << 20 }, { ...row, output: 'remote', status: 'pulled' }]);
     expect(t).toMatch(/^output +size +sha256 +time +status$/m);
     expect(t).toMatch(/^base +2\.00 MiB +sha256:a{64} +1\.5s +built$/m);
     expect(t).toMatch(/^machine +128\.0 MiB +sha256:a{64} +1\.5s +cached$/m);
+    expect(t).toMatch(/^remote +2\.00 MiB +sha256:a{64} +1\.5s +pulled$/m);
   });
 
   it('--json writes one parseable event per line', () => {
@@ -58,7 +59,7 @@ describe('build progress', () => {
     const r = plainReporter((s) => (out += s));
     r.emit({ type: 'start', output: 'base', step: 'cook' });
     for (let i = 0; i < 5; i++) r.emit({ type: 'progress', output: 'base', phase: 'unpacking', files: i, bytes: i });
-    r.emit({ type: 'end', output: 'base', step: 'cook', cached: false, ms: 10, sha256: row.sha256, path: '/x', size: 1 });
+    r.emit({ type: 'end', output: 'base', step: 'cook', cached: false, status: 'built', ms: 10, sha256: row.sha256, path: '/x', size: 1 });
     expect(out).toBe(`[base] cook\n[base] unpacking\n[base] done in 0.0s: ${row.sha256}\n`);
   });
 
@@ -70,7 +71,7 @@ describe('build progress', () => {
     r.emit({ type: 'log', output: 'base', line: 'hello from the script' });
     expect(out).toContain('base: unpacking, 12 files, 3.00 MiB');
     expect(out).toContain('\x1b[1A\x1b[J'); // the live line is replaced, not repeated
-    r.emit({ type: 'end', output: 'base', step: 'cook', cached: true, ms: 100, sha256: row.sha256, path: '/x', size: 1 });
+    r.emit({ type: 'end', output: 'base', step: 'cook', cached: true, status: 'cached', ms: 100, sha256: row.sha256, path: '/x', size: 1 });
     r.close();
     expect(out).toContain('= base cached in 0.1s');
     expect(out.split('\n').every((l) => l.length < 80 + 20)).toBe(true);

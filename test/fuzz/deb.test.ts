@@ -10,7 +10,8 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerHostDecoders } from '../../src/host/host-decoders.js';
-import { arMembers, loadDeb } from '../../src/sources/deb.js';
+import { hostByteFile, loadDebFile } from '../../src/host/archive-file.js';
+import { arMembers } from '../../src/sources/deb.js';
 import { hasTool } from '../oracles/tools.js';
 import { RUNS, expectValueOrCakeError, fuzz, replayCorpus } from './expect-clean.js';
 import { applyMutations, bytesWithPrefix, concat, mutations } from './mutate.js';
@@ -31,8 +32,8 @@ async function loadCase(bytes: Uint8Array): Promise<void> {
   const file = path.join(work, `case-${n++}.deb`);
   fs.writeFileSync(file, bytes);
   try {
-    arMembers(file);
-    const l = await loadDeb(file, { lenient: n % 2 === 0 });
+    await arMembers(hostByteFile(file));
+    const l = await loadDebFile(file, { lenient: n % 2 === 0 });
     await readContents(l);
   } finally {
     fs.rmSync(file, { force: true });

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadImage } from '../../src/sources/oci.js';
+import { loadImage } from '../../src/host/container-image.js';
 import { RUNS, expectValueOrCakeError, fuzz, replayCorpus } from './expect-clean.js';
 import { type BaseImage, type ImageCase, type OciImage, baseImage, buildImage, imageCase } from './image-gen.js';
 import { readContents } from './read-tree.js';

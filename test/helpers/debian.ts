@@ -17,7 +17,7 @@ export interface DebianKernel {
   pkg: string;
 }
 
-/** Debian's current kernel, unpacked, with modules.dep made by depmod (a package has none). */
+/** Debian's current kernel, unpacked, with modules.dep made by cake-img's depmod (a package has none). */
 export async function debianKernel(): Promise<DebianKernel> {
   const pkg = await resolveDependency('linux-image-amd64', 'linux-image-');
   // depmod runs on the private tree before it is renamed into place.

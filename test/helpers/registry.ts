@@ -1,7 +1,9 @@
 // A real registry for tests: Debian's `docker-registry` (distribution 2.8) on a free
 // loopback port with filesystem storage, a tiny push client, and a logging proxy in front
-// of it that can demand anonymous bearer tokens, redirect blob downloads to another
-// origin, or serve one path's answer for another (to fake corruption in transit).
+// of it that can demand bearer tokens (anonymous, or for basic credentials) or basic
+// credentials, redirect blob downloads to another origin, or serve one path's answer for
+// another (to fake corruption in transit). Uploads go through it too: the registry is told
+// the proxy's address (X-Forwarded-Host), so its upload Locations point back at the proxy.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -141,9 +143,14 @@ export interface TestProxy {
   token: string;
   /**
    * 'open' forwards everything; 'bearer' wants `Authorization: Bearer <token>` (from
-   * /token); 'basic' answers 401 with a Basic challenge; 'bare401' with no challenge.
+   * /token); 'basic' answers 401 with a Basic challenge; 'bare401' with no challenge;
+   * 'basic-login' wants Basic `credentials`; 'bearer-login' wants a bearer token that
+   * /token gives only for Basic `credentials`; 'error500' answers 500 to everything;
+   * 'stall' never answers.
    */
-  mode: 'open' | 'bearer' | 'basic' | 'bare401';
+  mode: 'open' | 'bearer' | 'basic' | 'bare401' | 'basic-login' | 'bearer-login' | 'error500' | 'stall';
+  /** The user and password the *-login modes accept. */
+  credentials: { username: string; password: string };
   /** Blob GETs answer 307 to the storage origin (another port), which serves them. */
   redirectBlobs: boolean;
   /** Request path → path forwarded instead. */
@@ -161,7 +168,7 @@ async function listen(handler: http.RequestListener): Promise<{ server: http.Ser
 export async function startProxy(reg: TestRegistry): Promise<TestProxy> {
   const target = new URL(reg.url);
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, p: string, entry: ProxyRequest): void => {
-    const headers = { ...req.headers, host: target.host };
+    const headers = { ...req.headers, host: target.host, 'x-forwarded-host': req.headers.host ?? target.host, 'x-forwarded-proto': 'http' };
     delete headers.authorization;
     const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: p, headers }, (r) => {
       entry.status = r.statusCode ?? 0;
@@ -174,6 +181,7 @@ export async function startProxy(reg: TestRegistry): Promise<TestProxy> {
   let storagePort = 0;
   const proxy: TestProxy = {
     host: '', token: 'tok-' + Math.random().toString(36).slice(2), mode: 'open', redirectBlobs: false, aliases: new Map(), log: [],
+    credentials: { username: 'ci', password: 'pa:ss word' },
     stop: async () => {},
   };
   const front = await listen((req, res) => {
@@ -184,12 +192,19 @@ export async function startProxy(reg: TestRegistry): Promise<TestProxy> {
       entry.status = status;
       res.writeHead(status, headers).end(body);
     };
-    if (p.startsWith('/token')) return reply(200, { 'content-type': 'application/json' }, JSON.stringify({ token: proxy.token }));
+    if (proxy.mode === 'stall') return; // the connection stays open, unanswered, until stop()
+    if (proxy.mode === 'error500') return reply(500, { 'content-type': 'application/json' }, JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'boom' }] }));
+    const basicOk = req.headers.authorization === `Basic ${Buffer.from(`${proxy.credentials.username}:${proxy.credentials.password}`).toString('base64')}`;
     const unauthorized = { 'content-type': 'application/json' };
     const body = JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] });
+    if (p.startsWith('/token')) {
+      if (proxy.mode === 'bearer-login' && !basicOk) return reply(401, unauthorized, body);
+      return reply(200, { 'content-type': 'application/json' }, JSON.stringify({ token: proxy.token }));
+    }
+    if (proxy.mode === 'basic-login' && !basicOk) return reply(401, { ...unauthorized, 'www-authenticate': 'Basic realm="test"' }, body);
     if (proxy.mode === 'basic') return reply(401, { ...unauthorized, 'www-authenticate': 'Basic realm="test"' }, body);
     if (proxy.mode === 'bare401') return reply(401, unauthorized, body);
-    if (proxy.mode === 'bearer' && req.headers.authorization !== `Bearer ${proxy.token}`) {
+    if ((proxy.mode === 'bearer' || proxy.mode === 'bearer-login') && req.headers.authorization !== `Bearer ${proxy.token}`) {
       const repo = /^\/v2\/(.+)\/(?:manifests|blobs)\//.exec(p)?.[1];
       const scope = repo ? `,scope="repository:${repo}:pull"` : '';
       const challenge = `Bearer realm="http://127.0.0.1:${front.port}/token",service="test"${scope}`;

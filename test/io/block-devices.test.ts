@@ -7,6 +7,8 @@ import { type BlockDevice, MemoryBlockDevice, subDevice } from '../../src/io/blo
 import { NodeFileBlockDevice } from '../../src/host/node-block-device.js';
 import { CakeError } from '../../src/util/errors.js';
 import { tmpDir } from '../helpers/image.js';
+import { FakeSyncHandle } from '../helpers/fake-sync-handle.js';
+import { OpfsBlockDevice } from '../../web/opfs-device.js';
 
 const work = tmpDir();
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -18,6 +20,7 @@ const backends: [string, () => BlockDevice][] = [
   ['node file', () => NodeFileBlockDevice.create(path.join(work, `dev${n++}`), SIZE)],
   ['sub-range of memory', () => subDevice(new MemoryBlockDevice(SIZE + 8192), 4096, SIZE)],
   ['sub-range of a node file', () => subDevice(NodeFileBlockDevice.create(path.join(work, `dev${n++}`), SIZE + 512), 512, SIZE)],
+  ['OPFS sync access handle (in-memory fake)', () => new OpfsBlockDevice(new FakeSyncHandle(), SIZE)],
 ];
 
 describe.each(backends)('%s', (_name, make) => {
@@ -54,5 +57,39 @@ describe('NodeFileBlockDevice', () => {
     dev.close();
     expect(fs.statSync(p).size).toBe(1 << 30);
     expect(fs.statSync(p).blocks * 512).toBeLessThan(1 << 20);
+  });
+});
+
+describe('OpfsBlockDevice', () => {
+  it('truncates a reused file to the planned size (old bytes gone), flushes and closes the handle', async () => {
+    const h = new FakeSyncHandle();
+    h.write(new Uint8Array(100).fill(9), { at: 0 });
+    const dev = new OpfsBlockDevice(h, 4096);
+    expect(h.getSize()).toBe(4096);
+    expect((await dev.readAt(0, 100)).every((b) => b === 0)).toBe(true);
+    await dev.writeAt(4000, new Uint8Array(96).fill(1));
+    dev.close();
+    expect(h.flushes).toBeGreaterThan(0);
+    expect(h.closed).toBe(true);
+  });
+
+  it('chunks() gives the same bytes as reading the device, holes from a zero buffer', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.record({ at: fc.nat(SIZE - 1), data: fc.uint8Array({ minLength: 1, maxLength: 90_000 }) }), { maxLength: 8 }),
+      fc.nat(SIZE - 1), fc.integer({ min: 1, max: 300_000 }),
+      async (writes, from, chunk) => {
+        const dev = new OpfsBlockDevice(new FakeSyncHandle(), SIZE);
+        for (const w of writes) await dev.writeAt(w.at, w.data.subarray(0, SIZE - w.at));
+        const parts = [...dev.chunks(from, chunk)];
+        expect(parts.every((p) => p.length <= chunk && p.length > 0)).toBe(true);
+        expect(Buffer.concat(parts).equals(Buffer.from(await dev.readAt(from, SIZE - from)))).toBe(true);
+      },
+    ), { numRuns: 40 });
+  });
+
+  it('says so when the quota cannot hold the image, before creating anything', async () => {
+    const dir = { getFileHandle: () => Promise.reject(new Error('must not be called')) } as unknown as FileSystemDirectoryHandle;
+    const storage = { estimate: async () => ({ quota: 10 << 20, usage: 9 << 20 }) } as unknown as StorageManager;
+    await expect(OpfsBlockDevice.create(dir, 'x.img', 64 << 20, storage)).rejects.toThrow(/needs at least/);
   });
 });

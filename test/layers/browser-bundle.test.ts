@@ -5,11 +5,11 @@
 import * as path from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { SRC } from './imports.js';
+import { SRC, WEB } from './imports.js';
 
-async function bundle(entry: string): Promise<{ errors: string[]; inputs: string[] }> {
+async function bundle(entry: string, root = SRC): Promise<{ errors: string[]; inputs: string[] }> {
   try {
-    const r = await build({ entryPoints: [path.join(SRC, entry)], bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, logLevel: 'silent' });
+    const r = await build({ entryPoints: [path.join(root, entry)], bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, logLevel: 'silent' });
     return { errors: [], inputs: Object.keys(r.metafile.inputs) };
   } catch (e) {
     const errors = (e as { errors?: { text: string }[] }).errors ?? [{ text: String(e) }];
@@ -28,5 +28,12 @@ describe('browser bundle', () => {
   it('src/index.ts, which includes the host layer, does not', async () => {
     const r = await bundle('index.ts');
     expect(r.errors.some((e) => /node:/.test(e))).toBe(true);
+  }, 60_000);
+
+  it.each(['main.ts', 'worker.ts'])('web/%s (the page, its worker) bundles with no Node module and nothing from src/host reachable', async (entry) => {
+    const r = await bundle(entry, WEB);
+    expect(r.errors).toEqual([]);
+    expect(r.inputs.some((i) => i.endsWith('src/bake/disk.ts'))).toBe(entry === 'worker.ts');
+    expect(r.inputs.filter((i) => i.startsWith('node:') || i.includes('src/host/'))).toEqual([]);
   }, 60_000);
 });

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const SRC = path.resolve(import.meta.dirname, '../../src');
+/** The browser page (bundled to dist/web): it may import the core layers of src/, never the host. */
+export const WEB = path.resolve(import.meta.dirname, '../../web');
 
 export interface Edge {
   from: string;
@@ -21,10 +23,10 @@ function sourceFiles(dir: string, out: string[] = []): string[] {
 
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'";]*?from\s+['"]([^'"]+)['"]|(?:^|[\s;])import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
-/** Every import in src/, as paths relative to src/ (`node:` and package imports as written). */
-export function importGraph(): Edge[] {
+/** Every import in `root` (default src/), as paths relative to src/ (`node:` and package imports as written). */
+export function importGraph(root = SRC): Edge[] {
   const edges: Edge[] = [];
-  for (const file of sourceFiles(SRC)) {
+  for (const file of sourceFiles(root)) {
     // Comments may quote imports (`import { bake } from 'cake-img'` in help text is a string, not an import).
     const text = fs.readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
     for (const m of text.matchAll(IMPORT)) {

@@ -4,10 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SRC, folderOf, importGraph } from './imports.js';
+import { SRC, WEB, folderOf, importGraph } from './imports.js';
 
 const ORDER = ['cli', 'recipe', 'api', 'host', 'cook', 'sources', 'bake', 'io', 'run', 'tree', 'struct', 'util'];
 const CORE = new Set(['bake', 'io', 'tree', 'struct']);
+/** What web/ (the browser page) may import from src/. */
+const WEB_MAY = new Set(['bake', 'sources', 'tree', 'io', 'struct', 'util']);
 
 describe('layers', () => {
   const edges = importGraph();
@@ -56,5 +58,15 @@ describe('layers', () => {
   it('the bake core imports no Node module', () => {
     const node = edges.filter((e) => CORE.has(folderOf(e.from)) && (e.to.startsWith('node:') || !e.to.includes('/') && !e.to.endsWith('.ts') && ['fs', 'path', 'os', 'crypto', 'child_process', 'worker_threads', 'zlib'].includes(e.to)));
     expect(node.map((e) => `${e.from} imports ${e.to}`)).toEqual([]);
+  });
+
+  it('web/ imports only the core layers of src/ (bake, sources, tree, io, struct, util) and no Node module', () => {
+    const web = importGraph(WEB);
+    expect(web.length).toBeGreaterThan(20);
+    const intoSrc = web.filter((e) => e.to.endsWith('.ts') && !e.to.startsWith('..'));
+    expect(intoSrc.length).toBeGreaterThan(10);
+    const bad = web.filter((e) => (e.to.endsWith('.ts') && !e.to.startsWith('..') && !WEB_MAY.has(folderOf(e.to))) || e.to.startsWith('node:'))
+      .map((e) => `web/${path.relative(WEB, path.join(SRC, e.from))} imports ${e.to}`);
+    expect(bad).toEqual([]);
   });
 });

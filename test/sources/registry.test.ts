@@ -247,8 +247,8 @@ describe('pullImage', () => {
   });
 
   it.each([
-    ['basic', /→ 401 Unauthorized \(the registry asks for basic credentials\); only anonymous pulls/],
-    ['bare401', /→ 401 Unauthorized; only anonymous pulls with bearer tokens are supported/],
+    ['basic', /→ 401 Unauthorized \(the registry asks for basic credentials\); give credentials in \$DOCKER_CONFIG/],
+    ['bare401', /→ 401 Unauthorized; give credentials/],
   ] as const)('fails clearly on a 401 without a bearer challenge (%s)', async (mode, message) => {
     reset(mode);
     const err = await rejection(pull('two'));

@@ -24,7 +24,7 @@ export interface InitrdRequest {
   debug: boolean;
   time: Timestamp;
   /** xz is native-only; the Node layer passes a decoder. */
-  xzDecompress?: (b: Uint8Array, limit: number) => Uint8Array;
+  xzDecompress?: (b: Uint8Array, limit: number) => Uint8Array | Promise<Uint8Array>;
 }
 
 export interface InitrdTree {
@@ -62,7 +62,8 @@ function capped(): { push(chunk: Uint8Array): void; bytes(): Uint8Array } {
   };
 }
 
-function decompressModule(path: string, data: Uint8Array, xz: InitrdRequest['xzDecompress']): Uint8Array {
+/** A module's bytes as busybox insmod (and depmod) reads them: .ko.gz, .ko.zst and .ko.xz decompressed, at most MAX_MODULE_BYTES. */
+export async function decompressModule(path: string, data: Uint8Array, xz: InitrdRequest['xzDecompress']): Promise<Uint8Array> {
   try {
     if (path.endsWith('.gz')) {
       const out = capped();
@@ -83,7 +84,7 @@ function decompressModule(path: string, data: Uint8Array, xz: InitrdRequest['xzD
       const declared = xzUncompressedSize(data);
       if (declared === null) throw new Error('not a valid .xz file (its index cannot be read)');
       if (declared > MAX_MODULE_BYTES) throw new Error(`declares ${declared} bytes, more than ${MAX_MODULE_BYTES >> 20} MiB`);
-      const bytes = xz(data, MAX_MODULE_BYTES);
+      const bytes = await xz(data, MAX_MODULE_BYTES);
       if (bytes.length > MAX_MODULE_BYTES) throw new Error(`decompresses to more than ${MAX_MODULE_BYTES >> 20} MiB`);
       return bytes;
     }
@@ -127,7 +128,7 @@ export async function buildInitrdTree(r: InitrdRequest): Promise<InitrdTree> {
     plan = resolveModules(idx, r.names);
     const libDir = dir(dir(dir(root, 'lib'), 'modules'), textToByteString(r.modules.version));
     for (const rel of plan.load) {
-      const data = decompressModule(rel, await readWhole(r.modules.fs, rel, r.modules.label), r.xzDecompress);
+      const data = await decompressModule(rel, await readWhole(r.modules.fs, rel, r.modules.label), r.xzDecompress);
       const parts = rel.replace(/\.(xz|zst|gz)$/, '').split('/');
       let d = libDir;
       for (const p of parts.slice(0, -1)) d = (d.entries.get(p) as DirNode | undefined) ?? dir(d, p);

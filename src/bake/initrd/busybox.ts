@@ -1,7 +1,11 @@
 // What we need to know about a busybox binary without running it: that it is a static
 // ELF (the initramfs has no C library) and which applets it has (its applet-name table is
 // a run of NUL-separated names; every applet appears there as "\0name\0").
+import type { ContentSource } from '../../io/content-source.js';
+import { readLogical } from '../../tree/logical-read.js';
+import type { FileNode, FsNode, FsTree } from '../../tree/node.js';
 import { CorruptInputError } from '../../util/errors.js';
+import { INIT_APPLETS } from './init-script.js';
 
 export function isStaticElf(bin: Uint8Array, where: string): boolean {
   if (bin.length < 64 || bin[0] !== 0x7f || bin[1] !== 0x45 || bin[2] !== 0x4c || bin[3] !== 0x46) {
@@ -22,6 +26,66 @@ export function isStaticElf(bin: Uint8Array, where: string): boolean {
 
 /** Applets of `needed` that the binary does not have. */
 export function missingApplets(bin: Uint8Array, needed: readonly string[]): string[] {
-  const text = Buffer.from(bin.buffer, bin.byteOffset, bin.length).toString('latin1');
+  // TextDecoder's 'latin1' is windows-1252, which differs from bytes only above 0x7f: the names are ASCII.
+  const text = new TextDecoder('latin1').decode(bin);
   return needed.filter((a) => !text.includes(`\0${a}\0`));
+}
+
+/** Where a root filesystem keeps its busybox. */
+export const TREE_BUSYBOX = ['bin/busybox', 'usr/bin/busybox', 'sbin/busybox', 'usr/sbin/busybox'];
+
+/** A file in `tree` by path, symlinks followed inside the tree (a few hops at most). */
+function lookup(tree: FsTree, path: string): FileNode | null {
+  let parts = path.split('/');
+  for (let hops = 0; hops < 8; hops++) {
+    let node: FsNode = tree.root;
+    const done: string[] = [];
+    let link: string | null = null;
+    for (let i = 0; i < parts.length && !link; i++) {
+      const p = parts[i]!;
+      if (p === '' || p === '.') continue;
+      if (p === '..') {
+        done.pop();
+        node = done.reduce<FsNode>((n, q) => (n.kind === 'dir' ? n.entries.get(q)! : n), tree.root);
+        continue;
+      }
+      if (node.kind !== 'dir') return null;
+      const next: FsNode | undefined = node.entries.get(p);
+      if (!next) return null;
+      if (next.kind === 'symlink') link = next.target.startsWith('/') ? [next.target, ...parts.slice(i + 1)].join('/') : [...done, next.target, ...parts.slice(i + 1)].join('/');
+      else {
+        node = next;
+        done.push(p);
+      }
+    }
+    if (!link) return node.kind === 'file' ? node : null;
+    parts = link.split('/');
+  }
+  return null;
+}
+
+/** Busyboxes bigger than this are not looked at (Debian's static one is 2 MiB). */
+const MAX_BUSYBOX = 32 << 20;
+
+/**
+ * The rootfs's own busybox, when it is static and has the applets /init needs: what the
+ * initramfs takes unless one is given (so a rootfs built from busybox-static boots with
+ * its own, on the CLI and in a browser alike). Null when there is none fit for it.
+ */
+export async function staticBusyboxIn(tree: FsTree, content: ContentSource): Promise<{ bytes: Uint8Array; path: string } | null> {
+  for (const path of TREE_BUSYBOX) {
+    const node = lookup(tree, path);
+    if (!node || node.size < 64 || node.size > MAX_BUSYBOX) continue;
+    const bytes = new Uint8Array(node.size);
+    await readLogical(node, content, {
+      data: (chunk, at) => void bytes.set(chunk, at),
+      hole: () => {},
+    });
+    try {
+      if (isStaticElf(bytes, path) && missingApplets(bytes, INIT_APPLETS).length === 0) return { bytes, path: `/${path}` };
+    } catch {
+      /* not an ELF: not a busybox to use */
+    }
+  }
+  return null;
 }

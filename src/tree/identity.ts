@@ -3,12 +3,13 @@
 // sizes, times, link targets, device numbers, xattrs) and the options, not file bytes:
 // that would mean reading every file twice. Two trees that differ only in content bytes
 // of equal-size files with equal times get the same UUID; give --uuid to tell them apart.
-import { createHash } from 'node:crypto';
-import type { FsNode, FsTree } from '../tree/node.js';
-import { sortedEntries } from '../tree/walk.js';
+// Pure (util/sha256.ts), so the CLI and the browser derive the same identity.
+import { sha256 } from '../util/sha256.js';
+import type { FsNode, FsTree } from './node.js';
+import { sortedEntries } from './walk.js';
 
-export function treeDigest(tree: FsTree, salt: string): Buffer {
-  const h = createHash('sha256');
+export function treeDigest(tree: FsTree, salt: string): Uint8Array {
+  const h = sha256();
   h.update(`cake-img identity v1\0${salt}\0`);
   const ids = new Map<object, number>();
   // Text is gathered in a string and hashed in large pieces: one update per entry was
@@ -54,6 +55,6 @@ export function uuidFromDigest(d: Uint8Array): Uint8Array {
 
 export function deriveIdentity(tree: FsTree, salt: string): { uuid: Uint8Array; hashSeed: Uint8Array } {
   const d = treeDigest(tree, salt);
-  const seed = createHash('sha256').update(d).update('hash seed').digest();
+  const seed = sha256().update(d).update('hash seed').digest();
   return { uuid: uuidFromDigest(d), hashSeed: uuidFromDigest(seed) };
 }

@@ -1,0 +1,1 @@
+export function buildWeb(opts?: { quiet?: boolean }): Promise<unknown>;

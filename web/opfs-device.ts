@@ -1,0 +1,109 @@
+// A BlockDevice on the Origin Private File System: a sync access handle (dedicated workers
+// only) reads and writes in place at any offset, so a multi-GiB image is written block by
+// block and never held in memory. The handle is truncated to the planned size first;
+// ranges never written read as zeros (the writer relies on that, as on a sparse file).
+import type { BlockDevice } from '../src/io/block-device.js';
+import { CakeError, DoesNotFitError } from '../src/util/errors.js';
+
+/** What the device uses of a FileSystemSyncAccessHandle (a fake in Node tests). */
+export interface SyncHandle {
+  read(buffer: Uint8Array, options: { at: number }): number;
+  write(buffer: Uint8Array, options: { at: number }): number;
+  truncate(size: number): void;
+  getSize(): number;
+  flush(): void;
+  close(): void;
+}
+
+function check(size: number, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || offset + length > size) {
+    throw new CakeError('ERANGE', 'write', `block device access [${offset}, +${length}) outside device of ${size} bytes`);
+  }
+}
+
+export class OpfsBlockDevice implements BlockDevice {
+  /** Byte ranges ever written, [start, end) pairs (merged when adjacent, as the writer mostly goes forward). */
+  private readonly written: [number, number][] = [];
+
+  constructor(private readonly handle: SyncHandle, readonly size: number) {
+    handle.truncate(0);
+    handle.truncate(size);
+  }
+
+  /**
+   * A fresh file `name` in `dir` (OPFS) of `size` bytes. The storage estimate is checked
+   * first, so an image that cannot fit fails as "does not fit", not as a failed write.
+   */
+  static async create(dir: FileSystemDirectoryHandle, name: string, size: number, storage?: StorageManager): Promise<OpfsBlockDevice> {
+    const est = await storage?.estimate();
+    if (est?.quota !== undefined && est.usage !== undefined && est.quota - est.usage < size) {
+      throw new DoesNotFitError('the image in this browser\'s storage (its quota for this page)', size, est.quota - est.usage);
+    }
+    const file = await dir.getFileHandle(name, { create: true });
+    const handle = await (file as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle();
+    return new OpfsBlockDevice(handle, size);
+  }
+
+  async readAt(offset: number, length: number): Promise<Uint8Array> {
+    return this.readSync(offset, length);
+  }
+
+  readSync(offset: number, length: number): Uint8Array {
+    check(this.size, offset, length);
+    const buf = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = this.handle.read(buf.subarray(done), { at: offset + done });
+      if (n <= 0) break; // past what was ever written: zeros
+      done += n;
+    }
+    return buf;
+  }
+
+  async writeAt(offset: number, data: Uint8Array): Promise<void> {
+    check(this.size, offset, data.length);
+    const last = this.written[this.written.length - 1];
+    if (last && offset >= last[0] && offset <= last[1]) last[1] = Math.max(last[1], offset + data.length);
+    else if (data.length) this.written.push([offset, offset + data.length]);
+    let done = 0;
+    while (done < data.length) {
+      const n = this.handle.write(data.subarray(done), { at: offset + done });
+      if (n <= 0) throw new CakeError('EIO', 'write', `the browser's storage took no bytes at offset ${offset + done} (full?)`);
+      done += n;
+    }
+  }
+
+  /**
+   * The bytes [from, size) in order, in chunks of at most `chunk`: ranges never written come
+   * from a zero buffer instead of the file (a 1 GiB disk is mostly holes; reading them back
+   * from OPFS was most of the time of hashing it).
+   */
+  *chunks(from = 0, chunk = 8 << 20): Generator<Uint8Array> {
+    const runs = [...this.written].sort((a, b) => a[0] - b[0]);
+    const zeros = new Uint8Array(chunk);
+    let r = 0;
+    for (let at = from; at < this.size; ) {
+      while (r < runs.length && runs[r]![1] <= at) r++;
+      const run = runs[r];
+      if (!run || run[0] > at) {
+        // A hole up to the next written range.
+        const end = Math.min(this.size, run ? run[0] : this.size, at + chunk);
+        yield zeros.subarray(0, end - at);
+        at = end;
+      } else {
+        const end = Math.min(this.size, at + chunk);
+        yield this.readSync(at, end - at);
+        at = end;
+      }
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.handle.flush();
+  }
+
+  close(): void {
+    this.handle.flush();
+    this.handle.close();
+  }
+}
