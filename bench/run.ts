@@ -16,6 +16,7 @@ export const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>>
   formats: () => import('./formats.js'),
   cache: () => import('./cache.js'),
   web: () => import('./web.js'),
+  noop: () => import('./noop.js'),
 };
 
 async function listBenchmarks(out: NodeJS.WriteStream): Promise<void> {
