@@ -17,6 +17,7 @@ export const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>>
   cache: () => import('./cache.js'),
   web: () => import('./web.js'),
   noop: () => import('./noop.js'),
+  initrd: () => import('./initrd.js'),
 };
 
 async function listBenchmarks(out: NodeJS.WriteStream): Promise<void> {
