@@ -24,7 +24,7 @@ export const TARGETS = {
   rss: { trees: ['synthetic'], maxBytes: 300 * MB },
 };
 
-interface Geometry {
+export interface Geometry {
   blocks: number;
   inodes: number;
   freeBlocks: number;
@@ -52,7 +52,7 @@ function cakeArgs(tree: string, img: string, size: number | string, verbose = fa
   return ['mkfs', tree, img, '--size', String(size), ...(verbose ? ['-v'] : [])];
 }
 
-function mke2fsArgs(tree: string, img: string, inodes: number | string): string[] {
+export function mke2fsArgs(tree: string, img: string, inodes: number | string): string[] {
   return [
     '-q', '-F', '-t', 'ext4', '-O', '^64bit,^resize_inode', '-b', '4096', '-I', '256', '-N', String(inodes),
     '-E', 'lazy_itable_init=0,lazy_journal_init=0', '-d', tree, img,
@@ -60,7 +60,7 @@ function mke2fsArgs(tree: string, img: string, inodes: number | string): string[
 }
 
 /** The fields of `dumpe2fs -h` that both tools should agree on (or that explain a difference). */
-function geometry(img: string): Geometry {
+export function geometry(img: string): Geometry {
   const r = run('dumpe2fs', ['-h', img]);
   const get = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(r.stdout)?.[1]?.trim();
   return {

@@ -45,7 +45,7 @@ export interface Column<R> {
 
 /** The last column of every table: when and how the row was measured. */
 export function measuredColumn<R extends ItemBase>(): Column<R> {
-  return { head: 'measured', cell: (r) => `${r.date}, ${r.runs} runs, ${r.policy} cache` };
+  return { head: 'measured', cell: (r) => `${r.date}, ${r.runs} run${r.runs === 1 ? '' : 's'}, ${r.policy} cache` };
 }
 
 /**

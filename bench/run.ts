@@ -18,6 +18,7 @@ export const BENCHMARKS: Record<string, () => Promise<{ benchmark: Benchmark }>>
   web: () => import('./web.js'),
   noop: () => import('./noop.js'),
   initrd: () => import('./initrd.js'),
+  memory: () => import('./memory.js'),
 };
 
 async function listBenchmarks(out: NodeJS.WriteStream): Promise<void> {

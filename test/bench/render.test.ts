@@ -109,6 +109,22 @@ describe('rendering made-up items', () => {
     expect(b.render(mergeItems({ items: {}, machines: {} }, { debian: { ...item, hybrid: undefined } }, machine))).not.toContain('### Hybrid disks');
   });
 
+  it('memory: peak RSS in MB per tree, and its growth per inode from the 300k row to the 1m row, judged against the targets', async () => {
+    const b = await load('memory');
+    const tree = (files: number, dirs: number) => ({ ...stats, files, dirs, entries: files + dirs });
+    const rss = (kib: number) => summarizeRuns([{ ...run(10), rssKiB: kib }]);
+    const items = {
+      '300k': { name: '300k', stats: tree(300_000, 300), runs: 1, policy: 'warm', cake: rss(200_000), mke2fs: rss(2_600) },
+      '1m': { name: '1m', stats: tree(1_000_000, 1_000), runs: 1, policy: 'warm', cake: rss(200_000 + (700_700 * 250) / 1024), mke2fs: rss(2_600) },
+    };
+    const md = b.render(mergeItems({ items: {}, machines: {} }, items, machine));
+    expectRectangular(md);
+    expect(cells(md.split('\n').find((l) => l.startsWith('| 300k |'))!).slice(5, 7)).toEqual(['**205 MB**', '2.7 MB']);
+    expect(md).toContain('- 300k: cake-img mkfs peak RSS ≤ 250 MB: met: 205 MB');
+    expect(md).toContain('- 1m: cake-img mkfs peak RSS grows ≤ ~300 bytes per inode beyond the 300k row: met: 250 bytes per inode');
+    expect(b.render(mergeItems({ items: {}, machines: {} }, { '300k': items['300k'] }, machine))).toContain('beyond the 300k row: not measured');
+  });
+
   it('markdownTable: one header, one alignment row, a row per item', () => {
     const t = markdownTable([{ head: 'tree', cell: (r: ItemBase) => r.name }, { head: 'n', right: true, cell: () => '1' }], [{ name: 'a' }, { name: 'b' }]);
     expect(t).toEqual(['| tree | n |', '| --- | ---: |', '| a | 1 |', '| b | 1 |']);
