@@ -5,7 +5,8 @@
 // The CLI is timed cold (a fresh cache: the kernel package unpacked and indexed) and warm
 // (the unpacked kernel reused); the page from Build to the download link, which includes
 // reading the kernel package twice at most, writing the image into OPFS and reading it back
-// for its sha256 (the CLI does not hash). The two images must have the same sha256.
+// for its sha256 (the CLI does not hash). The page bakes the MBR disk, so the CLI is given
+// --firmware bios (hybrid is its default). The two images must have the same sha256.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -109,7 +110,7 @@ async function main(argv: string[]) {
         const hasOwnBusybox = fs.existsSync(ownBusybox) && !fs.lstatSync(ownBusybox).isSymbolicLink();
         res.busyboxDeb = !hasOwnBusybox;
         const files: PageFiles = { rootfs: tar, kernel: debs.kernel.path, syslinux: [debs.extlinux.path, debs.common.path], ...(hasOwnBusybox ? {} : { busybox: debs.busybox.path }) };
-        const cliArgs = [CAKE_MAIN, 'bake', '--rootfs', tar, '--kernel', debs.kernel.path, '--syslinux', path.join(sys, 'usr/bin/extlinux'), '--modules', MODULES, '--options', CMDLINE, '--size', size, '-o', img];
+        const cliArgs = [CAKE_MAIN, 'bake', '--firmware', 'bios', '--rootfs', tar, '--kernel', debs.kernel.path, '--syslinux', path.join(sys, 'usr/bin/extlinux'), '--modules', MODULES, '--options', CMDLINE, '--size', size, '-o', img];
         const walls = { cliCold: [] as number[], cliWarm: [] as number[], page: [] as number[] };
         const cliShas = new Set<string>();
         const pageShas = new Set<string | null>();
@@ -196,7 +197,7 @@ export function render(data: SectionData<WebItem>): string {
     "The page's time includes what the CLI does not do: reading the image back from OPFS for its sha256, and xz in WebAssembly instead of the native xz that dpkg-deb uses. Its kernel package is read in-process (once, or twice when a module the first pass dropped is needed); the CLI's fresh-cache run unpacks it with dpkg-deb and indexes it with the same TypeScript depmod, its cached run reuses the unpacked tree.",
     '',
     '```',
-    `node dist/cli/main.js bake --rootfs TREE.tar --kernel linux-image-VERSION.deb --syslinux SYSLINUX/usr/bin/extlinux --modules ${MODULES} --options ${CMDLINE} --size SIZE -o IMG   # XDG_CACHE_HOME: fresh, then the same again`,
+    `node dist/cli/main.js bake --firmware bios --rootfs TREE.tar --kernel linux-image-VERSION.deb --syslinux SYSLINUX/usr/bin/extlinux --modules ${MODULES} --options ${CMDLINE} --size SIZE -o IMG   # XDG_CACHE_HOME: fresh, then the same again`,
     '```',
   ];
   const notes = rows.flatMap((r) => {
