@@ -66,6 +66,8 @@ export interface BakeResult {
   firmware: Firmware;
   notes: string[];
   warnings: string[];
+  /** Milliseconds per stage: load (read the rootfs), initrd, plan, write. */
+  timings: { load: number; initrd: number; plan: number; write: number };
 }
 
 export async function bake(req: BakeRequest): Promise<BakeResult> {
@@ -97,6 +99,7 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
   const systemdBoot = firmware === 'bios' ? undefined : await findSystemdBoot({ path: req.systemdBoot, cacheDir: cacheDir() });
   phase('reading the rootfs');
   const size = parseSize(req.size ?? 'auto');
+  const t0 = performance.now();
   const loaded = await loadSource(req.rootfs, { platform: req.platform, lenient: req.lenient, sizeLimit: size === 'auto' ? undefined : size });
   faultPoint('loaded');
   try {
@@ -108,11 +111,13 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     const uuid = formatUuid(ext4.uuid);
     const stamp = bakeStamp(loaded, req.sourceDateEpoch);
     phase('initramfs');
+    const t1 = performance.now();
     const ird = await initrdBytes({
       busybox: req.busybox, rootfs: loaded, kernelModules: kernel.modules, modules: req.modules, rootUuid: uuid, debug: req.debug,
       sourceDateEpoch: stamp,
     }, cacheDir('initrd'));
     const signature = diskSignature(ext4.uuid);
+    const t2 = performance.now();
     let plan: DiskPlan;
     try {
       plan = planDisk({
@@ -125,6 +130,7 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
       throw inSource(req.rootfs, e);
     }
     phase('writing the disk', 0);
+    const t3 = performance.now();
     let shown = 0;
     const written = await writeImage(req.output, output, {
       ...chosen, size: plan.diskBytes, ranges: diskWrittenRanges(plan), seed: ext4.uuid, time: stamp,
@@ -137,12 +143,13 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
         }
       },
     }));
+    const timings = { load: t1 - t0, initrd: t2 - t1, plan: t3 - t2, write: performance.now() - t3 };
     const names = ird.built.loadOrder.map((p) => p.slice(p.lastIndexOf('/') + 1).replace(/\.ko.*$/, ''));
     const notes = [...ird.built.notes, ...plan.replaced.map((p) => `replaced the rootfs's ${p} (--force)`), ...formatNotes, ...written.notes];
     const loaders = [syslinux?.source, systemdBoot && `systemd-boot from ${systemdBoot.source}`].filter(Boolean).join('; ');
     return {
       diskBytes: written.virtualSize, format: written.format, fileBytes: written.fileBytes,
-      uuid, kernel: kernel.image, modules: names, syslinux: loaders, firmware, notes, warnings: [...loaded.warnings, ...ird.warnings],
+      uuid, kernel: kernel.image, modules: names, syslinux: loaders, firmware, notes, warnings: [...loaded.warnings, ...ird.warnings], timings,
     };
   } finally {
     await loaded.content.close();

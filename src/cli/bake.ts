@@ -27,6 +27,7 @@ export function registerBake(program: Command): void {
     .requiredOption('-o, --output <IMG>', 'disk image to write')
     .option('--format <F>', 'image format: raw, qcow2, vhd (fixed) or vmdk (streamOptimized); default: from IMG\'s extension, else raw')
     .option('--qcow2-compress', 'qcow2: deflate each cluster (smaller, slower; deterministic)')
+    .option('-v, --verbose', 'also print how long reading, making the initrd, planning and writing took')
     .addHelpText('after', `
 --firmware bios: an MBR (syslinux mbr.bin) with one active Linux partition from 1 MiB to
 the end, holding ext4 with the rootfs plus /boot/vmlinux, /boot/initrd, /boot/syslinux.cfg
@@ -61,6 +62,10 @@ Examples:
       });
       for (const w of r.warnings) process.stderr.write(`cake-img: warning: ${w}\n`);
       for (const n of r.notes) process.stderr.write(`cake-img: note: ${n}\n`);
+      if (o.verbose) {
+        const t = r.timings;
+        process.stderr.write(`cake-img: read ${t.load.toFixed(0)} ms, initrd ${t.initrd.toFixed(0)} ms, plan ${t.plan.toFixed(0)} ms, write ${t.write.toFixed(0)} ms\n`);
+      }
       const kind = r.format === 'raw' ? '' : ` (${r.format}, file ${formatBytes(r.fileBytes)})`;
       process.stdout.write(`${o.output}: bootable disk${kind}, ${formatBytes(r.diskBytes)}, root UUID ${r.uuid}; kernel ${r.kernel}; ` +
         `modules: ${r.modules.join(' ') || '(none)'}; ${r.firmware}; boot loaders from ${r.syslinux}\n`);

@@ -4,11 +4,40 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { WORK_DIR, debFile, ensureTool, log, run, runOrThrow } from './timing.mjs';
+import { CakeError } from '../src/util/errors.js';
+import { downloadDeb } from '../src/host/debian.js';
+import { WORK_DIR, ensureTool, isRoot, log, run, runOrThrow } from './host.js';
 
 const SPEC_VERSION = 1;
 
-export const TREES = {
+/** What a tree holds: entries below the root, directories, regular files (by inode) and their bytes. */
+export interface TreeStats {
+  entries: number;
+  dirs: number;
+  files: number;
+  bytes: number;
+  hardLinkNames: number;
+  symlinks: number;
+  other: number;
+}
+
+export type TreeName = 'busybox' | 'debian' | 'synthetic';
+
+export interface Tree {
+  name: string;
+  dir: string;
+  stats: TreeStats;
+  how: string;
+}
+
+interface TreeDef {
+  title: string;
+  how: string;
+  /** Makes the tree in `dir`; returns how it was made (for the report). */
+  make: (dir: string) => Promise<string> | string;
+}
+
+export const TREES: Record<TreeName, TreeDef> = {
   busybox: {
     title: 'busybox rootfs',
     how: 'apt-get download busybox-static; dpkg-deb -x; a symlink for every applet of `busybox --list-full`; /etc with a few files; /dev /proc /sys /tmp',
@@ -26,19 +55,39 @@ export const TREES = {
   },
 };
 
-export const TREE_NAMES = Object.keys(TREES);
+export const TREE_NAMES = Object.keys(TREES) as TreeName[];
+
+/** The debs directory of bench/scratch: the .deb files the trees come from. */
+const DEBS = path.join(WORK_DIR, 'debs');
 
 /**
- * Returns { name, dir, stats, how } for a ready tree, making it first when needed, or
- * { name, skipped: reason } when it cannot be made here.
+ * The .deb of `pkg` in bench/scratch/debs, fetched rootless (cake-img's own fetch, checked
+ * against the apt lists) when missing; as root, an `apt-get update` first when the lists
+ * do not know it.
  */
-export async function prepareTree(name) {
-  const def = TREES[name];
+export async function benchDeb(pkg: string): Promise<{ file: string; path: string }> {
+  let got;
+  try {
+    got = await downloadDeb(pkg, DEBS);
+  } catch (e) {
+    if (!(e instanceof CakeError) || !isRoot) throw e;
+    run('apt-get', ['update', '-q']);
+    got = await downloadDeb(pkg, DEBS);
+  }
+  return { file: got.ref.file, path: got.path };
+}
+
+/**
+ * A ready tree, made first when needed, or { name, skipped: reason } when it cannot be
+ * made here.
+ */
+export async function prepareTree(name: string): Promise<Tree | { name: string; skipped: string }> {
+  const def = TREES[name as TreeName];
   if (!def) throw new Error(`unknown tree ${JSON.stringify(name)} (known: ${TREE_NAMES.join(', ')})`);
   const dir = path.join(WORK_DIR, name);
   const marker = path.join(WORK_DIR, `${name}.json`);
   if (fs.existsSync(marker) && fs.existsSync(dir)) {
-    const m = JSON.parse(fs.readFileSync(marker, 'utf8'));
+    const m = JSON.parse(fs.readFileSync(marker, 'utf8')) as { spec: number; made: string; stats: TreeStats; how: string };
     if (m.spec === SPEC_VERSION) {
       log(`tree ${name}: reusing ${path.relative(process.cwd(), dir) || dir} (made ${m.made}; delete ${path.basename(marker)} to remake)`);
       return { name, dir, stats: m.stats, how: m.how };
@@ -52,7 +101,7 @@ export async function prepareTree(name) {
   }
   log(`tree ${name}: making it (${def.how})`);
   const t0 = Date.now();
-  let how;
+  let how: string;
   try {
     how = await def.make(dir);
   } catch (e) {
@@ -69,12 +118,12 @@ export async function prepareTree(name) {
 }
 
 /** Counts a tree: entries below the root, directories, regular files (by inode), their bytes. */
-export function treeStats(root) {
-  const s = { entries: 0, dirs: 0, files: 0, bytes: 0, hardLinkNames: 0, symlinks: 0, other: 0 };
-  const seen = new Set();
+export function treeStats(root: string): TreeStats {
+  const s: TreeStats = { entries: 0, dirs: 0, files: 0, bytes: 0, hardLinkNames: 0, symlinks: 0, other: 0 };
+  const seen = new Set<string>();
   const stack = [root];
   while (stack.length) {
-    const d = stack.pop();
+    const d = stack.pop()!;
     for (const name of fs.readdirSync(d)) {
       const p = path.join(d, name);
       const st = fs.lstatSync(p, { bigint: true });
@@ -101,8 +150,8 @@ export function treeStats(root) {
 // ---------------------------------------------------------------------------------------
 // (a) busybox
 
-function makeBusybox(dir) {
-  const { file: deb, path: debPath } = debFile('busybox-static');
+async function makeBusybox(dir: string): Promise<string> {
+  const { file: deb, path: debPath } = await benchDeb('busybox-static');
   fs.mkdirSync(dir, { recursive: true });
   runOrThrow('dpkg-deb', ['-x', debPath, dir]);
   const bb = ['bin/busybox', 'usr/bin/busybox'].map((p) => path.join(dir, p)).find((p) => fs.existsSync(p));
@@ -121,7 +170,7 @@ function makeBusybox(dir) {
   for (const d of ['dev', 'proc', 'sys', 'tmp', 'root', 'etc/init.d', 'var/log', 'var/run', 'home']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   fs.chmodSync(path.join(dir, 'tmp'), 0o1777);
   fs.chmodSync(path.join(dir, 'root'), 0o700);
-  const etc = {
+  const etc: Record<string, string> = {
     passwd: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
     group: 'root:x:0:\nnogroup:x:65534:\n',
     shadow: 'root::19000:0:99999:7:::\n',
@@ -138,7 +187,7 @@ function makeBusybox(dir) {
   return `apt-get download busybox-static (${deb}); dpkg-deb -x; ${links} applet symlinks to ${bbTarget} from \`busybox --list-full\`; /etc with ${Object.keys(etc).length} files; /dev /proc /sys /tmp`;
 }
 
-function isSymlink(p) {
+function isSymlink(p: string): boolean {
   try {
     return fs.lstatSync(p).isSymbolicLink();
   } catch {
@@ -150,8 +199,8 @@ function isSymlink(p) {
 // (b) Debian minbase
 
 /** The host's apt source files that name bookworm (the mirror the host is allowed to use). */
-function hostBookwormSources() {
-  const out = [];
+function hostBookwormSources(): string[] {
+  const out: string[] = [];
   const cands = ['/etc/apt/sources.list'];
   try {
     for (const f of fs.readdirSync('/etc/apt/sources.list.d').sort()) {
@@ -161,7 +210,7 @@ function hostBookwormSources() {
     /* none */
   }
   for (const f of cands) {
-    let text;
+    let text: string;
     try {
       text = fs.readFileSync(f, 'utf8');
     } catch {
@@ -173,14 +222,14 @@ function hostBookwormSources() {
   return out;
 }
 
-function makeDebian(dir) {
+function makeDebian(dir: string): string {
   if (!ensureTool('mmdebstrap', 'mmdebstrap')) throw new Error('mmdebstrap is not installed and could not be installed (apt-get install mmdebstrap needs root)');
   const logFile = path.join(WORK_DIR, 'debian-mmdebstrap.log');
-  const attempts = [];
+  const attempts: { label: string; mirrors: string[] }[] = [];
   const sources = hostBookwormSources();
   if (sources.length) attempts.push({ label: `the host's apt sources (${sources.join(', ')})`, mirrors: sources });
   attempts.push({ label: "mmdebstrap's default mirror", mirrors: [] });
-  const errors = [];
+  const errors: string[] = [];
   for (const a of attempts) {
     fs.rmSync(dir, { recursive: true, force: true });
     const args = ['--variant=minbase', '--mode=auto', 'bookworm', dir, ...a.mirrors];
@@ -216,7 +265,7 @@ const SYN = {
 };
 
 /** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-function prng(seed) {
+function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -227,11 +276,18 @@ function prng(seed) {
   };
 }
 
-function makeSynthetic(dir) {
+interface SynFile {
+  path: string;
+  size: number;
+  mode?: number;
+  weight?: number;
+}
+
+function makeSynthetic(dir: string): string {
   const rnd = prng(SYN.seed);
-  const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1)); // inclusive
-  const pick = (arr) => arr[Math.floor(rnd() * arr.length)];
-  const word = (n) => Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz0123456789_-'[int(0, 37)]).join('');
+  const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1)); // inclusive
+  const pick = <T>(arr: T[]): T => arr[Math.floor(rnd() * arr.length)]!;
+  const word = (n: number) => Array.from({ length: n }, () => 'abcdefghijklmnopqrstuvwxyz0123456789_-'[int(0, 37)]).join('');
 
   // Content: a 16 MiB pool of AES-256-CTR keystream (incompressible, no zero blocks that
   // mke2fs -d would turn into holes); each file copies from a seeded offset, wrapping.
@@ -244,26 +300,26 @@ function makeSynthetic(dir) {
   const depth = new Map([['tree', 1]]);
   for (let i = 0; i < SYN.dirs; i++) {
     let parent = pick(dirs);
-    while (depth.get(parent) >= SYN.maxDepth) parent = pick(dirs);
+    while (depth.get(parent)! >= SYN.maxDepth) parent = pick(dirs);
     const d = `${parent}/d${String(i).padStart(4, '0')}${rnd() < 0.3 ? `-${word(int(3, 20))}` : ''}`;
     dirs.push(d);
-    depth.set(d, depth.get(parent) + 1);
+    depth.set(d, depth.get(parent)! + 1);
   }
 
   // Files: 20,000 small ones in big/, the rest spread over the tree; sizes are planned
   // first, then the large files share what is left so the total is exactly 1 GiB.
-  const files = [];
+  const files: SynFile[] = [];
   for (let i = 0; i < SYN.bigDirFiles; i++) {
     files.push({ path: `big/f${String(i).padStart(5, '0')}-${word(int(1, 40))}`, size: Math.floor(rnd() ** 2 * 4096) });
   }
   const rest = SYN.files - SYN.bigDirFiles;
-  const largeIdx = new Set();
+  const largeIdx = new Set<number>();
   while (largeIdx.size < SYN.largeFiles) largeIdx.add(int(0, rest - 1));
   let planned = files.reduce((a, f) => a + f.size, 0);
-  const large = [];
+  const large: SynFile[] = [];
   for (let i = 0; i < rest; i++) {
     const r = rnd();
-    const f = { path: `${pick(dirs)}/${word(int(2, 24))}.${String(i).padStart(5, '0')}`, size: 0, mode: rnd() < 0.1 ? 0o755 : 0o644 };
+    const f: SynFile = { path: `${pick(dirs)}/${word(int(2, 24))}.${String(i).padStart(5, '0')}`, size: 0, mode: rnd() < 0.1 ? 0o755 : 0o644 };
     if (largeIdx.has(i)) {
       f.weight = 0.25 + rnd() * 2; // a share of what is left
       large.push(f);
@@ -274,10 +330,10 @@ function makeSynthetic(dir) {
   }
   const left = SYN.totalBytes - planned;
   if (left < large.length * 65536) throw new Error('synthetic tree plan: the small files already take the whole budget');
-  const totalWeight = large.reduce((a, f) => a + f.weight, 0);
+  const totalWeight = large.reduce((a, f) => a + f.weight!, 0);
   let given = 0;
   large.forEach((f, i) => {
-    f.size = i === large.length - 1 ? left - given : Math.floor((left * f.weight) / totalWeight);
+    f.size = i === large.length - 1 ? left - given : Math.floor((left * f.weight!) / totalWeight);
     given += f.size;
   });
 
@@ -307,7 +363,7 @@ function makeSynthetic(dir) {
   // Hard links: some beside their file, some in a links/ directory.
   fs.mkdirSync(path.join(dir, 'links'), { recursive: true });
   for (let i = 0; i < SYN.hardLinks; i++) {
-    const f = files[int(SYN.bigDirFiles, files.length - 1)];
+    const f = files[int(SYN.bigDirFiles, files.length - 1)]!;
     const to = i % 3 === 0 ? `${f.path}.hardlink${i}` : `links/hl${i}-${path.basename(f.path)}`;
     fs.linkSync(path.join(dir, f.path), path.join(dir, to));
   }
@@ -316,7 +372,7 @@ function makeSynthetic(dir) {
   for (let i = 0; i < SYN.symlinks; i++) {
     const from = pick(dirs);
     const r = rnd();
-    let target;
+    let target: string;
     if (r < 0.05) target = `missing-${word(int(3, 30))}`;
     else if (r < 0.15) target = path.relative(from, pick(dirs)) || '.';
     else target = path.relative(from, pick(files).path);
