@@ -1,8 +1,9 @@
-// Sums a .heapsnapshot's objects by constructor (self sizes): which objects fill the heap.
-//   node bench/heap-summary.mjs FILE.heapsnapshot [TOP=30]
+// Sums a .heapsnapshot's objects by constructor, plain objects by their property names
+// (self sizes): which objects fill the heap. A probe for issue 16, not a benchmark.
+//   npx jiti bench/heap-summary.ts FILE.heapsnapshot [TOP=30]
 import * as fs from 'node:fs';
 
-const [file, topArg = '30'] = process.argv.slice(2);
+const [file, topArg = '30'] = process.argv.slice(2) as [string, string?];
 const snap = JSON.parse(fs.readFileSync(file, 'utf8'));
 const meta = snap.snapshot.meta;
 const F = meta.node_fields.length;
@@ -15,12 +16,12 @@ const E = meta.edge_fields.length;
 const edgeTypes = meta.edge_types[0];
 const iEType = meta.edge_fields.indexOf('type');
 const iEName = meta.edge_fields.indexOf('name_or_index');
-const by = new Map();
+const by = new Map<string, { count: number; size: number }>();
 let total = 0;
 let edge = 0;
 for (let i = 0; i < snap.nodes.length; i += F) {
   // Plain objects are told apart by their property names (the shape).
-  const props = [];
+  const props: string[] = [];
   const edges = snap.nodes[i + iEdges];
   for (let k = 0; k < edges; k++, edge += E) {
     if (edgeTypes[snap.edges[edge + iEType]] === 'property') props.push(snap.strings[snap.edges[edge + iEName]]);

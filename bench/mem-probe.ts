@@ -1,13 +1,15 @@
-// Where mkfs's memory goes, stage by stage (issue 16): runs the mkfs steps of dist/ on a
-// source and prints the live heap after each (after a full GC) and the sampled peak RSS.
-//   node --expose-gc bench/mem-probe.mjs SRC IMG [STAGE_TO_SNAPSHOT]
-// STAGE_TO_SNAPSHOT (load, plan, schedule) writes a .heapsnapshot there, for bench/heap-summary.mjs.
+// Where mkfs's memory goes, stage by stage (issue 16; not a benchmark, a probe): runs the
+// mkfs steps of dist/ on a source and prints the live heap after each (after a full GC when
+// node has --expose-gc) and the sampled peak RSS.
+//   node --expose-gc node_modules/jiti/lib/jiti-cli.mjs bench/mem-probe.ts SRC IMG [STAGE]
+// STAGE (load, limits, identity, plan, write) also writes a .heapsnapshot there, for
+// bench/heap-summary.ts.
 import * as v8 from 'node:v8';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const dist = process.env.CAKE_DIST ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
-const [src, img, snapAt] = process.argv.slice(2);
+const [src, img, snapAt] = process.argv.slice(2) as [string, string, string | undefined];
 const { loadSource } = await import(`${dist}/host/load-source.js`);
 const { applyTreeOptions, applyExt4Limits, resolveExt4Options } = await import(`${dist}/bake/tree-options.js`);
 const { planExt4 } = await import(`${dist}/bake/ext4/planner.js`);
@@ -16,9 +18,9 @@ const { NodeFileBlockDevice } = await import(`${dist}/host/node-block-device.js`
 
 let peak = 0;
 const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
-const mb = (n) => `${(n / 1e6).toFixed(0)} MB`;
-function report(stage) {
-  globalThis.gc?.();
+const mb = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
+function report(stage: string): void {
+  (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
   peak = Math.max(peak, m.rss);
   console.log(`${stage.padEnd(8)} heapUsed ${mb(m.heapUsed)}  external ${mb(m.external)}  rss ${mb(m.rss)}  peak rss ${mb(peak)}`);
