@@ -4,6 +4,7 @@
 // targets they should. Nothing here runs a benchmark.
 import { describe, expect, it } from 'vitest';
 import type { BakeItem } from '../../bench/bake-report.js';
+import type { FormatsItem } from '../../bench/formats.js';
 import type { MkfsItem } from '../../bench/mkfs.js';
 import { markdownTable } from '../../bench/report.js';
 import { type Benchmark, type ItemBase, type Machine, loadSectionData, machineKey, mergeItems, readResults, sectionBody, sectionText } from '../../bench/results.js';
@@ -123,6 +124,36 @@ describe('rendering made-up items', () => {
     expect(md).toContain('- 300k: cake-img mkfs peak RSS ≤ 250 MB: met: 205 MB');
     expect(md).toContain('- 1m: cake-img mkfs peak RSS grows ≤ ~300 bytes per inode beyond the 300k row: met: 250 bytes per inode');
     expect(b.render(mergeItems({ items: {}, machines: {} }, { '300k': items['300k'] }, machine))).toContain('beyond the 300k row: not measured');
+  });
+
+  it('formats: bake .qcow2 / bake .img per round and its one-pass target; the large convert table, both ways, with node -e 0 in the notes', async () => {
+    const b = await load('formats');
+    const ok = { checked: 3, failed: 0 };
+    const debian: FormatsItem = {
+      name: 'debian', stats, size: '1G', rawAllocated: 200 << 20, runs: 3, policy: 'cold', notes: [],
+      cakeBake: summarizeRuns([run(3.0), run(3.2), run(3.1)]), cakeBakeRaw: summarizeRuns([run(3.0), run(3.1), run(3.2)]), twoPass: summarizeRuns([run(3.3), run(3.4), run(3.5)]),
+      cakeConvert: summarizeRuns([run(0.5), run(0.5), run(0.5)]), qemuConvert: summarizeRuns([run(0.25), run(0.25), run(0.25)]),
+      ratioBake: 0.91, ratioBakeDurable: 0.92, ratioConvert: 2, ratioConvertDurable: 1.8, ratioOnePass: 1.0, ratioOnePassCpu: 0.98,
+      checks: { cakeBake: ok, cakeBakeRaw: ok, twoPass: ok, cakeConvert: ok, qemuConvert: ok },
+    };
+    const pair = (cake: number, qemu: number) => ({ cake: summarizeRuns([run(cake), run(cake), run(cake)]), qemu: summarizeRuns([run(qemu), run(qemu), run(qemu)]), checks: ok });
+    const large: FormatsItem = { name: 'large', runs: 3, policy: 'warm', notes: [], bigSize: 4 << 30, bigAllocated: 1600 << 20, bigReplace: pair(3, 1.5), bigFresh: pair(2, 1), nodeE0: summarizeRuns([run(0.1), run(0.1), run(0.1)]) };
+    const md = b.render(mergeItems({ items: {}, machines: {} }, { debian, large }, machine));
+    expectRectangular(md);
+    const head = cells(md.split('\n').find((l) => l.startsWith('| tree |'))!);
+    const row = cells(md.split('\n').find((l) => l.startsWith('| debian |'))!);
+    expect(row[head.indexOf('bake .img')]).toBe('3.10 s');
+    expect(row[head.indexOf('bake .qcow2 / bake .img')]).toBe('**1.00**');
+    expect(md).toContain('cake-img bake -o disk.qcow2 ≤ 1.05 × cake-img bake -o disk.img: met: 1.00 (the median of the per-round ratios; of CPU time 0.98)');
+    expect(md).toContain('- debian: cake-img bake -o disk.qcow2 / (cake-img bake -o disk.img + qemu-img convert -O qcow2) ≤ 0.6: NOT met: 0.91');
+    expect(md).toContain('### Large image');
+    // user = wall / 2, sys = 0.1 (run()).
+    expect(cells(md.split('\n').find((l) => l.startsWith('| (i) replaced |'))!).slice(1, 9)).toEqual(['3.00 s', '1.50 s', '**2.00**', '2.00', '1.94', '1.50 s / 0.10 s', '0.75 s / 0.10 s', '1.88']);
+    expect(cells(md.split('\n').find((l) => l.startsWith('| (ii) removed first |'))!)[3]).toBe('**2.00**');
+    expect(md).toContain('`node -e 0`, the fixed cost of any Node CLI');
+    // The large item is not a row of the trees' table, and without it there is no large table.
+    expect(md.split('\n').some((l) => l.startsWith('| large |'))).toBe(false);
+    expect(b.render(mergeItems({ items: {}, machines: {} }, { debian }, machine))).not.toContain('### Large image');
   });
 
   it('markdownTable: one header, one alignment row, a row per item', () => {
