@@ -1,6 +1,6 @@
 // `cake-img initramfs SRC -o FILE[.gz]`: any tree → a newc archive, plain or gzip.
 import { encodeCpio } from '../bake/cpio/encoder.js';
-import { type DeflateEngine, gzipSink } from '../bake/cpio/gzip.js';
+import { gzipSink } from '../bake/cpio/gzip.js';
 import { deflatePool } from '../host/deflate-pool.js';
 import type { ChunkSink } from '../io/content-source.js';
 import { NodeFileSink } from '../host/node-file-sink.js';
@@ -36,12 +36,11 @@ export interface InitramfsResult {
 }
 
 /** Writes a tree as a (gzipped) newc archive to `path`, atomically. */
-/** `engine`: a deflate pool started earlier (its threads warm up while the tree is read); closed here. */
-export async function writeInitramfs(tree: FsTree, content: ContentSource, path: string, gzip: boolean, level = 9, inputs: string[] = [], engine?: DeflateEngine) {
-  const pool = gzip ? (engine ?? deflatePool()) : null;
-  try {
-    return await writeOutput(path, { option: '-o', inputs }, async (out) => {
-      const file = new NodeFileSink(out.fd);
+export async function writeInitramfs(tree: FsTree, content: ContentSource, path: string, gzip: boolean, level = 9, inputs: string[] = []) {
+  return writeOutput(path, { option: '-o', inputs }, async (out) => {
+    const file = new NodeFileSink(out.fd);
+    const pool = gzip ? deflatePool() : null;
+    try {
       let sink: ChunkSink = file.write;
       const gz = pool ? gzipSink(file.write, level, pool) : null;
       if (gz) sink = gz.sink;
@@ -49,11 +48,10 @@ export async function writeInitramfs(tree: FsTree, content: ContentSource, path:
       await gz?.finish();
       file.close();
       return { ...stats, fileBytes: file.bytes };
-    });
-  } finally {
-    pool?.close?.();
-    if (!pool) engine?.close?.();
-  }
+    } finally {
+      pool?.close?.();
+    }
+  });
 }
 
 export async function initramfs(req: InitramfsRequest): Promise<InitramfsResult> {

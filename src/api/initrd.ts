@@ -143,16 +143,7 @@ function inflatesTo(bytes: Uint8Array, hex: string): boolean {
 export async function initrd(req: InitrdApiRequest): Promise<InitrdApiResult> {
   checkEpoch(req.sourceDateEpoch, CPIO_MAX_TIME, 'cpio newc', '2106-02-07');
   checkOutputPath(req.output, { option: '-o' });
-  // The deflate threads start (and warm up) now, while the modules are found and read:
-  // started after, they kept the main thread idle for a third of the run.
-  const engine = deflatePool();
-  let built;
-  try {
-    built = await buildInitrd(req);
-  } catch (e) {
-    engine.close?.();
-    throw e;
-  }
-  const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? INITRD_GZIP_LEVEL, [], engine);
+  const built = await buildInitrd(req);
+  const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? INITRD_GZIP_LEVEL);
   return { loadOrder: built.loadOrder, builtin: built.builtin, notes: built.notes, bytes: r.fileBytes };
 }

@@ -13,15 +13,6 @@ const WORKER = `
 const { parentPort } = require('node:worker_threads');
 const pako = require(${JSON.stringify(pakoPath)});
 const deflateBlockWith = ${deflateBlockWith.toString()};
-// Warm-up: a deflate of 256 KiB of made-up, partly repetitive bytes while the main thread
-// still reads its input, so pako's hot loops are compiled before the first real block
-// (cold, a thread took half again as long over the same block). The output is dropped.
-{
-  const warm = new Uint8Array(1 << 18);
-  let x = 1;
-  for (let i = 0; i < warm.length; i++) { x = (x * 1103515245 + 12345) >>> 0; warm[i] = (i & 1023) < 512 ? x >>> 24 : warm[i - 512]; }
-  deflateBlockWith(pako, warm, null, true, 6, 15);
-}
 parentPort.on('message', ({ id, data, dict, last, level, windowBits }) => {
   try {
     const out = deflateBlockWith(pako, data, dict, last, level, windowBits);

@@ -24,7 +24,7 @@ import { fixedVhd } from '../bake/image-formats/vhd/fixed.js';
 import { VMDK_MAX_BYTES, writeVmdkStream } from '../bake/image-formats/vmdk/stream-writer.js';
 import { InvalidOptionError, formatBytes } from '../util/errors.js';
 import { deflatePool } from './deflate-pool.js';
-import { WriteBehind } from './write-behind.js';
+import { faultPoint } from './fault.js';
 import { NodeFileBlockDevice } from './node-block-device.js';
 import { NodeFileSink } from './node-file-sink.js';
 import { type OutputOptions, checkOutputPath, createTemp, writeOutput } from './output-file.js';
@@ -130,14 +130,7 @@ async function streamImage(fd: number, target: string, spec: ImageSpec, src: Ima
       sink.close();
       return r.bytes;
     }
-    const writer = new WriteBehind(fd);
-    let r;
-    try {
-      r = await writeQcow2Stream(src, ranges, writer, { compress: Boolean(spec.qcow2Compress), engine });
-      await writer.flush();
-    } finally {
-      await writer.settled(); // no write may still be running when the caller closes fd
-    }
+    const r = await writeQcow2Stream(src, ranges, { writeAt: async (at, b) => pwriteAll(fd, b, at) }, { compress: Boolean(spec.qcow2Compress), engine });
     fs.ftruncateSync(fd, r.fileSize);
     return r.fileSize;
   } finally {
@@ -145,6 +138,11 @@ async function streamImage(fd: number, target: string, spec: ImageSpec, src: Ima
   }
 }
 
+function pwriteAll(fd: number, b: Uint8Array, at: number): void {
+  let done = 0;
+  while (done < b.length) done += fs.writeSync(fd, b, done, b.length - done, at + done);
+  faultPoint('write');
+}
 
 async function collect(it: AsyncIterable<ByteRange>): Promise<ByteRange[]> {
   const out: ByteRange[] = [];
