@@ -8,6 +8,11 @@ import { CorruptInputError, quote } from '../util/errors.js';
 import { unreadable } from './load-source.js';
 import { seekDataRuns } from './node-source-fs.js';
 
+const BIG_READ = 1 << 20;
+
+const readAsync = (fd: number, buf: Uint8Array, at: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => fs.read(fd, buf, at, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+
 export interface ImageFile extends ImageSource {
   readonly path: string;
   readonly fd: number;
@@ -40,8 +45,11 @@ export function openImageFile(file: string, what = 'the image'): ImageFile {
       const buf = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       let done = 0;
       try {
+        // Big reads (a streaming copy's batches) on libuv's thread, so they overlap the
+        // caller's writes; small ones (tables, headers) cost less read here.
+        const big = length >= BIG_READ;
         while (done < length) {
-          const n = fs.readSync(fd, buf, done, length - done, offset + done);
+          const n = big ? await readAsync(fd, buf, done, length - done, offset + done) : fs.readSync(fd, buf, done, length - done, offset + done);
           if (n === 0) break;
           done += n;
         }

@@ -144,6 +144,30 @@ describe.skipIf(!hasQemuImg())('convert of an odd size', () => {
   }, 120_000);
 });
 
+describe.skipIf(!hasQemuImg())('convert of runs across tables and batches', () => {
+  it('data crossing an L2 table (512 MiB of guest), a 4 MiB read batch and a zero cluster inside a run reads back the same', () => {
+    const d = dir('runs');
+    const input = path.join(d, 'runs.raw');
+    const K = 65536;
+    const fd = fs.openSync(input, 'w');
+    const put = (at: number, n: number, seed: number) => fs.writeSync(fd, Buffer.alloc(n, seed), 0, n, at);
+    put(512 * 2 ** 20 - 3 * K, 8 * K, 1); // across the first L2 table's end
+    fs.writeSync(fd, Buffer.alloc(K), 0, K, 512 * 2 ** 20 + 2 * K); // a zero cluster inside that run
+    put(4 * 2 ** 20 - K - 100, 3 * K, 2); // across a read batch, unaligned
+    put(700 * 2 ** 20 + 1, 10, 3); // one byte run in the middle of a cluster
+    fs.ftruncateSync(fd, 1100 * 2 ** 20 + 4096 + 512 * 3); // an odd last cluster
+    put(1100 * 2 ** 20, 4096 + 512 * 3, 4);
+    fs.closeSync(fd);
+    for (const [f, ext] of FORMATS.slice(1)) {
+      const out = path.join(d, `runs.${ext}`);
+      const r = run(['convert', input, out]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(compare(input, out, f).status, f).toBe(0);
+      if (f === 'qcow2' || f === 'vmdk') expect(check(out, f).status, f).toBe(0);
+    }
+  }, 120_000);
+});
+
 describe('wrong combinations: one line, exit 2, nothing written', () => {
   const bad = (name: string, args: (out: string) => string[], message: RegExp, out = 'x.qcow2') =>
     it(name, () => {

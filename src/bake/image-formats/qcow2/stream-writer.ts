@@ -13,7 +13,7 @@ import type { ByteRange } from '../../../io/byte-ranges.js';
 import { withoutZeroTail } from '../../../util/is-zero.js';
 import { type DeflateEngine, inlineDeflate } from '../../cpio/gzip.js';
 import { type Compressed, compressQueue } from '../compress-queue.js';
-import { type FileWriter, type ImageSource, nonZeroUnits } from '../source.js';
+import { type FileWriter, type ImageSource, nonZeroRuns, nonZeroUnits } from '../source.js';
 import {
   ENTRY_COPIED, QCOW2_CLUSTER_BITS, QCOW2_HEADER, QCOW2_HEADER_LENGTH, QCOW2_MAGIC, QCOW2_REFCOUNT_ORDER, QCOW2_VERSION, compressedEntry, setEntry,
 } from './header.js';
@@ -108,11 +108,34 @@ export async function writeQcow2Stream(
       await putCluster(data, (off) => setEntry(l2v, at, off, ENTRY_COPIED));
     }
   };
-  const queue = opts.compress
-    ? compressQueue(opts.engine ?? inlineDeflate, QCOW2_LEVEL, WINDOW_BITS, take)
-    : { push: (unit: number, data: Uint8Array) => take({ unit, data, deflated: null }), drain: async () => {} };
-  for await (const { unit, data } of nonZeroUnits(src, extents, CS)) await queue.push(unit, data);
-  await queue.drain();
+  // Stored clusters: a run of them is written with one call per L2 table it spans.
+  const takeRun = async (first: number, data: Uint8Array) => {
+    const n = data.length / CS;
+    for (let k = 0; k < n; ) {
+      const u = first + k;
+      const t = Math.floor(u / l2Entries);
+      if (t !== table) {
+        await flushTable();
+        table = t;
+      }
+      const m = Math.min(n - k, (t + 1) * l2Entries - u);
+      pos = up(pos, CS);
+      for (let i = 0; i < m; i++) setEntry(l2v, ((u + i) % l2Entries) * 8, pos + i * CS, ENTRY_COPIED);
+      await out.writeAt(pos, data.subarray(k * CS, (k + m) * CS));
+      refs.add(pos, pos + m * CS);
+      l2Used = true;
+      clusters += m;
+      pos += m * CS;
+      k += m;
+    }
+  };
+  if (opts.compress) {
+    const queue = compressQueue(opts.engine ?? inlineDeflate, QCOW2_LEVEL, WINDOW_BITS, take);
+    for await (const { unit, data } of nonZeroUnits(src, extents, CS)) await queue.push(unit, data);
+    await queue.drain();
+  } else {
+    for await (const run of nonZeroRuns(src, extents, CS)) await takeRun(run.unit, run.data);
+  }
   await flushTable();
 
   // L1, then the refcount table and blocks, which count themselves (fixed point).
