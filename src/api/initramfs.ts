@@ -1,7 +1,7 @@
 // `cake-img initramfs SRC -o FILE[.gz]`: any tree → a newc archive, plain or gzip.
 import { encodeCpio } from '../bake/cpio/encoder.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
-import { deflatePool } from '../host/deflate-pool.js';
+import { deflateEngineFor } from '../host/deflate-pool.js';
 import type { ChunkSink } from '../io/content-source.js';
 import { NodeFileSink } from '../host/node-file-sink.js';
 import { loadSource } from '../host/load-source.js';
@@ -35,11 +35,14 @@ export interface InitramfsResult {
   warnings: string[];
 }
 
-/** Writes a tree as a (gzipped) newc archive to `path`, atomically. */
-export async function writeInitramfs(tree: FsTree, content: ContentSource, path: string, gzip: boolean, level = 9, inputs: string[] = []) {
+/**
+ * Writes a tree as a (gzipped) newc archive to `path`, atomically. `bytes`, about how much
+ * the archive holds, picks the deflate engine (a pool only where it pays).
+ */
+export async function writeInitramfs(tree: FsTree, content: ContentSource, path: string, gzip: boolean, level = 9, inputs: string[] = [], bytes = Infinity) {
   return writeOutput(path, { option: '-o', inputs }, async (out) => {
     const file = new NodeFileSink(out.fd);
-    const pool = gzip ? deflatePool() : null;
+    const pool = gzip ? deflateEngineFor(bytes) : null;
     try {
       let sink: ChunkSink = file.write;
       const gz = pool ? gzipSink(file.write, level, pool) : null;

@@ -10,7 +10,7 @@ import { encodeCpio } from '../bake/cpio/encoder.js';
 import { INITRD_GZIP_LEVEL } from '../bake/initrd/archive.js';
 import { VERSION } from '../version.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
-import { deflatePool } from '../host/deflate-pool.js';
+import { deflateEngineFor } from '../host/deflate-pool.js';
 import { isStaticElf, staticBusyboxIn } from '../bake/initrd/busybox.js';
 import type { LoadedTree } from '../sources/directory.js';
 import { cacheDir } from '../host/cache.js';
@@ -47,27 +47,29 @@ export interface InitrdApiResult {
 export const HOST_BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'];
 
 /**
- * The busybox for the initramfs: the one given; else the host's if it is static (Debian's
- * `busybox` package is dynamic, `busybox-static` is not); else busybox-static fetched
- * rootless from the package sources into the cache.
+ * The busybox for the initramfs, path and bytes (read once): the one given; else the
+ * host's if it is static (Debian's `busybox` package is dynamic, `busybox-static` is not);
+ * else busybox-static fetched rootless from the package sources into the cache.
  */
-export async function findBusybox(given?: string): Promise<string> {
+export async function findBusybox(given?: string): Promise<{ path: string; bytes: Uint8Array }> {
   if (given) {
     if (!fs.existsSync(given)) throw new CorruptInputError(given, 'no such file (the busybox to put in the initramfs)');
-    return given;
+    return { path: given, bytes: readInput(given) };
   }
-  const isStatic = (p: string): boolean => {
-    try {
-      return isStaticElf(new Uint8Array(fs.readFileSync(p)), p);
-    } catch {
-      return false;
+  if (process.env.CAKE_IMG_FETCH_TOOLS !== '1') {
+    for (const p of HOST_BUSYBOX) {
+      try {
+        const bytes = new Uint8Array(fs.readFileSync(p));
+        if (isStaticElf(bytes, p)) return { path: p, bytes };
+      } catch {
+        /* missing, unreadable or not an ELF: the next place */
+      }
     }
-  };
-  const found = HOST_BUSYBOX.find((p) => fs.existsSync(p) && isStatic(p));
-  if (found && process.env.CAKE_IMG_FETCH_TOOLS !== '1') return found;
+  }
   try {
     const root = await debianPackage('busybox-static', cacheDir('debian'));
-    return path.join(root, 'bin/busybox');
+    const p = path.join(root, 'bin/busybox');
+    return { path: p, bytes: readInput(p) };
   } catch (e) {
     throw new InvalidOptionError('--busybox', `no static busybox on this host and fetching busybox-static failed (${(e as Error).message}): pass --busybox FILE, or install busybox-static`);
   }
@@ -84,7 +86,8 @@ function readInput(file: string): Uint8Array {
 /** Builds the initrd tree for a request (shared by `initrd` and `bake`). */
 export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
   const own = !req.busybox && req.rootfs ? await staticBusyboxIn(req.rootfs.tree, req.rootfs.content) : null;
-  const busyboxPath = own ? `the rootfs's ${own.path}` : await findBusybox(req.busybox);
+  const found = own ? null : await findBusybox(req.busybox);
+  const busyboxPath = own ? `the rootfs's ${own.path}` : found!.path;
   let modules: { fs: NodeSourceFs; label: string; version: string } | undefined;
   if (req.kernelModules) {
     const dir = path.resolve(req.kernelModules);
@@ -93,7 +96,7 @@ export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
   }
   const t = { sec: req.sourceDateEpoch ?? 0, nsec: 0 };
   return buildInitrdTree({
-    busybox: own ? own.bytes : readInput(busyboxPath), busyboxLabel: busyboxPath, modules, names: req.modules,
+    busybox: own ? own.bytes : found!.bytes, busyboxLabel: busyboxPath, modules, names: req.modules,
     rootUuid: req.rootUuid, debug: req.debug ?? false, time: t, xzDecompress: nodeXz(),
   });
 }
@@ -120,7 +123,7 @@ export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>, cache?:
   const hit = file ? readCacheFile(file) : null;
   if (hit && inflatesTo(hit, archiveHex)) return { bytes: hit, built, cached: true, warnings };
   const parts: Uint8Array[] = [];
-  const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), level, deflatePool());
+  const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), level, deflateEngineFor(built.content.bytes));
   for (const c of cpio) await gz.sink(c);
   await gz.finish();
   const bytes = new Uint8Array(Buffer.concat(parts));
@@ -144,6 +147,6 @@ export async function initrd(req: InitrdApiRequest): Promise<InitrdApiResult> {
   checkEpoch(req.sourceDateEpoch, CPIO_MAX_TIME, 'cpio newc', '2106-02-07');
   checkOutputPath(req.output, { option: '-o' });
   const built = await buildInitrd(req);
-  const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? INITRD_GZIP_LEVEL);
+  const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? INITRD_GZIP_LEVEL, [], built.content.bytes);
   return { loadOrder: built.loadOrder, builtin: built.builtin, notes: built.notes, bytes: r.fileBytes };
 }

@@ -26,9 +26,23 @@ export function isStaticElf(bin: Uint8Array, where: string): boolean {
 
 /** Applets of `needed` that the binary does not have. */
 export function missingApplets(bin: Uint8Array, needed: readonly string[]): string[] {
-  // TextDecoder's 'latin1' is windows-1252, which differs from bytes only above 0x7f: the names are ASCII.
-  const text = new TextDecoder('latin1').decode(bin);
-  return needed.filter((a) => !text.includes(`\0${a}\0`));
+  // One pass over the bytes (a 2 MB busybox decoded to a string first cost 50 ms): a name
+  // becomes a string only when the run between two NULs could be one of the needed.
+  const lengths = new Set(needed.map((a) => a.length));
+  const firsts = new Set(needed.map((a) => a.charCodeAt(0)));
+  const wanted = new Set(needed);
+  const found = new Set<string>();
+  let start = -1; // just after the last NUL
+  for (let i = 0; i < bin.length; i++) {
+    if (bin[i] !== 0) continue;
+    const n = i - start - 1;
+    if (start >= 0 && n > 0 && lengths.has(n) && firsts.has(bin[start + 1]!)) {
+      const name = String.fromCharCode(...bin.subarray(start + 1, i));
+      if (wanted.has(name)) found.add(name);
+    }
+    start = i;
+  }
+  return needed.filter((a) => !found.has(a));
 }
 
 /** Where a root filesystem keeps its busybox. */
