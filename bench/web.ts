@@ -39,6 +39,8 @@ export interface WebItem extends ItemBase {
   sha256?: string;
   /** The rootfs has no static busybox: the page was given busybox-static's .deb. */
   busyboxDeb?: boolean;
+  /** The page's phases in its median run: name and when it began (s after Build), and the end. */
+  pagePhases?: [string, number][];
 }
 
 interface PageFiles {
@@ -48,7 +50,7 @@ interface PageFiles {
   busybox?: string;
 }
 
-async function pageRun(page: Page, files: PageFiles, size: string): Promise<{ wall: number; sha256: string | null }> {
+async function pageRun(page: Page, files: PageFiles, size: string): Promise<{ wall: number; sha256: string | null; phases: [string, number][] }> {
   await page.reload();
   await page.setInputFiles('input[name=rootfs]', files.rootfs);
   await page.setInputFiles('input[name=kernel]', files.kernel);
@@ -62,7 +64,15 @@ async function pageRun(page: Page, files: PageFiles, size: string): Promise<{ wa
   await page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 1_800_000 });
   const wall = (Date.now() - t0) / 1000;
   if (await page.locator('#error').isVisible()) throw new Error(`page: ${await page.locator('#error').textContent()}`);
-  return { wall, sha256: await page.locator('#sha256').getAttribute('data-sha256') };
+  // The page keeps when each phase began (ms after Build) on its body.
+  const log = JSON.parse((await page.evaluate(() => document.body.dataset.phases)) ?? '[]') as [string, number][];
+  const phases: [string, number][] = [...log.map(([n, ms]): [string, number] => [n, ms / 1000]), ['done', wall]];
+  return { wall, sha256: await page.locator('#sha256').getAttribute('data-sha256'), phases };
+}
+
+/** [[name, start], ..., ['done', end]] → "name 1.2, name 3.4". */
+export function phaseSpans(phases: [string, number][]): string {
+  return phases.slice(0, -1).map(([n, t], i) => `${n} ${(phases[i + 1]![1] - t).toFixed(1)}`).join(', ');
 }
 
 async function main(argv: string[]) {
@@ -112,6 +122,7 @@ async function main(argv: string[]) {
         const files: PageFiles = { rootfs: tar, kernel: debs.kernel.path, syslinux: [debs.extlinux.path, debs.common.path], ...(hasOwnBusybox ? {} : { busybox: debs.busybox.path }) };
         const cliArgs = [CAKE_MAIN, 'bake', '--firmware', 'bios', '--rootfs', tar, '--kernel', debs.kernel.path, '--syslinux', path.join(sys, 'usr/bin/extlinux'), '--modules', MODULES, '--options', CMDLINE, '--size', size, '-o', img];
         const walls = { cliCold: [] as number[], cliWarm: [] as number[], page: [] as number[] };
+        const pagePhases: [string, number][][] = [];
         const cliShas = new Set<string>();
         const pageShas = new Set<string | null>();
         for (let i = 0; i < o.runs; i++) {
@@ -132,6 +143,7 @@ async function main(argv: string[]) {
           log(`web ${treeName}: the page (run ${i + 1}/${o.runs})`);
           const p = await pageRun(page, files, size);
           walls.page.push(p.wall);
+          pagePhases.push(p.phases);
           pageShas.add(p.sha256);
           log(`web ${treeName}: run ${i + 1}/${o.runs}: CLI ${fmtSec(walls.cliCold.at(-1))} fresh, ${fmtSec(walls.cliWarm.at(-1))} cached; page ${fmtSec(p.wall)}`);
         }
@@ -139,6 +151,7 @@ async function main(argv: string[]) {
         res.cliCold = median(walls.cliCold)!;
         res.cliWarm = median(walls.cliWarm)!;
         res.page = median(walls.page)!;
+        res.pagePhases = pagePhases[walls.page.indexOf(res.page)] ?? pagePhases.at(-1);
         res.sha256 = [...pageShas][0] ?? undefined;
         res.same = cliShas.size === 1 && pageShas.size === 1 && cliShas.has([...pageShas][0]!);
         if (!res.same) res.notes!.push(`the images differ: the CLI's ${[...cliShas].join(', ')}, the page's ${[...pageShas].join(', ')}`);
@@ -203,6 +216,7 @@ export function render(data: SectionData<WebItem>): string {
   const notes = rows.flatMap((r) => {
     const extra: string[] = [];
     if (r.busyboxDeb) extra.push("the rootfs has no static busybox: the page is also given busybox-static's .deb, the CLI uses the host's busybox-static (the same file).");
+    if (r.pagePhases) extra.push(`the page's phases (its median run; each phase's seconds): ${phaseSpans(r.pagePhases)}.`);
     if (r.walls) extra.push(`all wall times: CLI fresh [${r.walls.cliCold.map((x) => x.toFixed(2)).join(', ')}] s, CLI cached [${r.walls.cliWarm.map((x) => x.toFixed(2)).join(', ')}] s, page [${r.walls.page.map((x) => x.toFixed(2)).join(', ')}] s.`);
     return rowNotes(r, extra);
   });

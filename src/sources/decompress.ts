@@ -236,6 +236,7 @@ export class ByteReader {
   private chunk: Uint8Array = EMPTY;
   private pos = 0;
   private eof = false;
+  private scratch: Uint8Array = EMPTY;
   /** Offset of the next byte in the stream. */
   offset = 0;
 
@@ -270,6 +271,23 @@ export class ByteReader {
       this.offset += take;
     }
     return got;
+  }
+
+  /**
+   * The next `n` bytes (fewer only at end of stream), valid until the next read: a view of
+   * the chunk they arrived in when they lie in one (no copy: a kernel package's 400 MB of
+   * modules are parsed and mostly dropped), else copied into a scratch buffer.
+   */
+  async readTransient(n: number): Promise<Uint8Array> {
+    if ((await this.more()) && this.chunk.length - this.pos >= n) {
+      const view = this.chunk.subarray(this.pos, this.pos + n);
+      this.pos += n;
+      this.offset += n;
+      return view;
+    }
+    if (this.scratch.length < n) this.scratch = new Uint8Array(Math.max(n, this.scratch.length * 2));
+    const b = this.scratch.subarray(0, n);
+    return b.subarray(0, await this.read(b));
   }
 
   /** Passes the next `n` bytes to `sink` in pieces (valid only during the call); returns how many there were. */

@@ -52,21 +52,26 @@ function underModules(path: string): [string, string] | null {
   return m ? [m[1]!, m[2]!] : null;
 }
 
-/** One pass over data.tar; `each` sees every regular file and may read its bytes; returning false stops. */
-async function eachFile(data: TarInput, opts: KernelDebOptions, pass: 1 | 2, each: (path: string, read: () => Promise<Uint8Array>) => Promise<boolean | void>): Promise<void> {
+/**
+ * One pass over data.tar; `each` sees every regular file and may read its bytes: `read`
+ * gives a copy of its own, `peek` a view valid only until `each` returns (most modules are
+ * parsed and dropped: copying and collecting 400 MB of them cost more than the parse).
+ * Returning false stops.
+ */
+async function eachFile(data: TarInput, opts: KernelDebOptions, pass: 1 | 2, each: (path: string, read: () => Promise<Uint8Array>, peek: () => Promise<Uint8Array>) => Promise<boolean | void>): Promise<void> {
   const reader = new ByteReader(data.decompressed?.() ?? maybeDecompress(data.open(), data.label));
   let shown = 0;
   try {
     for await (const e of tarEntries(reader, { label: data.label })) {
       if (reader.offset - shown >= 4 << 20) opts.onProgress?.(pass, (shown = reader.offset));
       if (e.type !== '0') continue;
-      const read = async () => {
+      const peek = async () => {
         if (e.runs) throw new CorruptInputError(e.where, 'a sparse file in a kernel package');
-        const b = new Uint8Array(e.dataLength);
-        if ((await reader.read(b)) < b.length) throw new CorruptInputError(e.where, 'archive is truncated');
+        const b = await reader.readTransient(e.dataLength);
+        if (b.length < e.dataLength) throw new CorruptInputError(e.where, 'archive is truncated');
         return b;
       };
-      if ((await each(e.path, read)) === false) return;
+      if ((await each(e.path, async () => (await peek()).slice(), peek)) === false) return;
     }
   } catch (err) {
     throw asSourceError(err, data.label, 'the kernel package');
@@ -79,7 +84,7 @@ async function scan(file: TarInput, wanted: string[], opts: KernelDebOptions): P
   const s: Scan = { versions: new Set(), images: new Map(), texts: new Map(), modules: [], kept: new Map() };
   const keepNames = new Set(wanted.map(canonical));
   const needSyms = new Set<string>();
-  await eachFile(file, opts, 1, async (path, read) => {
+  await eachFile(file, opts, 1, async (path, read, peek) => {
     const image = /^(?:\.\/)?boot\/vmlinuz-(.+)$/.exec(path);
     if (image) return void s.images.set(image[1]!, await read());
     const under = underModules(path);
@@ -88,11 +93,11 @@ async function scan(file: TarInput, wanted: string[], opts: KernelDebOptions): P
     s.versions.add(version);
     if (INDEX_FILES.includes(rel)) return void s.texts.set(`${version}/${rel}`, await read());
     if (!MODULE_FILE.test(rel) || rel.split('/').some((p) => p === 'build' || p === 'source')) return;
-    const raw = await read();
+    const raw = await peek();
     const elf = readModuleElf(await decompressModule(rel, raw, opts.xz), `${file.label}: ${path}`);
     s.modules.push({ path: `${version}/${rel}`, elf });
     if (keepNames.has(modnameOf(rel)) || elf.exports.some((x) => needSyms.has(x))) {
-      s.kept.set(`${version}/${rel}`, raw);
+      s.kept.set(`${version}/${rel}`, raw.slice());
       for (const x of elf.imports) needSyms.add(x);
       for (const [k, v] of elf.modinfo) if (k === 'softdep') for (const t of v.split(/\s+/)) if (!t.endsWith(':') && t) keepNames.add(canonical(t));
     }

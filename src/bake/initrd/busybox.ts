@@ -37,7 +37,7 @@ export function missingApplets(bin: Uint8Array, needed: readonly string[]): stri
     if (bin[i] !== 0) continue;
     const n = i - start - 1;
     if (start >= 0 && n > 0 && lengths.has(n) && firsts.has(bin[start + 1]!)) {
-      const name = String.fromCharCode(...bin.subarray(start + 1, i));
+      const name = String.fromCharCode.apply(null, bin.subarray(start + 1, i) as unknown as number[]);
       if (wanted.has(name)) found.add(name);
     }
     start = i;
