@@ -79,6 +79,29 @@ describe.skipIf(!hasTool('xz'))('multi-block xz on several decoders', () => {
     expect(await xzBlocks(bytesFile(plain, 'p'), 0, plain.length)).toBeNull();
   });
 
+  it('decoders of uneven speed: blocks still in order, at most two per decoder decoded ahead, an early stop waits for nothing', async () => {
+    const f = bytesFile(multi, 'm.xz');
+    const layout = (await xzBlocks(f, 0, f.size))!;
+    let started = 0;
+    let taken = 0;
+    let mostAhead = 0;
+    const slow = (ms: number) => async (s: Uint8Array) => {
+      mostAhead = Math.max(mostAhead, ++started - taken);
+      await new Promise((r) => setTimeout(r, ms));
+      return xzWhole(s, 1 << 24);
+    };
+    const parts: Uint8Array[] = [];
+    for await (const b of parallelXz(f, layout, [slow(1), slow(25)], 'm.xz')) {
+      parts.push(b);
+      taken++;
+    }
+    expect(Buffer.concat(parts).equals(Buffer.from(plain))).toBe(true);
+    expect(mostAhead).toBeLessThanOrEqual(4 + 1);
+    const t0 = Date.now();
+    for await (const _ of parallelXz(f, layout, [slow(200), slow(200)], 'm.xz')) break;
+    expect(Date.now() - t0).toBeLessThan(400); // the first block, not the ones still decoding
+  });
+
   it(`mutated multi-block files: null (not for this path), a value or a CakeError (${RUNS} cases)`, async () => {
     await fuzz('web-xz-blocks', fc.asyncProperty(mutations().map((m) => applyMutations(multi, m)), async (bytes) => {
       await clean(() => run(bytes));
