@@ -179,6 +179,13 @@ function showLayout(l: LayoutSummary): void {
 }
 
 async function showResult(m: Extract<WorkerMessage, { type: 'done' }>): Promise<void> {
+  // Before any await: the 'sha256' message may come while the download is being set up.
+  if (m.sha256) showSha256(m.sha256);
+  else {
+    // The worker is still reading the image back to hash it; the download need not wait.
+    $('#sha256').textContent = 'computing…';
+    delete $('#sha256').dataset.sha256;
+  }
   const file = await (await (await navigator.storage.getDirectory()).getFileHandle(m.file)).getFile();
   const blob = m.offset ? file.slice(m.offset) : file;
   const a = $<HTMLAnchorElement>('#download');
@@ -187,13 +194,16 @@ async function showResult(m: Extract<WorkerMessage, { type: 'done' }>): Promise<
   a.download = m.name;
   a.textContent = `download ${m.name}`;
   $('#size').textContent = `${fmtBytes(m.bytes)}, root UUID ${m.uuid}`;
-  const sha = $('#sha256');
-  sha.textContent = m.sha256;
-  sha.dataset.sha256 = m.sha256;
   $('#command').textContent = m.command;
   $('#qemu').textContent = `qemu-system-x86_64 -m 512 -drive file=${m.name},format=raw -nographic`;
   $('#notes').replaceChildren(...m.notes.map((n) => Object.assign(document.createElement('li'), { textContent: n })));
   $('#result').hidden = false;
+}
+
+function showSha256(hex: string): void {
+  const sha = $('#sha256');
+  sha.textContent = hex;
+  sha.dataset.sha256 = hex;
 }
 
 function finish(): void {
@@ -242,9 +252,11 @@ $('#build').addEventListener('click', async () => {
   buildStart = performance.now();
   progress('starting');
   const started = buildStart;
-  worker = new Worker('worker.js', { type: 'module' });
+  const me = new Worker('worker.js', { type: 'module' });
+  worker = me;
   worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
     const m = ev.data;
+    if (worker !== me) return; // a build since replaced (its worker terminated)
     if (m.type === 'progress') progress(m.phase, m.done, m.total);
     else if (m.type === 'tree') showTree(m.rows, m.total, m.warnings);
     else if (m.type === 'layout') showLayout(m.layout);
@@ -252,6 +264,9 @@ $('#build').addEventListener('click', async () => {
     else if (m.type === 'done') {
       document.body.dataset.buildMs = String(Math.round(performance.now() - started));
       void showResult(m).then(finish, (e) => fail(String(e)));
+    } else if (m.type === 'sha256') {
+      document.body.dataset.sha256Ms = String(Math.round(performance.now() - started));
+      showSha256(m.sha256);
     }
   };
   worker.onerror = (e) => fail(`cake-img: internal error: ${e.message}`);

@@ -73,29 +73,18 @@ export class OpfsBlockDevice implements BlockDevice {
     }
   }
 
+  /** The byte ranges ever written, [start, end), ascending. */
+  writtenRanges(): [number, number][] {
+    return [...this.written].sort((a, b) => a[0] - b[0]).map(([a, b]) => [a, b]);
+  }
+
   /**
    * The bytes [from, size) in order, in chunks of at most `chunk`: ranges never written come
-   * from a zero buffer instead of the file (a 1 GiB disk is mostly holes; reading them back
-   * from OPFS was most of the time of hashing it).
+   * from a zero buffer instead of the file.
    */
-  *chunks(from = 0, chunk = 8 << 20): Generator<Uint8Array> {
-    const runs = [...this.written].sort((a, b) => a[0] - b[0]);
+  *chunks(from = 0, chunk = PIECE): Generator<Uint8Array> {
     const zeros = new Uint8Array(chunk);
-    let r = 0;
-    for (let at = from; at < this.size; ) {
-      while (r < runs.length && runs[r]![1] <= at) r++;
-      const run = runs[r];
-      if (!run || run[0] > at) {
-        // A hole up to the next written range.
-        const end = Math.min(this.size, run ? run[0] : this.size, at + chunk);
-        yield zeros.subarray(0, end - at);
-        at = end;
-      } else {
-        const end = Math.min(this.size, at + chunk);
-        yield this.readSync(at, end - at);
-        at = end;
-      }
-    }
+    for (const p of imagePieces(this.writtenRanges(), this.size, from, chunk)) yield p.zero ? zeros.subarray(0, p.length) : this.readSync(p.at, p.length);
   }
 
   async flush(): Promise<void> {
@@ -105,5 +94,25 @@ export class OpfsBlockDevice implements BlockDevice {
   close(): void {
     this.handle.flush();
     this.handle.close();
+  }
+}
+
+/** How much a reader of the image takes at a time. */
+export const PIECE = 8 << 20;
+
+/**
+ * [from, size) of an image as pieces of at most `chunk` bytes, in order: `zero` where no
+ * written range reaches (a 1 GiB disk is mostly holes; reading them back from OPFS was most
+ * of the time of hashing it), else a range to read. `written` is ascending.
+ */
+export function* imagePieces(written: [number, number][], size: number, from = 0, chunk = PIECE): Generator<{ at: number; length: number; zero: boolean }> {
+  let r = 0;
+  for (let at = from; at < size; ) {
+    while (r < written.length && written[r]![1] <= at) r++;
+    const run = written[r];
+    const zero = !run || run[0] > at;
+    const end = Math.min(size, at + chunk, zero && run ? run[0] : size);
+    yield { at, length: end - at, zero };
+    at = end;
   }
 }

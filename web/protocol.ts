@@ -35,6 +35,8 @@ export type WorkerMessage =
   | { type: 'progress'; phase: string; done?: number; total?: number }
   | { type: 'tree'; rows: TreeRow[]; total: number; warnings: string[] }
   | { type: 'layout'; layout: LayoutSummary }
-  | { type: 'done'; file: string; name: string; offset: number; bytes: number; sha256: string; command: string; uuid: string; notes: string[] }
+  /** The output is in OPFS, ready to download; its sha256 comes with it when it was cheap, else in a 'sha256' message after. */
+  | { type: 'done'; file: string; name: string; offset: number; bytes: number; sha256?: string; command: string; uuid: string; notes: string[] }
+  | { type: 'sha256'; sha256: string }
   | { type: 'error'; line: string }
   | { type: 'selftest'; results: Record<string, string> };

@@ -51,6 +51,8 @@ describe.skipIf(!(fs.existsSync(CHROMIUM) || process.env.CI) || !hasTool('apt-ge
     await page.click('#build');
     await page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 600_000 });
     expect(await page.locator('#error').isHidden(), await page.locator('#error').textContent() ?? '').toBe(true);
+    // The download is offered first; the sha256 follows once the image is read back.
+    await page.waitForSelector('#sha256[data-sha256]', { timeout: 600_000 });
     pageSha = (await page.locator('#sha256').getAttribute('data-sha256'))!;
     expect(pageSha).toMatch(/^[0-9a-f]{64}$/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
@@ -68,6 +70,7 @@ describe.skipIf(!(fs.existsSync(CHROMIUM) || process.env.CI) || !hasTool('apt-ge
     await page.click('#build');
     await page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 600_000 });
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    await page.waitForSelector('#sha256[data-sha256]', { timeout: 600_000 });
     expect(download.suggestedFilename()).toBe('root.ext4');
     const fsImage = path.join(work, 'root.ext4');
     await download.saveAs(fsImage);
