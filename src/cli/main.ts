@@ -1,7 +1,25 @@
 #!/usr/bin/env node
-// The cake-img executable: start reading the source tree early (api/prefetch.ts), then
-// load the command line.
+// The cake-img executable: size V8's heap for large trees, start reading the source tree
+// early (api/prefetch.ts), then load the command line.
+import * as v8 from 'node:v8';
 import { prefetchSourceOf } from '../api/prefetch.js';
 
+// V8's heap is tuned for speed; a tree of a million files makes the heap hold a few
+// hundred MB live, and two defaults then cost more memory than their speed is worth. Node
+// flags the user gives for the same thing win.
+const given = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+// The young generation starts at 1 MiB a semi-space and V8 doubles it up to 16 MiB while
+// much survives, as it does while a tree is read and planned: 32 MB of RSS beside the
+// plan. A growth factor of 1 keeps it at its start (max-semi-space-size has no effect once
+// the heap exists; V8 clamps this flag to 2 on the command line, not when set here, and a
+// factor of 1 only makes its grow step a no-op). Measured on 300,000 files: peak RSS
+// 20-40 MB lower and steadier, CPU time the same within noise.
+if (!/semi-space/.test(given)) v8.setFlagsFromString('--semi-space-growth-factor=1');
+// The old generation is collected when it has grown by a factor (up to 4) over what the
+// last full GC left; the heap of a large plan is mostly live, so that growth is mostly
+// garbage counted in the peak. 25% bounds it: 300,000 files 211 -> 184 MB peak, 1,000,000
+// 465 -> 388 MB, for some ten more full GCs (incremental, a few ms of pause each; about
+// 4% more CPU at 300,000 files, none on a 9,000-file Debian tree).
+if (!/heap-growing-percent/.test(given)) v8.setFlagsFromString('--heap-growing-percent=25');
 prefetchSourceOf(process.argv.slice(2));
 await import('./program.js');

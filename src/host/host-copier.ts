@@ -37,12 +37,20 @@ function sharedU32(n: number): Uint32Array {
   return new Uint32Array(new SharedArrayBuffer(Math.max(4, n * 4)));
 }
 
+/** A thread's copy buffers, made once and kept for every batch. */
+interface Scratch {
+  buf?: Buffer;
+  zero?: Buffer;
+}
+
 // One implementation for both threads: the worker gets it as source text. It claims
-// files from ctl[0] and stops when ctl[1] is set (another thread failed).
-function copyLoop(s: Shared, fs: typeof import('node:fs')): Failure {
+// files from ctl[0] and stops when ctl[1] is set (another thread failed). The buffers
+// are the thread's own and outlive the batch: new ones a batch were garbage the worker,
+// which allocates little, kept until its rare GC.
+function copyLoop(s: Shared, fs: typeof import('node:fs'), scratch: Scratch): Failure {
   const ctl = s.ctl;
-  const buf = Buffer.allocUnsafe(1 << 20);
-  const zero = Buffer.alloc(1 << 16);
+  const buf = (scratch.buf ??= Buffer.allocUnsafe(1 << 20));
+  const zero = s.fill ? (scratch.zero ??= Buffer.alloc(1 << 16)) : buf;
   const out = s.fd;
   {
     for (;;) {
@@ -82,7 +90,8 @@ function copyLoop(s: Shared, fs: typeof import('node:fs')): Failure {
 const WORKER = `
 const { parentPort } = require('node:worker_threads');
 ${copyLoop.toString()}
-parentPort.on('message', (s) => parentPort.postMessage(copyLoop(s, require('node:fs'))));
+const scratch = {};
+parentPort.on('message', (s) => parentPort.postMessage(copyLoop(s, require('node:fs'), scratch)));
 `;
 
 /**
@@ -104,8 +113,11 @@ export function hostCopier(imageFd: number, base: number, hostPath: (ref: Conten
       // Jobs are made on demand so no array of 100,000 job objects ever exists.
       const sized = measureJobs(count, job, hostPath, zeroFill);
       if (!sized) return { taken: false, finish: async () => {} };
-      const image: Image = { fd: imageFd, base, fill: zeroFill };
-      const share = (b: number) => shareJobs(b * BATCH, Math.min(count, (b + 1) * BATCH), job, hostPath, sized[b]!, image);
+      // One set of shared arrays, sized for the largest batch, is refilled for each batch
+      // (a batch starts only when both threads are done with the last one): new ones a
+      // batch were some 3 MB each of fresh pages, kept alive until both threads' next GC.
+      const shared = sharedArrays(sized, Math.min(count, BATCH), { fd: imageFd, base, fill: zeroFill });
+      const share = (b: number) => shareJobs(b * BATCH, Math.min(count, (b + 1) * BATCH), job, hostPath, sized[b]!, shared);
       const helper = startHelper(count);
       // The helper starts on the first batch now, while the writer writes the metadata.
       const first = share(0);
@@ -142,17 +154,24 @@ function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref:
   return out;
 }
 
-/** Jobs [from, to) in shared arrays, each job's part found through its offset array. */
-function shareJobs(
-  from: number, to: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, sized: JobSizes, image: Image,
-): Shared {
-  const count = to - from;
-  const s: Shared = {
-    pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, sized.pathLen))), pathOff: sharedU32(count + 1),
-    sizes: sharedF64(count), copyOff: sharedU32(count + 1), copies: sharedF64(sized.copyLen),
-    zeroOff: sharedU32(count + 1), zeros: sharedF64(sized.zeroLen), count, ...image,
+/** Shared arrays that hold any one batch (`files` at most), empty. */
+function sharedArrays(sized: JobSizes[], files: number, image: Image): Shared {
+  const most = (k: keyof JobSizes) => sized.reduce((m, z) => Math.max(m, z[k]), 0);
+  return {
+    pathBytes: new Uint8Array(new SharedArrayBuffer(Math.max(1, most('pathLen')))), pathOff: sharedU32(files + 1),
+    sizes: sharedF64(files), copyOff: sharedU32(files + 1), copies: sharedF64(most('copyLen')),
+    zeroOff: sharedU32(files + 1), zeros: sharedF64(most('zeroLen')), count: 0, ...image,
     ctl: new Int32Array(new SharedArrayBuffer(8)),
   };
+}
+
+/** Jobs [from, to) into the shared arrays `s`, each job's part found through its offset array. */
+function shareJobs(
+  from: number, to: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, sized: JobSizes, s: Shared,
+): Shared {
+  const count = to - from;
+  s.count = count;
+  s.ctl.fill(0);
   let po = 0, co = 0, zo = 0;
   for (let i = 0; i < count; i++) {
     const j = job(from + i);
@@ -165,7 +184,7 @@ function shareJobs(
     s.copies.set(j.copies, co);
     co += j.copies.length;
     s.copyOff[i + 1] = co;
-    if (image.fill) {
+    if (s.fill) {
       s.zeros.set(j.zeros, zo);
       zo += j.zeros.length;
     }
@@ -226,11 +245,12 @@ function startHelper(count: number): Helper | null {
  */
 async function finish(first: Shared, firstRun: Promise<Failure>, batches: number, share: (b: number) => Shared, helper: Helper | null): Promise<void> {
   const fs = await import('node:fs');
+  const scratch: Scratch = {};
   try {
     let s = first;
     let theirs = firstRun;
     for (let b = 0; ;) {
-      const mine = copyLoop(s, fs);
+      const mine = copyLoop(s, fs, scratch);
       const f = mine ?? (await theirs);
       if (f) throw failure(s, f);
       if (++b >= batches) break;

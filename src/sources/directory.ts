@@ -207,8 +207,11 @@ class DirectoryWalk {
   private async makeNode(path: string, st: SourceStat, dirRow: number, name: string): Promise<FsNode> {
     const { fs, opts } = this;
     const kind = kindFromMode(st.mode);
-    const where = path === '' ? this.label : `${this.label}/${displayName(path)}`;
-    if (!kind) throw new CorruptInputError(where, `unknown file type (mode 0o${st.mode.toString(8)})`);
+    if (!kind) {
+      // The name is made only for the error: a string per node was garbage on every walk.
+      const where = path === '' ? this.label : `${this.label}/${displayName(path)}`;
+      throw new CorruptInputError(where, `unknown file type (mode 0o${st.mode.toString(8)})`);
+    }
     const mtime = this.time(st.mtime);
     const atime = opts.keepAtimeCtime ? this.time(st.atime) : mtime;
     const ctime = opts.keepAtimeCtime ? this.time(st.ctime) : mtime;

@@ -100,12 +100,23 @@ function scheduleSuperblocks(plan: Ext4Plan, items: Item[]): void {
 function scheduleGroupTables(plan: Ext4Plan, meta: AddMeta, assumeZeroed: boolean, seed: number): void {
   const { geo, layout, catalog } = plan;
   const bs = geo.blockSize;
+  // One buffer for every group's table: an item's bytes are written before the next item
+  // is encoded, and a new table a group (2 MiB each, tens of them) was garbage that lived
+  // until V8 next counted its external memory, the peak of a large tree's RSS.
+  let scratch: Uint8Array | null = null;
   for (let g = 0; g < geo.groups; g++) {
     const m = layout.groups[g]!;
     meta(m.blockBitmap, () => blockBitmap(geo, layout.used, g));
     meta(m.inodeBitmap, () => inodeBitmap(geo, catalog.lastIno, g));
     const tableBytes = assumeZeroed ? usedInodeTableBytes(geo, catalog.lastIno, g) : geo.inodeTableBlocks * bs;
-    if (tableBytes > 0) meta(m.inodeTable, () => encodeInodeTable(plan, g, tableBytes, seed));
+    if (tableBytes > 0) {
+      meta(m.inodeTable, () => {
+        scratch ??= new Uint8Array(geo.inodeTableBlocks * bs);
+        const table = scratch.subarray(0, tableBytes);
+        table.fill(0);
+        return encodeInodeTable(plan, g, table, seed);
+      });
+    }
   }
 }
 
@@ -141,11 +152,11 @@ function scheduleInodes(plan: Ext4Plan, meta: AddMeta, seed: number): void {
   }
 }
 
-function encodeInodeTable(plan: Ext4Plan, g: number, bytes: number, seed: number): Uint8Array {
+/** Group g's inode table into `buf` (zeroed; its length is the bytes to encode). */
+function encodeInodeTable(plan: Ext4Plan, g: number, buf: Uint8Array, seed: number): Uint8Array {
   const { geo, layout, catalog } = plan;
-  const buf = new Uint8Array(bytes);
   const first = g * geo.inodesPerGroup + 1;
-  const count = bytes / geo.inodeSize;
+  const count = buf.length / geo.inodeSize;
   for (let i = 0; i < count; i++) {
     const ino = first + i;
     const off = i * geo.inodeSize;
