@@ -63,6 +63,15 @@ function tell(line: string): void {
   }
 }
 
+/**
+ * Starts the guardian now rather than at the first temp or child: at the start of a command
+ * that will write an output, Node is still small (forking a 40 MB process costs a fraction
+ * of an 80 MB one) and perl starts while the command line loads.
+ */
+export function startGuardianEarly(): void {
+  if (guardian === undefined) startGuardian();
+}
+
 function startGuardian(): void {
   guardian = null;
   if (process.platform !== 'linux' || process.env.CAKE_IMG_NO_GUARDIAN === '1') return;
