@@ -78,15 +78,6 @@ export class OpfsBlockDevice implements BlockDevice {
     return [...this.written].sort((a, b) => a[0] - b[0]).map(([a, b]) => [a, b]);
   }
 
-  /**
-   * The bytes [from, size) in order, in chunks of at most `chunk`: ranges never written come
-   * from a zero buffer instead of the file.
-   */
-  *chunks(from = 0, chunk = PIECE): Generator<Uint8Array> {
-    const zeros = new Uint8Array(chunk);
-    for (const p of imagePieces(this.writtenRanges(), this.size, from, chunk)) yield p.zero ? zeros.subarray(0, p.length) : this.readSync(p.at, p.length);
-  }
-
   async flush(): Promise<void> {
     this.handle.flush();
   }

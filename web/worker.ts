@@ -129,6 +129,7 @@ async function buildWith(req: BuildRequest, decoders: BlockDecoder[]): Promise<v
   // hash-wasm: about ten times @noble/hashes's speed, which matters for a GiB of image.
   const h = await createSHA256();
   h.init();
+  const zeros = new Uint8Array(PIECE);
   let hashed = 0;
   for (const piece of imagePieces(written, size, offset)) {
     h.update(piece.zero ? zeros.subarray(0, piece.length) : new Uint8Array(await file.slice(piece.at, piece.at + piece.length).arrayBuffer()));
@@ -136,8 +137,6 @@ async function buildWith(req: BuildRequest, decoders: BlockDecoder[]): Promise<v
   }
   post({ type: 'sha256', sha256: h.digest('hex') });
 }
-
-const zeros = new Uint8Array(PIECE);
 
 /** The workspace's overlay tree through the lightning-fs SourceFs adapter. */
 async function loadOverlay(owner: string, time: number) {

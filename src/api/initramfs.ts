@@ -2,6 +2,7 @@
 import { encodeCpio } from '../bake/cpio/encoder.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
 import { deflateEngineFor } from '../host/deflate-pool.js';
+import { treeFileBytes } from '../tree/walk.js';
 import type { ChunkSink } from '../io/content-source.js';
 import { NodeFileSink } from '../host/node-file-sink.js';
 import { loadSource } from '../host/load-source.js';
@@ -36,13 +37,13 @@ export interface InitramfsResult {
 }
 
 /**
- * Writes a tree as a (gzipped) newc archive to `path`, atomically. `bytes`, about how much
- * the archive holds, picks the deflate engine (a pool only where it pays).
+ * Writes a tree as a (gzipped) newc archive to `path`, atomically; the tree's size picks
+ * the deflate engine (worker threads only where they pay).
  */
-export async function writeInitramfs(tree: FsTree, content: ContentSource, path: string, gzip: boolean, level = 9, inputs: string[] = [], bytes = Infinity) {
+export async function writeInitramfs(tree: FsTree, content: ContentSource, path: string, gzip: boolean, level = 9, inputs: string[] = []) {
   return writeOutput(path, { option: '-o', inputs }, async (out) => {
     const file = new NodeFileSink(out.fd);
-    const pool = gzip ? deflateEngineFor(bytes) : null;
+    const pool = gzip ? deflateEngineFor(treeFileBytes(tree.root)) : null;
     try {
       let sink: ChunkSink = file.write;
       const gz = pool ? gzipSink(file.write, level, pool) : null;

@@ -11,6 +11,7 @@ import { INITRD_GZIP_LEVEL } from '../bake/initrd/archive.js';
 import { VERSION } from '../version.js';
 import { gzipSink } from '../bake/cpio/gzip.js';
 import { deflateEngineFor } from '../host/deflate-pool.js';
+import { treeFileBytes } from '../tree/walk.js';
 import { isStaticElf, staticBusyboxIn } from '../bake/initrd/busybox.js';
 import type { LoadedTree } from '../sources/directory.js';
 import { cacheDir } from '../host/cache.js';
@@ -123,7 +124,7 @@ export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>, cache?:
   const hit = file ? readCacheFile(file) : null;
   if (hit && inflatesTo(hit, archiveHex)) return { bytes: hit, built, cached: true, warnings };
   const parts: Uint8Array[] = [];
-  const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), level, deflateEngineFor(built.content.bytes));
+  const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), level, deflateEngineFor(treeFileBytes(built.tree.root)));
   for (const c of cpio) await gz.sink(c);
   await gz.finish();
   const bytes = new Uint8Array(Buffer.concat(parts));
@@ -147,6 +148,6 @@ export async function initrd(req: InitrdApiRequest): Promise<InitrdApiResult> {
   checkEpoch(req.sourceDateEpoch, CPIO_MAX_TIME, 'cpio newc', '2106-02-07');
   checkOutputPath(req.output, { option: '-o' });
   const built = await buildInitrd(req);
-  const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? INITRD_GZIP_LEVEL, [], built.content.bytes);
+  const r = await writeInitramfs(built.tree, built.content, req.output, true, req.gzipLevel ?? INITRD_GZIP_LEVEL);
   return { loadOrder: built.loadOrder, builtin: built.builtin, notes: built.notes, bytes: r.fileBytes };
 }

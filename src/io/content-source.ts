@@ -24,13 +24,6 @@ export class BytesContent implements ContentSource {
     return this.refs.has(ref);
   }
 
-  /** How many bytes it holds in all. */
-  get bytes(): number {
-    let n = 0;
-    for (const d of this.data) n += d.length;
-    return n;
-  }
-
   /** Replaces a ref's bytes (same length): for content that depends on the plan, like a boot loader patched with its own block list. */
   replace(ref: ContentRef, bytes: Uint8Array): void {
     const i = ref.handle as number;

@@ -4,12 +4,13 @@
 // normal user would lose them). The member is streamed straight from its byte range of a
 // ByteFile (a host file, or a File picked in a browser).
 import { type ByteFile, rangeOf } from '../io/byte-file.js';
+import { bytesToByteString } from '../tree/names.js';
 import { CorruptInputError } from '../util/errors.js';
 import { AR_MAGIC, isDeb } from './compression.js';
 
 export { isDeb };
 
-const latin1 = (b: Uint8Array, from = 0, to = b.length): string => String.fromCharCode(...b.subarray(from, to));
+const latin1 = (b: Uint8Array, from = 0, to = b.length): string => bytesToByteString(b.subarray(from, to));
 import type { LoadedTree } from './directory.js';
 import { type SpillStore, loadTar } from './tar.js';
 

@@ -6,7 +6,7 @@
 // the bytes of modules that look needed (wanted by name, or exporting a symbol a kept one
 // imports); pass 2, only if the exact closure has a module pass 1 dropped, reads the
 // archive again up to the last one missing.
-import { decompressModule, type InitrdRequest } from '../bake/initrd/builder.js';
+import { MAX_MODULE_BYTES, decompressModule, type InitrdRequest } from '../bake/initrd/builder.js';
 import { type DepmodOutput, MODULE_FILE, type ScannedModule, depmod, modnameOf } from '../bake/initrd/depmod.js';
 import { readModuleElf } from '../bake/initrd/module-elf.js';
 import { canonical, loadModuleIndex, resolveModules } from '../bake/initrd/modules.js';
@@ -67,6 +67,8 @@ async function eachFile(data: TarInput, opts: KernelDebOptions, pass: 1 | 2, eac
       if (e.type !== '0') continue;
       const peek = async () => {
         if (e.runs) throw new CorruptInputError(e.where, 'a sparse file in a kernel package');
+        // The size is the archive's word: no kernel, module or index file comes near this.
+        if (e.dataLength > MAX_MODULE_BYTES) throw new CorruptInputError(e.where, `a file of ${e.dataLength} bytes in a kernel package (at most ${MAX_MODULE_BYTES})`);
         const b = await reader.readTransient(e.dataLength);
         if (b.length < e.dataLength) throw new CorruptInputError(e.where, 'archive is truncated');
         return b;

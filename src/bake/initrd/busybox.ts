@@ -3,6 +3,7 @@
 // a run of NUL-separated names; every applet appears there as "\0name\0").
 import type { ContentSource } from '../../io/content-source.js';
 import { readLogical } from '../../tree/logical-read.js';
+import { bytesToByteString } from '../../tree/names.js';
 import type { FileNode, FsNode, FsTree } from '../../tree/node.js';
 import { CorruptInputError } from '../../util/errors.js';
 import { INIT_APPLETS } from './init-script.js';
@@ -37,7 +38,7 @@ export function missingApplets(bin: Uint8Array, needed: readonly string[]): stri
     if (bin[i] !== 0) continue;
     const n = i - start - 1;
     if (start >= 0 && n > 0 && lengths.has(n) && firsts.has(bin[start + 1]!)) {
-      const name = String.fromCharCode.apply(null, bin.subarray(start + 1, i) as unknown as number[]);
+      const name = bytesToByteString(bin.subarray(start + 1, i));
       if (wanted.has(name)) found.add(name);
     }
     start = i;

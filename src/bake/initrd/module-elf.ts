@@ -4,6 +4,7 @@
 // section) and the symbols it needs (the undefined symbols of `.symtab` in table order,
 // then the `__versions` entries no symbol named). Bounds are checked before every read:
 // arbitrary bytes give a ModuleElf or a CorruptInputError.
+import { bytesToByteString } from '../../tree/names.js';
 import { CorruptInputError } from '../../util/errors.js';
 
 export interface ModuleElf {
@@ -22,13 +23,7 @@ interface Section {
   link: number;
 }
 
-// `apply` takes the typed array as it is; a spread (`...`) walks it through the iterator
-// protocol, 5× slower for the tens of thousands of short symbol names of a kernel's modules.
-const latin1 = (b: Uint8Array, from: number, to: number): string => {
-  let s = '';
-  for (let i = from; i < to; i += 8192) s += String.fromCharCode.apply(null, b.subarray(i, Math.min(to, i + 8192)) as unknown as number[]);
-  return s;
-};
+const latin1 = (b: Uint8Array, from: number, to: number): string => bytesToByteString(b.subarray(from, to));
 
 /** The NUL-terminated string at `at` (within `end`). */
 function cstring(b: Uint8Array, at: number, end: number): string {
