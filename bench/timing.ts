@@ -30,12 +30,21 @@ export function dropCaches(): boolean {
  */
 export function getCachePolicy(): 'cold' | 'warm' {
   if (cachePolicy) return cachePolicy;
+  if (requestedPolicy === 'warm') {
+    cachePolicy = 'warm';
+    log('cache: warm (--cache warm); each command runs once untimed before the timed runs');
+    return cachePolicy;
+  }
   cachePolicy = dropCaches() ? 'cold' : 'warm';
+  if (cachePolicy === 'warm' && requestedPolicy === 'cold') throw new Error('--cache cold needs root (sync; echo 3 > /proc/sys/vm/drop_caches)');
   log(cachePolicy === 'cold'
     ? 'cache: cold, the page cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before every timed run'
     : 'cache: warm, cannot drop the page cache (not root); each command runs once untimed before the timed runs');
   return cachePolicy;
 }
+
+/** What `--cache` asked for; without it, cold where the cache can be dropped. */
+let requestedPolicy: 'cold' | 'warm' | undefined;
 
 // ---------------------------------------------------------------------------------------
 // Timing one command
@@ -192,7 +201,8 @@ export const rotate = <T>(tools: T[], i: number): T[] => tools.map((_, j) => too
 // Options and the end of a run
 
 /**
- * Parses `--trees a,b` and `--runs N` (the options every benchmark takes); `known` are
+ * Parses `--trees a,b`, `--runs N` and `--cache warm|cold` (the options every benchmark
+ * takes; the cache policy is kept for getCachePolicy); `known` are
  * the tree names allowed, `defaults` the ones measured when --trees is not given, `runs`
  * the number of runs without --runs.
  */
@@ -212,6 +222,10 @@ export function parseTreeArgs(argv: string[], known: string[], defaults: string[
     } else if (a === '--runs' || a.startsWith('--runs=')) {
       o.runs = Number(val());
       if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a whole number >= 1');
+    } else if (a === '--cache' || a.startsWith('--cache=')) {
+      const v = val();
+      if (v !== 'warm' && v !== 'cold') throw new Error('--cache must be warm or cold');
+      requestedPolicy = v;
     } else throw new Error(`unknown option ${a}`);
   }
   return o;

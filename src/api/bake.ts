@@ -97,6 +97,9 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
     throw new InvalidOptionError('--syslinux', `${syslinux!.source} has no gptmbr.bin beside mbr.bin, which a hybrid disk needs (Debian: syslinux-common)`);
   }
   const systemdBoot = firmware === 'bios' ? undefined : await findSystemdBoot({ path: req.systemdBoot, cacheDir: cacheDir() });
+  // The kernel (some 8 MB) is read on libuv's thread while this one reads the rootfs.
+  const kernelBytes = readKernel(kernel.image);
+  kernelBytes.catch(() => {}); // awaited below; not when reading the rootfs fails first
   phase('reading the rootfs');
   const size = parseSize(req.size ?? 'auto');
   const t0 = performance.now();
@@ -117,11 +120,12 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
       sourceDateEpoch: stamp,
     }, cacheDir('initrd'));
     const signature = diskSignature(ext4.uuid);
+    const kernelImage = await kernelBytes;
     const t2 = performance.now();
     let plan: DiskPlan;
     try {
       plan = planDisk({
-        firmware, rootfs: loaded.tree, rootContent: loaded.content, kernel: readKernel(kernel.image), kernelName: kernel.image, initrd: ird.bytes,
+        firmware, rootfs: loaded.tree, rootContent: loaded.content, kernel: kernelImage, kernelName: kernel.image, initrd: ird.bytes,
         syslinux, systemdBoot: systemdBoot?.efi, append: req.options, ext4, diskSignature: signature,
         gpt: firmware === 'bios' ? undefined : gptIdentity(ext4.uuid, req.diskGuid), espSize,
         time: { sec: stamp, nsec: 0 }, debug: req.debug, force: req.force,
@@ -156,9 +160,9 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
   }
 }
 
-function readKernel(file: string): Uint8Array {
+async function readKernel(file: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(fs.readFileSync(file));
+    return new Uint8Array(await fs.promises.readFile(file));
   } catch (e) {
     throw unreadable(file, e, 'the kernel');
   }

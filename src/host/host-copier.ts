@@ -2,12 +2,13 @@
 // and (with more than 64 files and a second core) one worker at once: both claim files
 // from a shared counter and pread/pwrite them to the places the plan gave, a batch of
 // files at a time. Used when the source is a host directory and the image a host file;
-// the bake core only hands over (ref → segments) jobs.
+// the bake core only hands over (ref → segments) jobs. Files that are not host files (a
+// bake's /boot, made in memory) are declined, and the writer writes them itself.
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CorruptInputError } from '../util/errors.js';
 import type { ContentRef } from '../tree/node.js';
-import type { BulkCopy, CopyJob } from '../io/block-device.js';
+import { type BulkCopy, type CopyJob, NO_BULK_COPY } from '../io/block-device.js';
 
 /** Every job in flat shared arrays: no per-file objects, nothing copied to the worker. */
 interface Shared {
@@ -109,20 +110,27 @@ type Image = { fd: number; base: number; fill: boolean };
 export function hostCopier(imageFd: number, base: number, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): { begin(count: number, job: (i: number) => CopyJob): BulkCopy } {
   return {
     begin(count, job) {
-      // Pass 1: sizes of each batch's flat arrays; pass 2, a batch at a time: fill them.
-      // Jobs are made on demand so no array of 100,000 job objects ever exists.
-      const sized = measureJobs(count, job, hostPath, zeroFill);
-      if (!sized) return { taken: false, finish: async () => {} };
+      // Pass 1: which files are host files, and the sizes of each batch's flat arrays;
+      // pass 2, a batch at a time: fill them. Jobs are made on demand so no array of
+      // 100,000 job objects ever exists.
+      const measured = measureJobs(count, job, hostPath, zeroFill);
+      if (!measured) return NO_BULK_COPY;
+      const { sized, picked, declined } = measured;
+      const taken = picked ? picked.length : count;
       // One set of shared arrays, sized for the largest batch, is refilled for each batch
       // (a batch starts only when both threads are done with the last one): new ones a
       // batch were some 3 MB each of fresh pages, kept alive until both threads' next GC.
-      const shared = sharedArrays(sized, Math.min(count, BATCH), { fd: imageFd, base, fill: zeroFill });
-      const share = (b: number) => shareJobs(b * BATCH, Math.min(count, (b + 1) * BATCH), job, hostPath, sized[b]!, shared);
-      const helper = startHelper(count);
+      const shared = sharedArrays(sized, Math.min(taken, BATCH), { fd: imageFd, base, fill: zeroFill });
+      const share = (b: number) => shareJobs(b * BATCH, Math.min(taken, (b + 1) * BATCH), picked, job, hostPath, sized[b]!, shared);
+      const helper = startHelper(taken);
       // The helper starts on the first batch now, while the writer writes the metadata.
       const first = share(0);
       const firstRun = helper?.run(first) ?? Promise.resolve(null);
-      return { taken: true, finish: () => finish(first, firstRun, sized.length, share, helper) };
+      return {
+        taken: true,
+        copies: declined.size ? (i) => !declined.has(i) : () => true,
+        finish: () => finish(first, firstRun, sized.length, share, helper),
+      };
     },
   };
 }
@@ -134,24 +142,37 @@ interface JobSizes {
 }
 
 /**
- * The lengths of each batch's shared arrays; null when a file is not a host file. Paths
- * are made again to fill the arrays rather than kept: a Buffer per file was tens of MB.
+ * The lengths of each batch's shared arrays, and which files are taken: the host files
+ * (`picked`, their indices, only when some are not: a bake's /boot is made in memory);
+ * null when none is. Paths are made again to fill the arrays rather than kept: a Buffer
+ * per file was tens of MB.
  */
-function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): JobSizes[] | null {
-  const out: JobSizes[] = [];
+function measureJobs(count: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, zeroFill: boolean): { sized: JobSizes[]; picked: Uint32Array | null; declined: Set<number> } | null {
+  const sized: JobSizes[] = [];
+  const declined = new Set<number>();
+  let taken = 0;
   for (let i = 0; i < count; i++) {
-    if (i % BATCH === 0) out.push({ pathLen: 0, copyLen: 0, zeroLen: 0 });
-    const sz = out[out.length - 1]!;
     const j = job(i);
     const p = hostPath(j.ref);
-    if (!p) return null;
+    if (!p) {
+      declined.add(i);
+      continue;
+    }
+    if (taken++ % BATCH === 0) sized.push({ pathLen: 0, copyLen: 0, zeroLen: 0 });
+    const sz = sized[sized.length - 1]!;
     sz.pathLen += p.length;
     sz.copyLen += j.copies.length;
     // Zero fills are only kept when they are written.
     if (zeroFill) sz.zeroLen += j.zeros.length;
   }
-  if (!out.length) out.push({ pathLen: 0, copyLen: 0, zeroLen: 0 });
-  return out;
+  if (!taken && count) return null;
+  if (!sized.length) sized.push({ pathLen: 0, copyLen: 0, zeroLen: 0 });
+  let picked: Uint32Array | null = null;
+  if (declined.size) {
+    picked = new Uint32Array(taken);
+    for (let i = 0, t = 0; i < count; i++) if (!declined.has(i)) picked[t++] = i;
+  }
+  return { sized, picked, declined };
 }
 
 /** Shared arrays that hold any one batch (`files` at most), empty. */
@@ -165,16 +186,19 @@ function sharedArrays(sized: JobSizes[], files: number, image: Image): Shared {
   };
 }
 
-/** Jobs [from, to) into the shared arrays `s`, each job's part found through its offset array. */
+/**
+ * Taken files [from, to) into the shared arrays `s` (`picked` maps them to job indices
+ * when some were declined), each job's part found through its offset array.
+ */
 function shareJobs(
-  from: number, to: number, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, sized: JobSizes, s: Shared,
+  from: number, to: number, picked: Uint32Array | null, job: (i: number) => CopyJob, hostPath: (ref: ContentRef) => Uint8Array | null, sized: JobSizes, s: Shared,
 ): Shared {
   const count = to - from;
   s.count = count;
   s.ctl.fill(0);
   let po = 0, co = 0, zo = 0;
   for (let i = 0; i < count; i++) {
-    const j = job(from + i);
+    const j = job(picked ? picked[from + i]! : from + i);
     const p = hostPath(j.ref)!;
     if (po + p.length > sized.pathLen) throw new Error('a host path changed between two asks (copier bug)');
     s.pathBytes.set(p, po);

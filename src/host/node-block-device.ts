@@ -2,7 +2,7 @@
 // block the writer skips stays a hole.
 import * as fs from 'node:fs';
 import { CakeError } from '../util/errors.js';
-import type { BlockDevice, BulkCopy, CopyJob } from '../io/block-device.js';
+import { type BlockDevice, type BulkCopy, type CopyJob, NO_BULK_COPY } from '../io/block-device.js';
 import type { ContentSource } from '../tree/content.js';
 import { hostCopier } from './host-copier.js';
 import { faultPoint } from './fault.js';
@@ -67,7 +67,7 @@ export class NodeFileBlockDevice implements BlockDevice {
 
   /** Host files straight into this file, on this thread and a worker (host-copier.ts). */
   copyFiles(content: ContentSource, count: number, job: (i: number) => CopyJob, opts: { fillZeros: boolean; base?: number }): BulkCopy {
-    if (!content.hostPath) return { taken: false, finish: async () => {} };
+    if (!content.hostPath) return NO_BULK_COPY;
     return hostCopier(this.fd, opts.base ?? 0, (ref) => content.hostPath!(ref), opts.fillZeros).begin(count, job);
   }
 

@@ -12,11 +12,21 @@ export interface CopyJob {
   zeros: number[];
 }
 
-/** A bulk copy under way; `taken` false means the device declined and the caller writes the files itself. */
+/**
+ * A bulk copy under way. The device copies the files it can (a host file device: those
+ * that are host files) and the caller writes the rest itself: a bake's rootfs is host
+ * files, its /boot is made in memory.
+ */
 export interface BulkCopy {
+  /** Whether the device copies any file. */
   taken: boolean;
+  /** Whether the device copies file `i` (an index given to copyFiles). */
+  copies(i: number): boolean;
   finish(): Promise<void>;
 }
+
+/** The device copies nothing: the caller writes every file. */
+export const NO_BULK_COPY: BulkCopy = { taken: false, copies: () => false, finish: async () => {} };
 
 export interface BlockDevice {
   /** Size in bytes. */

@@ -56,6 +56,11 @@ export class OverlayContent implements ContentSource {
     this.base.plan?.(refs.filter((r) => !this.extra.owns(r)));
   }
 
+  /** The base's host files (a device copies them itself); the extra files are in memory. */
+  hostPath(ref: ContentRef): Uint8Array | null {
+    return this.extra.owns(ref) ? null : (this.base.hostPath?.(ref) ?? null);
+  }
+
   async close(): Promise<void> {
     await this.base.close();
   }

@@ -9,6 +9,11 @@ import { writeExt4 } from '../../src/bake/ext4/writer.js';
 import { NodeFileBlockDevice } from '../../src/host/node-block-device.js';
 import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { loadDirectory } from '../../src/sources/directory.js';
+import { OverlayContent } from '../../src/io/content-source.js';
+import type { ContentSource } from '../../src/tree/content.js';
+import type { BlockDevice } from '../../src/io/block-device.js';
+import type { DirNode, FsTree } from '../../src/tree/node.js';
+import { bootFile } from '../../src/bake/extlinux-boot.js';
 import { CorruptInputError } from '../../src/util/errors.js';
 import { expectFsckClean } from '../oracles/e2fsck.js';
 import { hasTool } from '../oracles/tools.js';
@@ -30,8 +35,26 @@ function makeTree(root: string): void {
   fs.writeFileSync(path.join(root, 'big'), Buffer.alloc(3 << 20, 0x5a));
 }
 
-async function build(src: string, img: string, mode: 'sequential' | 'copier', inPlace: boolean): Promise<void> {
+/**
+ * The tree of `src`, with in-memory files on top when `withMemory` (as bake adds its /boot
+ * to a host rootfs): sizes around a block, one of several blocks, an empty one.
+ */
+async function load(src: string, withMemory: boolean): Promise<{ tree: FsTree; content: ContentSource }> {
   const loaded = await loadDirectory(new NodeSourceFs(src));
+  if (!withMemory) return loaded;
+  const content = new OverlayContent(loaded.content);
+  const t = { sec: 1700000000, nsec: 0 };
+  const mem: DirNode = { kind: 'dir', perm: 0o755, uid: 0, gid: 0, mtime: t, atime: t, ctime: t, xattrs: [], entries: new Map() };
+  for (const [name, size] of [['a', 4095], ['b', 4097], ['c', 300000], ['empty', 0]] as const) {
+    mem.entries.set(name, bootFile(content.extra, t, new Uint8Array(size).map((_, i) => (i * 31 + size) & 0xff), 0o644));
+  }
+  const root: DirNode = { ...loaded.tree.root, entries: new Map(loaded.tree.root.entries) };
+  root.entries.set('mem', mem);
+  return { tree: { root }, content };
+}
+
+async function build(src: string, img: string, mode: 'sequential' | 'copier', inPlace: boolean, withMemory = false): Promise<{ copied: number; files: number }> {
+  const loaded = await load(src, withMemory);
   const plan = planExt4(loaded.tree, testOptions({ size: 64 << 20 }));
   const size = plan.geo.blocksCount * plan.geo.blockSize;
   if (inPlace) fs.writeFileSync(img, Buffer.alloc(size, 0xee)); // garbage the writer must overwrite
@@ -39,7 +62,19 @@ async function build(src: string, img: string, mode: 'sequential' | 'copier', in
   try {
     // Sequential: the same file seen through a plain BlockDevice, without the copy capability.
     const plain = { size: dev.size, readAt: dev.readAt.bind(dev), writeAt: dev.writeAt.bind(dev), flush: dev.flush.bind(dev) };
-    await writeExt4(plan, mode === 'copier' ? dev : plain, loaded.content, { assumeZeroed: !inPlace });
+    // The copier, watched: how many files it took.
+    const files = plan.catalog.filesInContentOrder.length;
+    let copied = 0;
+    const watched: BlockDevice = {
+      ...plain,
+      copyFiles: (content, count, job, opts) => {
+        const bulk = dev.copyFiles(content, count, job, opts);
+        for (let i = 0; i < count; i++) if (bulk.copies(i)) copied++;
+        return bulk;
+      },
+    };
+    await writeExt4(plan, mode === 'copier' ? watched : plain, loaded.content, { assumeZeroed: !inPlace });
+    return { copied, files };
   } finally {
     dev.close();
     await loaded.content.close();
@@ -56,6 +91,20 @@ describe('host copier', () => {
       const b = path.join(work, `par-${inPlace}.img`);
       await build(src, a, 'sequential', inPlace);
       await build(src, b, 'copier', inPlace);
+      expect(sha256File(b)).toBe(sha256File(a));
+      if (hasTool('e2fsck')) expectFsckClean(b);
+    });
+  }
+
+  // A bake's rootfs is host files and its /boot is made in memory: the copier takes the
+  // host files and the writer writes the rest (it once declined them all).
+  for (const inPlace of [false, true]) {
+    it(`takes the host files and leaves in-memory ones to the writer (${inPlace ? 'in place' : 'fresh'})`, async () => {
+      const a = path.join(work, `mixed-seq-${inPlace}.img`);
+      const b = path.join(work, `mixed-par-${inPlace}.img`);
+      await build(src, a, 'sequential', inPlace, true);
+      const { copied, files } = await build(src, b, 'copier', inPlace, true);
+      expect(copied).toBe(files - 3);
       expect(sha256File(b)).toBe(sha256File(a));
       if (hasTool('e2fsck')) expectFsckClean(b);
     });

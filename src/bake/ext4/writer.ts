@@ -7,11 +7,11 @@
 // planner placed them so). A device that copies files itself (copyFiles: host files into a
 // host image, on several threads) takes all file data, and this writes only metadata.
 // It decides nothing: every position comes from the plan.
-import type { BlockDevice } from '../../io/block-device.js';
+import { type BlockDevice, NO_BULK_COPY } from '../../io/block-device.js';
 import type { ContentSource } from '../../io/content-source.js';
 import { crc32c, crc32cU32 } from '../../struct/crc32c.js';
 import { byteStringToBytes } from '../../tree/names.js';
-import { type FileNode, dataLength } from '../../tree/node.js';
+import { type ContentRef, type FileNode, dataLength } from '../../tree/node.js';
 import { CorruptInputError } from '../../util/errors.js';
 import { type Catalog, entryPath } from './catalog.js';
 import { encodeDirBlock } from './dir-layout.js';
@@ -262,23 +262,26 @@ export async function writeExt4(plan: Ext4Plan, device: BlockDevice, content: Co
   const files = catalog.filesInContentOrder;
   const fileNode = (k: number) => catalog.nodes[files[k]!] as FileNode;
   // The device may copy file data its own way (host files into a host image, on several
-  // threads); then the writer writes only metadata.
+  // threads); the writer writes the metadata and the files it declines.
   const copying = device.copyFiles?.(content, files.length, (k) => {
     const node = fileNode(k);
     return { ref: node.content!, size: node.size, ...fileSegments(node, layout.inodes.mappings(files[k]!), bs) };
-  }, { fillZeros: !(opts.assumeZeroed ?? false) });
-  if (!copying?.taken) content.plan?.(Array.from(files, (ino) => (catalog.nodes[ino] as FileNode).content!));
-  // Metadata items and files, merged by where they start.
+  }, { fillZeros: !(opts.assumeZeroed ?? false) }) ?? NO_BULK_COPY;
+  const own: ContentRef[] = [];
+  for (let k = 0; k < files.length; k++) if (!copying.copies(k)) own.push(fileNode(k).content!);
+  if (own.length) content.plan?.(own);
+  // Metadata items and the writer's own files, merged by where they start.
   let k = 0;
   let lastFileAt = -1;
   const writeFilesBefore = async (at: number) => {
     for (; k < files.length; k++) {
+      if (copying.copies(k)) continue;
       const ino = files[k]!;
       const fileAt = layout.inodes.firstPhysical(ino) * bs;
       if (fileAt >= at) return;
       if (fileAt <= lastFileAt) throw new Error('files are not in disk order (planner bug)');
       lastFileAt = fileAt;
-      if (!copying?.taken) await writeFile(out, content, catalog, ino, layout.inodes.mappings(ino), bs, onBytes);
+      await writeFile(out, content, catalog, ino, layout.inodes.mappings(ino), bs, onBytes);
     }
   };
   for (const item of items) {
@@ -287,7 +290,7 @@ export async function writeExt4(plan: Ext4Plan, device: BlockDevice, content: Co
   }
   await writeFilesBefore(Infinity);
   await out.flush();
-  if (copying?.taken) {
+  if (copying.taken) {
     await copying.finish();
     let total = 0;
     for (let i = 0; i < files.length; i++) total += dataLength(fileNode(i));

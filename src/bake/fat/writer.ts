@@ -1,7 +1,7 @@
 // writeFat: the thin pass. Encodes the reserved sectors, both FATs, the directories and
 // streams every file from the ContentSource, in ascending offset order, through a
 // coalescing buffer. It decides nothing: every position comes from the plan.
-import type { BlockDevice, CopyJob } from '../../io/block-device.js';
+import { type BlockDevice, type CopyJob, NO_BULK_COPY } from '../../io/block-device.js';
 import type { ContentSource } from '../../tree/content.js';
 import { type FileNode, dataLength } from '../../tree/node.js';
 import { CorruptInputError } from '../../util/errors.js';
@@ -165,9 +165,10 @@ export async function writeFat(plan: FatPlan, dev: BlockDevice, content: Content
   const streamed = files.filter((i) => plan.catalog.files[i]!.node.content);
   // The device may copy file data its own way (host files into a host image, on several
   // threads); then the writer writes only metadata.
-  const copying = dev.copyFiles?.(content, streamed.length, (k) => fileJob(plan, streamed[k]!), { fillZeros: !assumeZeroed });
-  const taken = copying?.taken ?? false;
-  if (!taken) content.plan?.(files.filter((i) => plan.catalog.files[i]!.copyOf === i && plan.catalog.files[i]!.node.content).map((i) => plan.catalog.files[i]!.node.content!));
+  const copying = dev.copyFiles?.(content, streamed.length, (k) => fileJob(plan, streamed[k]!), { fillZeros: !assumeZeroed }) ?? NO_BULK_COPY;
+  const byDevice = new Set<number>();
+  streamed.forEach((i, k) => void (copying.copies(k) && byDevice.add(i)));
+  content.plan?.(files.filter((i) => !byDevice.has(i) && plan.catalog.files[i]!.copyOf === i && plan.catalog.files[i]!.node.content).map((i) => plan.catalog.files[i]!.node.content!));
 
   await out.put(0, encodeReserved(plan));
   await writeFats(plan, out, assumeZeroed);
@@ -177,13 +178,15 @@ export async function writeFat(plan: FatPlan, dev: BlockDevice, content: Content
   }
   for (const i of files) {
     const f = plan.catalog.files[i]!;
-    if (taken && f.node.content) continue;
-    if (f.copyOf !== i && !taken) await copyClusters(plan, dev, out, f.copyOf, i, assumeZeroed);
+    if (byDevice.has(i)) continue;
+    // A copy of clusters already written; not while the device copies (it may not have
+    // written them yet), then the file is streamed again.
+    if (f.copyOf !== i && !copying.taken) await copyClusters(plan, dev, out, f.copyOf, i, assumeZeroed);
     else await writeFile(plan, out, content, i, assumeZeroed, onBytes);
   }
   await out.flush();
-  if (taken) {
-    await copying!.finish();
+  if (copying.taken) {
+    await copying.finish();
     opts.onProgress?.(streamed.reduce((n, i) => n + dataLength(plan.catalog.files[i]!.node as FileNode), 0));
   }
   await dev.flush();
