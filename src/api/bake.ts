@@ -12,7 +12,7 @@ import { checkOutputPath } from '../host/output-file.js';
 import { faultPoint } from '../host/fault.js';
 import { writeImage } from '../host/image-output.js';
 import { loadSource, unreadable } from '../host/load-source.js';
-import { InvalidOptionError, inSource } from '../util/errors.js';
+import { CorruptInputError, InvalidOptionError, inSource } from '../util/errors.js';
 import { cacheDir } from '../host/cache.js';
 import { initrdBytes } from './initrd.js';
 import { resolveKernel } from '../host/kernel.js';
@@ -98,6 +98,7 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
   }
   const systemdBoot = firmware === 'bios' ? undefined : await findSystemdBoot({ path: req.systemdBoot, cacheDir: cacheDir() });
   // The kernel (some 8 MB) is read on libuv's thread while this one reads the rootfs.
+  // An unreadable kernel is still said after a bad rootfs, as before.
   const kernelBytes = readKernel(kernel.image);
   kernelBytes.catch(() => {}); // awaited below; not when reading the rootfs fails first
   phase('reading the rootfs');
@@ -160,10 +161,45 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
   }
 }
 
-async function readKernel(file: string): Promise<Uint8Array> {
+/**
+ * The kernel's bytes, read by one pread on libuv's thread: fs.promises.readFile reads
+ * 512 KiB a turn of the event loop, and this thread, reading the rootfs, turns it rarely.
+ */
+function readKernel(file: string): Promise<Uint8Array> {
+  let fd: number;
+  let size: number;
   try {
-    return new Uint8Array(await fs.promises.readFile(file));
+    fd = fs.openSync(file, 'r');
+    try {
+      size = fs.fstatSync(fd).size;
+      if (size > MAX_KERNEL_BYTES) throw new CorruptInputError(file, `is ${size} bytes; a kernel image is at most ${MAX_KERNEL_BYTES} (the kernel)`);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
   } catch (e) {
-    throw unreadable(file, e, 'the kernel');
+    return Promise.reject(unreadable(file, e, 'the kernel'));
   }
+  const buf = new Uint8Array(size);
+  return new Promise((resolve, reject) => {
+    fs.read(fd, buf, 0, size, 0, (err, n) => {
+      try {
+        if (err) throw err;
+        // A regular file reads whole; anything short is read here.
+        while (n < size) {
+          const more = fs.readSync(fd, buf, n, size - n, n);
+          if (more <= 0) throw new CorruptInputError(file, 'shrank while it was read (the kernel)');
+          n += more;
+        }
+        resolve(buf);
+      } catch (e) {
+        reject(unreadable(file, e, 'the kernel'));
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+  });
 }
+
+/** Far above any kernel image (distribution kernels are 5-15 MB): a bound on what is read into memory. */
+const MAX_KERNEL_BYTES = 512 << 20;

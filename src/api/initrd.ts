@@ -19,6 +19,7 @@ import { debianPackage } from '../host/debian.js';
 import { nodeXz } from '../host/host-decoders.js';
 import { gunzipSync } from 'node:zlib';
 import { readCacheFile, writeCacheFile } from '../host/cache-file.js';
+import { DepRecorder, type InitrdMemo, memoKey, readMemo, recordingFs, writeMemo } from '../host/initrd-memo.js';
 import { checkOutputPath } from '../host/output-file.js';
 import { CPIO_MAX_TIME } from '../bake/cpio/records.js';
 import { checkEpoch } from './mkfs.js';
@@ -52,13 +53,15 @@ export const HOST_BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'];
  * host's if it is static (Debian's `busybox` package is dynamic, `busybox-static` is not);
  * else busybox-static fetched rootless from the package sources into the cache.
  */
-export async function findBusybox(given?: string): Promise<{ path: string; bytes: Uint8Array }> {
+export async function findBusybox(given?: string, rec?: DepRecorder): Promise<{ path: string; bytes: Uint8Array; fetched?: boolean }> {
   if (given) {
+    rec?.touch(path.resolve(given));
     if (!fs.existsSync(given)) throw new CorruptInputError(given, 'no such file (the busybox to put in the initramfs)');
     return { path: given, bytes: readInput(given) };
   }
   if (process.env.CAKE_IMG_FETCH_TOOLS !== '1') {
     for (const p of HOST_BUSYBOX) {
+      rec?.touch(p);
       try {
         const bytes = new Uint8Array(fs.readFileSync(p));
         if (isStaticElf(bytes, p)) return { path: p, bytes };
@@ -70,7 +73,7 @@ export async function findBusybox(given?: string): Promise<{ path: string; bytes
   try {
     const root = await debianPackage('busybox-static', cacheDir('debian'));
     const p = path.join(root, 'bin/busybox');
-    return { path: p, bytes: readInput(p) };
+    return { path: p, bytes: readInput(p), fetched: true };
   } catch (e) {
     throw new InvalidOptionError('--busybox', `no static busybox on this host and fetching busybox-static failed (${(e as Error).message}): pass --busybox FILE, or install busybox-static`);
   }
@@ -84,21 +87,40 @@ function readInput(file: string): Uint8Array {
   }
 }
 
-/** Builds the initrd tree for a request (shared by `initrd` and `bake`). */
-export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
-  const own = !req.busybox && req.rootfs ? await staticBusyboxIn(req.rootfs.tree, req.rootfs.content) : null;
-  const found = own ? null : await findBusybox(req.busybox);
+/**
+ * Builds the initrd tree for a request (shared by `initrd` and `bake`). With `rec`, every
+ * host path looked at is recorded, and `memoable` says whether those are all it depends
+ * on (not when busybox came from the rootfs or was fetched).
+ */
+export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>, rec?: DepRecorder, ownBusybox?: OwnBusybox) {
+  const own = ownBusybox !== undefined ? ownBusybox : !req.busybox && req.rootfs ? await staticBusyboxIn(req.rootfs.tree, req.rootfs.content) : null;
+  const found = own ? null : await findBusybox(req.busybox, rec);
   const busyboxPath = own ? `the rootfs's ${own.path}` : found!.path;
   let modules: { fs: NodeSourceFs; label: string; version: string } | undefined;
   if (req.kernelModules) {
     const dir = path.resolve(req.kernelModules);
+    rec?.touch(dir);
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CorruptInputError(req.kernelModules, 'is not a directory (expected lib/modules/<version>)');
-    modules = { fs: new NodeSourceFs(dir, { xattrs: false }), label: req.kernelModules, version: path.basename(dir) };
+    const source = new NodeSourceFs(dir, { xattrs: false });
+    modules = { fs: rec ? recordingFs(source, dir, rec) : source, label: req.kernelModules, version: path.basename(dir) };
   }
   const t = { sec: req.sourceDateEpoch ?? 0, nsec: 0 };
-  return buildInitrdTree({
+  const built = await buildInitrdTree({
     busybox: own ? own.bytes : found!.bytes, busyboxLabel: busyboxPath, modules, names: req.modules,
     rootUuid: req.rootUuid, debug: req.debug ?? false, time: t, xzDecompress: nodeXz(),
+  });
+  return { ...built, memoable: !own && !found!.fetched };
+}
+
+/** The rootfs's own static busybox, or null (undefined: not looked for yet). */
+type OwnBusybox = Awaited<ReturnType<typeof staticBusyboxIn>>;
+
+/** What the archive depends on besides host files (those the memo records). */
+function requestKey(req: Omit<InitrdApiRequest, 'output'>, level: number): string {
+  return memoKey({
+    version: VERSION, level, busybox: req.busybox ? path.resolve(req.busybox) : null, fetchTools: process.env.CAKE_IMG_FETCH_TOOLS === '1',
+    kernelModules: req.kernelModules ? path.resolve(req.kernelModules) : null, modules: req.modules, rootUuid: req.rootUuid,
+    debug: req.debug ?? false, time: req.sourceDateEpoch ?? 0,
   });
 }
 
@@ -108,21 +130,41 @@ export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>) {
  * and version): gzip is most of a rebake's time, and any change to busybox, the
  * modules, /init, the UUID or the times changes the archive and so misses the cache. A
  * cached entry is used only if it inflates back to exactly that archive; a cache that
- * cannot be written is a warning.
+ * cannot be written is a warning. A memo (host/initrd-memo.ts) names the archive of a
+ * request whose host files are all as they were, so a rebake need not build it.
  */
-export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>, cache?: string) {
-  const built = await buildInitrd(req);
+export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>, cache?: string): Promise<{ bytes: Uint8Array; built: Pick<InitrdMemo, 'loadOrder' | 'builtin' | 'notes'>; cached: boolean; warnings: string[] }> {
   const level = req.gzipLevel ?? INITRD_GZIP_LEVEL;
+  const entry = (archiveHex: string) => path.join(cache!, `${createHash('sha256').update(`cake-img ${VERSION} initrd gzip ${level}\0${archiveHex}`).digest('hex')}.gz`);
+  const warnings: string[] = [];
+  // A rebake with nothing changed: the memo names the archive without building it. The
+  // rootfs's own busybox is looked for first (it would be used instead of the host's).
+  const requestId = cache ? requestKey(req, level) : null;
+  const ownBusybox = !req.busybox && req.rootfs ? await staticBusyboxIn(req.rootfs.tree, req.rootfs.content) : null;
+  if (requestId && !ownBusybox) {
+    const memo = readMemo(cache!, requestId);
+    const hit = memo ? readCacheFile(entry(memo.archive)) : null;
+    if (memo && hit && sha256Hex(hit) === memo.gz) return { bytes: hit, built: memo, cached: true, warnings };
+  }
+  const rec = requestId ? new DepRecorder() : undefined;
+  const built = await buildInitrd(req, rec, ownBusybox);
   const cpio: Uint8Array[] = [];
   await encodeCpio(built.tree, built.content, (c) => void cpio.push(new Uint8Array(c)));
   const archive = createHash('sha256');
   for (const c of cpio) archive.update(c);
   const archiveHex = archive.digest('hex');
-  const key = createHash('sha256').update(`cake-img ${VERSION} initrd gzip ${level}\0${archiveHex}`).digest('hex');
-  const file = cache ? path.join(cache, `${key}.gz`) : null;
-  const warnings: string[] = [];
+  const made = { loadOrder: built.loadOrder, builtin: built.builtin, notes: built.notes };
+  const remember = (gz: Uint8Array) => {
+    if (!requestId || !built.memoable) return;
+    const w = writeMemo(cache!, requestId, { archive: archiveHex, gz: sha256Hex(gz), ...made }, rec!);
+    if (w) warnings.push(w);
+  };
+  const file = cache ? entry(archiveHex) : null;
   const hit = file ? readCacheFile(file) : null;
-  if (hit && inflatesTo(hit, archiveHex)) return { bytes: hit, built, cached: true, warnings };
+  if (hit && inflatesTo(hit, archiveHex)) {
+    remember(hit);
+    return { bytes: hit, built: made, cached: true, warnings };
+  }
   const parts: Uint8Array[] = [];
   const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), level, deflateEngineFor(treeFileBytes(built.tree.root)));
   for (const c of cpio) await gz.sink(c);
@@ -131,8 +173,13 @@ export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>, cache?:
   if (file) {
     const w = writeCacheFile(file, bytes);
     if (w) warnings.push(w);
+    else remember(bytes);
   }
-  return { bytes, built, cached: false, warnings };
+  return { bytes, built: made, cached: false, warnings };
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Whether gzip `bytes` inflate to data with sha256 `hex` (a cache entry is checked before use). */

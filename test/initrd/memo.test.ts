@@ -1,0 +1,104 @@
+// The initrd memo (host/initrd-memo.ts): a rebake with nothing changed takes the cached
+// initrd without building its archive, and any change to a host file the build read (a
+// module, modules.dep, busybox), a corrupt cache entry or a rootfs with its own busybox
+// means building again. Each case checks the bytes against a build without any cache.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { initrdBytes } from '../../src/api/initrd.js';
+import { readMemo } from '../../src/host/initrd-memo.js';
+import { tmpDir } from '../helpers/image.js';
+
+const work = tmpDir('cake-memo-');
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+const UUID = '12345678-1234-1234-1234-123456789abc';
+const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p));
+
+let n = 0;
+/** A fresh lib/modules/<version> with two modules and a cache directory. */
+function setup(): { modules: string; cache: string } {
+  const root = path.join(work, `case-${n++}`);
+  const modules = path.join(root, 'lib/modules/9.9.9-memo');
+  fs.mkdirSync(path.join(modules, 'kernel/fs'), { recursive: true });
+  fs.writeFileSync(path.join(modules, 'kernel/fs/a.ko'), 'module a\n'.repeat(40));
+  fs.writeFileSync(path.join(modules, 'kernel/fs/b.ko'), 'module b\n'.repeat(40));
+  fs.writeFileSync(path.join(modules, 'modules.dep'), 'kernel/fs/a.ko: kernel/fs/b.ko\nkernel/fs/b.ko:\n');
+  const cache = path.join(root, 'cache');
+  fs.mkdirSync(cache);
+  return { modules, cache };
+}
+
+const request = (modules: string) => ({ busybox: BUSYBOX, kernelModules: modules, modules: ['a'], rootUuid: UUID, sourceDateEpoch: 1700000000 });
+
+/** The module files of an initrd, by name. */
+function modulesIn(gz: Uint8Array): string {
+  return gunzipSync(gz).toString('latin1');
+}
+
+describe.skipIf(!BUSYBOX)('initrd memo', () => {
+  let c: { modules: string; cache: string };
+  beforeEach(() => {
+    c = setup();
+  });
+
+  it('a second build with nothing changed takes the memo, and gives the bytes of a build without cache', async () => {
+    const first = await initrdBytes(request(c.modules), c.cache);
+    expect(first.cached).toBe(false);
+    const memos = fs.readdirSync(c.cache).filter((f) => f.endsWith('.memo.json'));
+    expect(memos).toHaveLength(1);
+    // Every file the build looked at is in the memo: busybox, the directory, modules.dep, both modules.
+    const stored = fs.readFileSync(path.join(c.cache, memos[0]!), 'utf8');
+    for (const f of [BUSYBOX!, c.modules, 'modules.dep', 'kernel/fs/a.ko', 'kernel/fs/b.ko']) expect(stored).toContain(f);
+    const second = await initrdBytes(request(c.modules), c.cache);
+    expect(second.cached).toBe(true);
+    expect(second.built.loadOrder).toEqual(['kernel/fs/b.ko', 'kernel/fs/a.ko']);
+    const fresh = await initrdBytes(request(c.modules));
+    expect(Buffer.from(second.bytes).equals(Buffer.from(fresh.bytes))).toBe(true);
+  });
+
+  it('a module rewritten with the same size and mtime is seen (ctime), and the new bytes go in', async () => {
+    // Whole seconds, so the mtime put back is exactly the one the memo saw.
+    const ko = path.join(c.modules, 'kernel/fs/b.ko');
+    fs.utimesSync(ko, 1600000000, 1600000000);
+    await initrdBytes(request(c.modules), c.cache);
+    fs.writeFileSync(ko, 'MODULE B\n'.repeat(40));
+    fs.utimesSync(ko, 1600000000, 1600000000);
+    const again = await initrdBytes(request(c.modules), c.cache);
+    expect(again.cached).toBe(false);
+    expect(modulesIn(again.bytes)).toContain('MODULE B');
+    expect(Buffer.from(again.bytes).equals(Buffer.from((await initrdBytes(request(c.modules))).bytes))).toBe(true);
+  });
+
+  it('a changed modules.dep means building again (a new dependency goes in)', async () => {
+    await initrdBytes(request(c.modules), c.cache);
+    fs.writeFileSync(path.join(c.modules, 'kernel/fs/c.ko'), 'module c\n'.repeat(40));
+    fs.writeFileSync(path.join(c.modules, 'modules.dep'), 'kernel/fs/a.ko: kernel/fs/b.ko kernel/fs/c.ko\nkernel/fs/b.ko:\nkernel/fs/c.ko:\n');
+    const again = await initrdBytes(request(c.modules), c.cache);
+    expect(again.cached).toBe(false);
+    expect(again.built.loadOrder).toContain('kernel/fs/c.ko');
+  });
+
+  it('a corrupt cache entry is not used, even with a valid memo', async () => {
+    const first = await initrdBytes(request(c.modules), c.cache);
+    const gz = fs.readdirSync(c.cache).find((f) => f.endsWith('.gz'))!;
+    const bad = Buffer.from(first.bytes);
+    bad[bad.length - 20]! ^= 0xff;
+    fs.writeFileSync(path.join(c.cache, gz), bad);
+    const again = await initrdBytes(request(c.modules), c.cache);
+    expect(again.cached).toBe(false);
+    expect(Buffer.from(again.bytes).equals(Buffer.from(first.bytes))).toBe(true);
+  });
+
+  it('another UUID is another request (no memo), and a memo naming a vanished file is refused', async () => {
+    await initrdBytes(request(c.modules), c.cache);
+    const other = await initrdBytes({ ...request(c.modules), rootUuid: '87654321-4321-4321-4321-cba987654321' }, c.cache);
+    expect(other.cached).toBe(false);
+    expect(modulesIn(other.bytes)).toContain('87654321-4321-4321-4321-cba987654321');
+    const memo = fs.readdirSync(c.cache).find((f) => f.endsWith('.memo.json'))!;
+    const key = memo.replace('.memo.json', '');
+    expect(readMemo(c.cache, key)).not.toBeNull();
+    fs.rmSync(path.join(c.modules, 'kernel/fs/b.ko'));
+    expect(readMemo(c.cache, key)).toBeNull();
+  });
+});
