@@ -136,8 +136,8 @@ function finishLeaf(buf: Uint8Array, bs: number, csumSeed: number): void {
 }
 
 /** Leaf (or linear) block `leaf`; linear block 0 starts with "." and "..". */
-function encodeLeaf(l: DirLayout, leaf: number, self: number, parent: number, bs: number, csumSeed: number): Uint8Array {
-  const buf = new Uint8Array(bs);
+function encodeLeaf(l: DirLayout, leaf: number, self: number, parent: number, bs: number, csumSeed: number, into?: Uint8Array): Uint8Array {
+  const buf = into ? into.fill(0) : new Uint8Array(bs);
   const cap = bs - DIR_TAIL_SIZE;
   let off = 0;
   const from = leaf < l.leafStarts.length ? l.leafStarts[leaf]! : 0;
@@ -187,10 +187,14 @@ function childEntries(l: DirLayout, node: number): { hash: number; block: number
   return out;
 }
 
-/** Encodes logical block `b` of a directory. `csumSeed` is the inode's checksum seed. */
-export function encodeDirBlock(l: DirLayout, b: number, self: number, parent: number, bs: number, csumSeed: number): Uint8Array {
-  if (!l.indexed) return encodeLeaf(l, b, self, parent, bs, csumSeed);
-  if (b >= l.firstLeaf) return encodeLeaf(l, b - l.firstLeaf, self, parent, bs, csumSeed);
+/**
+ * Encodes logical block `b` of a directory. `csumSeed` is the inode's checksum seed. A
+ * leaf is encoded into `into` (a block-sized buffer the caller reuses) when given: a new
+ * block for each of a tree's thousands of leaves was fresh memory and garbage.
+ */
+export function encodeDirBlock(l: DirLayout, b: number, self: number, parent: number, bs: number, csumSeed: number, into?: Uint8Array): Uint8Array {
+  if (!l.indexed) return encodeLeaf(l, b, self, parent, bs, csumSeed, into);
+  if (b >= l.firstLeaf) return encodeLeaf(l, b - l.firstLeaf, self, parent, bs, csumSeed, into);
   const buf = new Uint8Array(bs);
   if (b === 0) {
     writeDirent(buf, 0, self, 12, DOT, FT.dir);

@@ -124,6 +124,8 @@ function scheduleGroupTables(plan: Ext4Plan, meta: AddMeta, assumeZeroed: boolea
 function scheduleInodes(plan: Ext4Plan, meta: AddMeta, seed: number): void {
   const { layout, catalog } = plan;
   const bs = plan.geo.blockSize;
+  // Directory leaves are encoded into one block, as the inode tables are (see above).
+  const leafScratch = new Uint8Array(bs);
   for (let ino = 1; ino <= catalog.lastIno; ino++) {
     const node = catalog.nodes[ino];
     if (!node) continue;
@@ -139,7 +141,7 @@ function scheduleInodes(plan: Ext4Plan, meta: AddMeta, seed: number): void {
       for (const m of layout.inodes.mappings(ino)) {
         for (let i = 0; i < m.length; i++) {
           const logical = m.logical + i;
-          meta(m.physical + i, () => encodeDirBlock(dir, logical, ino, parent, bs, iseed));
+          meta(m.physical + i, () => encodeDirBlock(dir, logical, ino, parent, bs, iseed, leafScratch));
         }
       }
     } else if (node.kind === 'symlink' && layout.inodes.extentCount(ino)) {
