@@ -89,8 +89,8 @@ function readInput(file: string): Uint8Array {
 
 /**
  * Builds the initrd tree for a request (shared by `initrd` and `bake`). With `rec`, every
- * host path looked at is recorded, and `memoable` says whether those are all it depends
- * on (not when busybox came from the rootfs or was fetched).
+ * host path looked at is recorded, and `memoable` says whether those, the request and the
+ * rootfs's own busybox (by its bytes) are all it depends on (not when busybox was fetched).
  */
 export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>, rec?: DepRecorder, ownBusybox?: OwnBusybox) {
   const own = ownBusybox !== undefined ? ownBusybox : !req.busybox && req.rootfs ? await staticBusyboxIn(req.rootfs.tree, req.rootfs.content) : null;
@@ -109,15 +109,16 @@ export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>, rec?: D
     busybox: own ? own.bytes : found!.bytes, busyboxLabel: busyboxPath, modules, names: req.modules,
     rootUuid: req.rootUuid, debug: req.debug ?? false, time: t, xzDecompress: nodeXz(),
   });
-  return { ...built, memoable: !own && !found!.fetched };
+  return { ...built, memoable: !found?.fetched };
 }
 
 /** The rootfs's own static busybox, or null (undefined: not looked for yet). */
 type OwnBusybox = Awaited<ReturnType<typeof staticBusyboxIn>>;
 
 /** What the archive depends on besides host files (those the memo records). */
-function requestKey(req: Omit<InitrdApiRequest, 'output'>, level: number): string {
+function requestKey(req: Omit<InitrdApiRequest, 'output'>, level: number, own: OwnBusybox): string {
   return memoKey({
+    ownBusybox: own ? sha256Hex(own.bytes) : null,
     version: VERSION, level, busybox: req.busybox ? path.resolve(req.busybox) : null, fetchTools: process.env.CAKE_IMG_FETCH_TOOLS === '1',
     kernelModules: req.kernelModules ? path.resolve(req.kernelModules) : null, modules: req.modules, rootUuid: req.rootUuid,
     debug: req.debug ?? false, time: req.sourceDateEpoch ?? 0,
@@ -138,10 +139,11 @@ export async function initrdBytes(req: Omit<InitrdApiRequest, 'output'>, cache?:
   const entry = (archiveHex: string) => path.join(cache!, `${createHash('sha256').update(`cake-img ${VERSION} initrd gzip ${level}\0${archiveHex}`).digest('hex')}.gz`);
   const warnings: string[] = [];
   // A rebake with nothing changed: the memo names the archive without building it. The
-  // rootfs's own busybox is looked for first (it would be used instead of the host's).
-  const requestId = cache ? requestKey(req, level) : null;
+  // rootfs's own busybox is looked for first (it is used instead of the host's, and its
+  // bytes are part of the request).
   const ownBusybox = !req.busybox && req.rootfs ? await staticBusyboxIn(req.rootfs.tree, req.rootfs.content) : null;
-  if (requestId && !ownBusybox) {
+  const requestId = cache ? requestKey(req, level, ownBusybox) : null;
+  if (requestId) {
     const memo = readMemo(cache!, requestId);
     const hit = memo ? readCacheFile(entry(memo.archive)) : null;
     if (memo && hit && sha256Hex(hit) === memo.gz) return { bytes: hit, built: memo, cached: true, warnings };

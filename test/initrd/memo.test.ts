@@ -8,6 +8,8 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { initrdBytes } from '../../src/api/initrd.js';
 import { readMemo } from '../../src/host/initrd-memo.js';
+import { NodeSourceFs } from '../../src/host/node-source-fs.js';
+import { loadDirectory } from '../../src/sources/directory.js';
 import { tmpDir } from '../helpers/image.js';
 
 const work = tmpDir('cake-memo-');
@@ -88,6 +90,31 @@ describe.skipIf(!BUSYBOX)('initrd memo', () => {
     const again = await initrdBytes(request(c.modules), c.cache);
     expect(again.cached).toBe(false);
     expect(Buffer.from(again.bytes).equals(Buffer.from(first.bytes))).toBe(true);
+  });
+
+  it("a rootfs's own busybox is part of the request: the memo serves it, and other bytes there miss it", async () => {
+    const rootfs = path.join(work, `rootfs-${n++}`);
+    fs.mkdirSync(path.join(rootfs, 'bin'), { recursive: true });
+    fs.copyFileSync(BUSYBOX!, path.join(rootfs, 'bin/busybox'));
+    const withRootfs = async () => {
+      const loaded = await loadDirectory(new NodeSourceFs(rootfs, { xattrs: false }));
+      try {
+        return await initrdBytes({ ...request(c.modules), busybox: undefined, rootfs: loaded }, c.cache);
+      } finally {
+        await loaded.content.close();
+      }
+    };
+    expect((await withRootfs()).cached).toBe(false);
+    const second = await withRootfs();
+    expect(second.cached).toBe(true);
+    // A busybox of the same size with one byte changed (in the ELF padding a busybox
+    // never reads back: the last byte) must not be served the old archive.
+    const bb = fs.readFileSync(path.join(rootfs, 'bin/busybox'));
+    bb[bb.length - 1]! ^= 0x01;
+    fs.writeFileSync(path.join(rootfs, 'bin/busybox'), bb);
+    const third = await withRootfs();
+    expect(third.cached).toBe(false);
+    expect(Buffer.from(third.bytes).equals(Buffer.from(second.bytes))).toBe(false);
   });
 
   it('another UUID is another request (no memo), and a memo naming a vanished file is refused', async () => {
