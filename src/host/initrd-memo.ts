@@ -29,11 +29,23 @@ interface Stored extends InitrdMemo {
   deps: string[];
 }
 
-/** A host path's identity now ("-" when it does not exist). */
+/**
+ * A host path's identity now ("-" when it does not exist). A symlink's includes its
+ * target's: busybox is read through links (a merged /usr, a --busybox link), and a new
+ * file behind an unchanged link must be seen.
+ */
 export function identityOf(p: string): string {
+  const id = (st: fs.BigIntStats) => `${st.dev}:${st.ino}:${st.mode}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   try {
     const st = fs.lstatSync(p, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.mode}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    if (!st.isSymbolicLink()) return id(st);
+    let target = '-';
+    try {
+      target = id(fs.statSync(p, { bigint: true }));
+    } catch {
+      /* a dangling link: its own identity says enough */
+    }
+    return `${id(st)}>${target}`;
   } catch {
     return '-';
   }

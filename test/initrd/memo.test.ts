@@ -81,6 +81,23 @@ describe.skipIf(!BUSYBOX)('initrd memo', () => {
     expect(again.built.loadOrder).toContain('kernel/fs/c.ko');
   });
 
+  it('a busybox given through a symlink: a new file behind the same link misses the memo', async () => {
+    const copy = path.join(c.cache, '..', 'busybox-copy');
+    const link = path.join(c.cache, '..', 'busybox-link');
+    fs.copyFileSync(BUSYBOX!, copy);
+    fs.symlinkSync(copy, link);
+    const viaLink = { ...request(c.modules), busybox: link };
+    const first = await initrdBytes(viaLink, c.cache);
+    expect((await initrdBytes(viaLink, c.cache)).cached).toBe(true);
+    const bb = fs.readFileSync(copy);
+    bb[bb.length - 1]! ^= 0x01;
+    fs.rmSync(copy);
+    fs.writeFileSync(copy, bb);
+    const again = await initrdBytes(viaLink, c.cache);
+    expect(again.cached).toBe(false);
+    expect(Buffer.from(again.bytes).equals(Buffer.from(first.bytes))).toBe(false);
+  });
+
   it('a corrupt cache entry is not used, even with a valid memo', async () => {
     const first = await initrdBytes(request(c.modules), c.cache);
     const gz = fs.readdirSync(c.cache).find((f) => f.endsWith('.gz'))!;
