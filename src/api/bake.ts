@@ -1,7 +1,6 @@
 // `cake-img bake`: a rootfs and a kernel → a bootable disk image (raw, qcow2, VHD or VMDK), without root: an MBR
 // disk with extlinux (--firmware bios), a GPT disk with an ESP and systemd-boot (uefi), or
 // one GPT disk that boots either way (hybrid).
-import * as fs from 'node:fs';
 import { type DiskPlan, type Firmware, FIRMWARES, diskWrittenRanges, planDisk, writeDisk } from '../bake/disk.js';
 import { parseGuid } from '../bake/gpt/guid.js';
 import { findSystemdBoot } from '../host/systemd-boot.js';
@@ -11,8 +10,9 @@ import { checkCmdline } from '../bake/kernel-cmdline.js';
 import { checkOutputPath } from '../host/output-file.js';
 import { faultPoint } from '../host/fault.js';
 import { writeImage } from '../host/image-output.js';
-import { loadSource, unreadable } from '../host/load-source.js';
-import { CorruptInputError, InvalidOptionError, inSource } from '../util/errors.js';
+import { loadSource } from '../host/load-source.js';
+import { CorruptInputError, InvalidOptionError, inSource, quote } from '../util/errors.js';
+import { openImageFile } from '../host/image-file.js';
 import { cacheDir } from '../host/cache.js';
 import { initrdBytes } from './initrd.js';
 import { resolveKernel } from '../host/kernel.js';
@@ -162,43 +162,18 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
 }
 
 /**
- * The kernel's bytes, read by one pread on libuv's thread: fs.promises.readFile reads
- * 512 KiB a turn of the event loop, and this thread, reading the rootfs, turns it rarely.
+ * The kernel's bytes, read on libuv's thread (openImageFile's reads of 1 MiB or more are):
+ * fs.promises.readFile reads 512 KiB a turn of the event loop, and this thread, reading
+ * the rootfs, turns it rarely.
  */
-function readKernel(file: string): Promise<Uint8Array> {
-  let fd: number;
-  let size: number;
+async function readKernel(file: string): Promise<Uint8Array> {
+  const f = openImageFile(file, 'the kernel');
   try {
-    fd = fs.openSync(file, 'r');
-    try {
-      size = fs.fstatSync(fd).size;
-      if (size > MAX_KERNEL_BYTES) throw new CorruptInputError(file, `is ${size} bytes; a kernel image is at most ${MAX_KERNEL_BYTES} (the kernel)`);
-    } catch (e) {
-      fs.closeSync(fd);
-      throw e;
-    }
-  } catch (e) {
-    return Promise.reject(unreadable(file, e, 'the kernel'));
+    if (f.size > MAX_KERNEL_BYTES) throw new CorruptInputError(quote(file), `is ${f.size} bytes, more than any kernel image (at most ${MAX_KERNEL_BYTES})`);
+    return await f.readAt(0, f.size, new Uint8Array(f.size));
+  } finally {
+    f.close();
   }
-  const buf = new Uint8Array(size);
-  return new Promise((resolve, reject) => {
-    fs.read(fd, buf, 0, size, 0, (err, n) => {
-      try {
-        if (err) throw err;
-        // A regular file reads whole; anything short is read here.
-        while (n < size) {
-          const more = fs.readSync(fd, buf, n, size - n, n);
-          if (more <= 0) throw new CorruptInputError(file, 'shrank while it was read (the kernel)');
-          n += more;
-        }
-        resolve(buf);
-      } catch (e) {
-        reject(unreadable(file, e, 'the kernel'));
-      } finally {
-        fs.closeSync(fd);
-      }
-    });
-  });
 }
 
 /** Far above any kernel image (distribution kernels are 5-15 MB): a bound on what is read into memory. */

@@ -51,11 +51,17 @@ export function identityOf(p: string): string {
   }
 }
 
-/** Records the identity of each host path at its first use (before it is read). */
+/**
+ * Records the identity of each host path at its first use (before it is read). Paths are
+ * kept as text, so a name that is not ASCII (a byte string the reader would pass as bytes)
+ * makes the record incomplete, and no memo is written from it.
+ */
 export class DepRecorder {
   private readonly seen = new Map<string, string>();
+  complete = true;
 
   touch(p: string): void {
+    if (!/^[\x00-\x7f]*$/.test(p)) this.complete = false;
     if (!this.seen.has(p)) this.seen.set(p, identityOf(p));
   }
 
@@ -111,8 +117,9 @@ export function readMemo(dir: string, key: string): InitrdMemo | null {
   return { archive: m.archive, gz: m.gz, loadOrder: m.loadOrder, builtin: m.builtin, notes: m.notes };
 }
 
-/** Keeps the memo; a cache that cannot be written is a warning (or null). */
+/** Keeps the memo (not from an incomplete record); a cache that cannot be written is a warning (or null). */
 export function writeMemo(dir: string, key: string, memo: InitrdMemo, rec: DepRecorder): string | null {
+  if (!rec.complete) return null;
   const stored: Stored = { ...memo, deps: rec.deps };
   return writeCacheFile(memoFile(dir, key), new TextEncoder().encode(JSON.stringify(stored)));
 }

@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { initrdBytes } from '../../src/api/initrd.js';
-import { readMemo } from '../../src/host/initrd-memo.js';
+import { DepRecorder, readMemo, writeMemo } from '../../src/host/initrd-memo.js';
 import { NodeSourceFs } from '../../src/host/node-source-fs.js';
 import { loadDirectory } from '../../src/sources/directory.js';
 import { tmpDir } from '../helpers/image.js';
@@ -33,8 +34,8 @@ function setup(): { modules: string; cache: string } {
 
 const request = (modules: string) => ({ busybox: BUSYBOX, kernelModules: modules, modules: ['a'], rootUuid: UUID, sourceDateEpoch: 1700000000 });
 
-/** The module files of an initrd, by name. */
-function modulesIn(gz: Uint8Array): string {
+/** The initrd archive, as text (to look for a module's or /init's bytes). */
+function archiveText(gz: Uint8Array): string {
   return gunzipSync(gz).toString('latin1');
 }
 
@@ -68,7 +69,7 @@ describe.skipIf(!BUSYBOX)('initrd memo', () => {
     fs.utimesSync(ko, 1600000000, 1600000000);
     const again = await initrdBytes(request(c.modules), c.cache);
     expect(again.cached).toBe(false);
-    expect(modulesIn(again.bytes)).toContain('MODULE B');
+    expect(archiveText(again.bytes)).toContain('MODULE B');
     expect(Buffer.from(again.bytes).equals(Buffer.from((await initrdBytes(request(c.modules))).bytes))).toBe(true);
   });
 
@@ -96,6 +97,19 @@ describe.skipIf(!BUSYBOX)('initrd memo', () => {
     const again = await initrdBytes(viaLink, c.cache);
     expect(again.cached).toBe(false);
     expect(Buffer.from(again.bytes).equals(Buffer.from(first.bytes))).toBe(false);
+  });
+
+  it('a path that is not ASCII makes the record incomplete, and no memo is written from it', () => {
+    // (A byte string the reader would pass as bytes: looked up by name as text, its
+    // identity would be that of another path, or none, both times.)
+    const rec = new DepRecorder();
+    rec.touch(path.join(c.modules, 'modules.dep'));
+    expect(rec.complete).toBe(true);
+    rec.touch(path.join(c.modules, 'kernel/fs/b\xc3\xa9.ko'));
+    expect(rec.complete).toBe(false);
+    const memo = { archive: '0'.repeat(64), gz: '0'.repeat(64), loadOrder: [], builtin: [], notes: [] };
+    expect(writeMemo(c.cache, 'k', memo, rec)).toBeNull();
+    expect(fs.readdirSync(c.cache)).toEqual([]);
   });
 
   it('a corrupt cache entry is not used, even with a valid memo', async () => {
@@ -138,11 +152,33 @@ describe.skipIf(!BUSYBOX)('initrd memo', () => {
     await initrdBytes(request(c.modules), c.cache);
     const other = await initrdBytes({ ...request(c.modules), rootUuid: '87654321-4321-4321-4321-cba987654321' }, c.cache);
     expect(other.cached).toBe(false);
-    expect(modulesIn(other.bytes)).toContain('87654321-4321-4321-4321-cba987654321');
+    expect(archiveText(other.bytes)).toContain('87654321-4321-4321-4321-cba987654321');
     const memo = fs.readdirSync(c.cache).find((f) => f.endsWith('.memo.json'))!;
     const key = memo.replace('.memo.json', '');
     expect(readMemo(c.cache, key)).not.toBeNull();
     fs.rmSync(path.join(c.modules, 'kernel/fs/b.ko'));
     expect(readMemo(c.cache, key)).toBeNull();
+  });
+
+  // The memo is read back from the cache directory: whatever bytes are there, reading it
+  // gives null or a memo whose every field is of its kind, and never throws.
+  it('reading a memo of any bytes never throws, and gives null or a well-formed memo', () => {
+    const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
+    const strings = fc.array(fc.string(), { maxLength: 3 });
+    const nearlyRight = fc.record({
+      archive: fc.oneof(hex, fc.string(), fc.integer()), gz: fc.oneof(hex, fc.constant(null)),
+      loadOrder: fc.oneof(strings, fc.jsonValue()), builtin: strings, notes: fc.oneof(strings, fc.array(fc.integer())),
+      deps: fc.oneof(fc.array(fc.oneof(fc.string(), fc.constant(`${c.modules}\0-`), fc.integer())), fc.jsonValue()),
+    });
+    const contents = fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify(v))),
+      nearlyRight.map((v) => new TextEncoder().encode(JSON.stringify(v))));
+    fc.assert(fc.property(contents, (bytes) => {
+      fs.writeFileSync(path.join(c.cache, 'fuzz.memo.json'), bytes);
+      const m = readMemo(c.cache, 'fuzz');
+      if (m === null) return;
+      expect(m.archive).toMatch(/^[0-9a-f]{64}$/);
+      expect(m.gz).toMatch(/^[0-9a-f]{64}$/);
+      for (const a of [m.loadOrder, m.builtin, m.notes]) expect(a.every((x) => typeof x === 'string')).toBe(true);
+    }), { numRuns: 300 });
   });
 });

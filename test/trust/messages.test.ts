@@ -280,6 +280,16 @@ describe('one line for every output a file cannot be, and for inputs that cannot
     expect(oneErrorLine(r)).toMatch(/secret\.txt: cannot read the --contents path: permission denied/);
   });
 
+  it.skipIf(!hasTool('extlinux'))('a kernel larger than any kernel image: one line, no image, before anything is read into memory', () => {
+    const k = fakeKernel(path.join(work, 'huge-vmlinuz'));
+    fs.truncateSync(k, 600 << 20); // sparse: the header stays, the rest is a hole
+    const img = path.join(work, 'huge-k.img');
+    const r = run(['bake', '--firmware', 'bios', '--rootfs', root, '--kernel', k, '--size', '32M', '-o', img]);
+    expect(r.status).toBe(1);
+    expect(oneErrorLine(r)).toMatch(/huge-vmlinuz: is 629145600 bytes, more than any kernel image/);
+    expect(fs.existsSync(img)).toBe(false);
+  });
+
   it.skipIf(!isRootHere() || !hasTool('extlinux'))('a full cache is not fatal to bake: a warning, the image, and no temp left in the cache', () => {
     const small = path.join(work, 'small-cache');
     fs.mkdirSync(small, { mode: 0o777 });

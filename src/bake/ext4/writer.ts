@@ -5,7 +5,8 @@
 // group's bitmaps and inode tables) lands before that metadata is written: writes ascend
 // by item, not strictly by byte. File contents are read in the source's content order (the
 // planner placed them so). A device that copies files itself (copyFiles: host files into a
-// host image, on several threads) takes all file data, and this writes only metadata.
+// host image, on several threads) takes the files it can, and this writes the metadata
+// and the rest (a bake's /boot, made in memory).
 // It decides nothing: every position comes from the plan.
 import { type BlockDevice, NO_BULK_COPY } from '../../io/block-device.js';
 import type { ContentSource } from '../../io/content-source.js';

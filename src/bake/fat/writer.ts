@@ -164,7 +164,7 @@ export async function writeFat(plan: FatPlan, dev: BlockDevice, content: Content
   const files = plan.fileOrder;
   const streamed = files.filter((i) => plan.catalog.files[i]!.node.content);
   // The device may copy file data its own way (host files into a host image, on several
-  // threads); then the writer writes only metadata.
+  // threads); the writer writes the metadata and the files it declines.
   const copying = dev.copyFiles?.(content, streamed.length, (k) => fileJob(plan, streamed[k]!), { fillZeros: !assumeZeroed }) ?? NO_BULK_COPY;
   const byDevice = new Set<number>();
   streamed.forEach((i, k) => void (copying.copies(k) && byDevice.add(i)));
