@@ -27,7 +27,7 @@ async function listBenchmarks(out: NodeJS.WriteStream): Promise<void> {
     const { benchmark: b } = await load();
     out.write(`  ${b.usage}\n      ${b.description}\n`);
   }
-  out.write('\ncommon options: --no-write (print the table, leave bench/RESULTS.md alone),\n  --render (only re-render the section of bench/RESULTS.md from the results stored in it)\n');
+  out.write('\ncommon options: --no-write (print the table, leave bench/RESULTS.md alone),\n  --render (only re-render the section of bench/RESULTS.md from the results stored in it),\n  --cache warm|cold (mkfs, initramfs, bake, formats: cold drops the page cache before every timed run, root only; default cold as root)\n');
 }
 
 /** Runs one benchmark (or re-renders its section); returns the exit code. */
