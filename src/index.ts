@@ -7,6 +7,10 @@ export {
   type BakeOptions, type BakeSpec, type CookOptions, type CookSpec, type Helpers, type KernelSpec, type Output, type SourceSpec,
 } from './recipe/spec.js';
 import type { Helpers, Output } from './recipe/spec.js';
+import { useNodeDigests } from './host/node-digests.js';
+
+// This entry is Node's: hash natively (same digests as the pure core's, faster).
+useNodeDigests();
 
 /** A recipe's default export: named outputs, or a function of the builders returning them. */
 export type Recipe = Record<string, Output> | ((h: Helpers) => Record<string, Output> | Promise<Record<string, Output>>);

@@ -5,6 +5,7 @@
 // 128+N stopped by signal N (130 for SIGINT, 143 for SIGTERM); 70 a bug (with a stack trace).
 import { Command, CommanderError } from 'commander';
 import { installSignalHandlers, settle } from '../host/lifecycle.js';
+import { useNodeDigests } from '../host/node-digests.js';
 import { CakeError, oneLine } from '../util/errors.js';
 import { registerBake } from './bake.js';
 import { registerBoot } from './boot.js';
@@ -20,6 +21,7 @@ import { VERSION } from '../version.js';
 
 const say = (line: string): void => void process.stderr.write(`cake-img: ${oneLine(line)}\n`);
 installSignalHandlers((e) => say(`error: ${e.message}`));
+useNodeDigests(); // every hash native on Node: the same digests as the pure core's (host/node-digests.ts)
 
 const program = new Command();
 program

@@ -3,12 +3,11 @@
 // hold a rootfs tarball or a .deb's data.tar in memory. Input is piped with back-pressure,
 // output streamed; a failed or missing tool is a one-line error naming the archive.
 import { spawnTracked } from './lifecycle.js';
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { type StreamDecoder, registerDecoder } from '../sources/decompress.js';
 import { CakeError, CorruptInputError } from '../util/errors.js';
-import { registerDigest } from '../util/sha256.js';
+import { useNodeDigests } from './node-digests.js';
 
 const PACKAGE: Record<string, string> = { xz: 'xz-utils', bzip2: 'bzip2', lz4: 'lz4' };
 
@@ -69,10 +68,7 @@ export function registerHostDecoders(): void {
   registerDecoder('bzip2', hostDecoder('bzip2'));
   registerDecoder('lz4', hostDecoder('lz4'));
   // Layer and blob digests with node:crypto (an order of magnitude faster than @noble/hashes).
-  registerDigest((alg) => {
-    const h = createHash(alg);
-    return { update: (d) => h.update(d), hex: () => h.digest('hex') };
-  });
+  useNodeDigests();
 }
 
 // A whole-buffer xz decoder for kernel modules (.ko.xz): the native @napi-rs/lzma, when it loads.

@@ -25,7 +25,19 @@ export function toHex(b: Uint8Array): string {
   return s;
 }
 
+let sha256Factory: (() => Sha256) | null = null;
+
+/** A streaming SHA-256: @noble/hashes unless a host registered a faster one (Node: node:crypto). */
 export function sha256(): Sha256 {
+  return sha256Factory ? sha256Factory() : nobleSha256();
+}
+
+/** Lets a host compute sha256() its own, faster way: the same digests (host/node-digests.ts). */
+export function registerSha256(factory: () => Sha256): void {
+  sha256Factory = factory;
+}
+
+function nobleSha256(): Sha256 {
   const h = noble.create();
   const self: Sha256 = {
     update(data, encoding = 'utf8') {
