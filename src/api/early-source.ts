@@ -1,8 +1,11 @@
 // Which host directory a command line will read as its source tree, guessed from argv
 // alone (before commander is loaded), for the early prefetch. A wrong guess only costs a
 // wasted hint, so this is deliberately simple: mkfs/initramfs SRC, bake --rootfs SRC,
-// cook --src SRC; only an existing directory counts.
+// cook --src SRC; only an existing directory counts, and of a cooked directory its rootfs
+// (the tree that is walked).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOTFS_NAME, TABLE_NAME } from '../sources/meta-table.js';
 
 function optionValue(args: string[], name: string): string | undefined {
   for (let i = 0; i < args.length; i++) {
@@ -21,8 +24,15 @@ export function earlySourceDir(args: string[]): string | undefined {
   else if (command === 'cook') src = optionValue(rest, '--src');
   if (!src) return undefined;
   try {
-    return fs.statSync(src).isDirectory() ? src : undefined;
+    if (!fs.statSync(src).isDirectory()) return undefined;
   } catch {
     return undefined;
   }
+  try {
+    const rootfs = path.join(src, ROOTFS_NAME);
+    if (fs.statSync(path.join(src, TABLE_NAME)).isFile() && fs.statSync(rootfs).isDirectory()) return rootfs;
+  } catch {
+    /* not a cooked directory */
+  }
+  return src;
 }

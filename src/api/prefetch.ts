@@ -1,10 +1,11 @@
 // The early start of a command: before the command line loads (on a cold disk, loading
 // modules takes a good part of a second), a command that will read a host directory tree
-// starts the kernel fetching it (host/prefetch.ts), so the disk is busy while Node gets ready.
-import { prefetchTree } from '../host/prefetch.js';
+// starts scanning it (host/tree-scan.ts: its metadata, and the kernel fetching its data),
+// so the disk and the other core are busy while Node gets ready.
+import { startTreeScanEarly } from '../host/tree-scan.js';
 import { earlySourceDir } from './early-source.js';
 
 export function prefetchSourceOf(args: string[]): void {
   const dir = earlySourceDir(args);
-  if (dir) prefetchTree(dir);
+  if (dir) startTreeScanEarly(dir);
 }

@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import type { DataRun, Timestamp, Xattr } from '../tree/node.js';
 import { CakeError, ReadError, quote } from '../util/errors.js';
 import { displayName } from '../tree/names.js';
-import { prefetchTree } from './prefetch.js';
 import { startReadAhead } from './read-ahead.js';
+import { type ScannedDir, type ScannedEntry, type TreeScan, takeTreeScan } from './tree-scan.js';
 import type { SourceFs, SourceStat } from '../io/source-fs.js';
 
 type XattrModule = {
@@ -39,6 +39,8 @@ function toTime(ns: bigint): Timestamp {
 }
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+/** Shared by every entry without xattrs; never mutated. */
+const NO_XATTRS: Xattr[] = [];
 const ASCII = /^[\x00-\x7f]*$/;
 
 // Finds the data ranges of files with holes via lseek(SEEK_DATA/SEEK_HOLE). Node has no
@@ -95,10 +97,25 @@ export class NodeSourceFs implements SourceFs {
   private openPath: string | null = null;
   private openFd = -1;
   private rootSlash: Buffer | null = null;
+  /** During a walk: perl's scan of the tree (host/tree-scan.ts), until it is done or fails. */
+  private scan: TreeScan | null = null;
+  /** The directory the walk is in, as the scan saw it, and the entry asked last. */
+  private scanDir: ScannedDir | null = null;
+  private scanDirPath = '';
+  private lastPath: string | null = null;
+  private lastEntry: ScannedEntry | undefined;
+  /** Entries whose stat came from the scan (for tests and -v). */
+  scanAnswered = 0;
+  /** Data runs the scan found, by the stat it gave the walk (asked for after the walk). */
+  private readonly scannedRuns = new WeakMap<SourceStat, DataRun[]>();
 
-  constructor(rootPath: string, opts: { xattrs?: boolean } = {}) {
+  private readonly startScan: (root: string) => TreeScan | null;
+
+  /** `scan`: how a walk gets its scan (tests give a broken one; null: never scan). */
+  constructor(rootPath: string, opts: { xattrs?: boolean; scan?: ((root: string) => TreeScan | null) | null } = {}) {
     this.rootPath = rootPath.replace(/\/+$/, '') || '/';
     this.withXattrs = opts.xattrs ?? true;
+    this.startScan = opts.scan === null ? () => null : (opts.scan ?? takeTreeScan);
   }
 
   hostPathOf(path: string): Uint8Array {
@@ -133,7 +150,32 @@ export class NodeSourceFs implements SourceFs {
     throw new ReadError(quote(shown), `cannot read: ${what}${err.code ? ` (${err.code})` : ''}`, { errno: err.code });
   }
 
-  lstat(path: string): SourceStat {
+  lstat(path: string): SourceStat | Promise<SourceStat> {
+    if (this.scan && path === '') {
+      const scan = this.scan;
+      return scan.rootEntry().then((e) => (e?.stat ? (this.scanAnswered++, e.stat) : this.lstatNow(path)));
+    }
+    const e = this.scanned(path);
+    if (e?.stat) {
+      if (e.dataRuns) this.scannedRuns.set(e.stat, e.dataRuns);
+      this.scanAnswered++;
+      return e.stat;
+    }
+    return this.lstatNow(path);
+  }
+
+  /** The scan's entry for `path` (in the directory being walked), if it has one. */
+  private scanned(path: string): ScannedEntry | undefined {
+    if (path === this.lastPath) return this.lastEntry;
+    const dir = this.scanDir;
+    if (!dir) return undefined;
+    const slash = path.lastIndexOf('/');
+    if ((slash < 0 ? '' : path.slice(0, slash)) !== this.scanDirPath) return undefined;
+    this.lastPath = path;
+    return (this.lastEntry = dir.entries.get(slash < 0 ? path : path.slice(slash + 1)));
+  }
+
+  private lstatNow(path: string): SourceStat {
     let st: fs.BigIntStats;
     try {
       st = fs.lstatSync(this.arg(path), { bigint: true });
@@ -161,7 +203,29 @@ export class NodeSourceFs implements SourceFs {
     };
   }
 
-  readdir(path: string): string[] {
+  readdir(path: string): string[] | Promise<string[]> {
+    if (this.scan) {
+      const got = this.scan.takeDir(path);
+      return got instanceof Promise ? got.then((d) => this.enter(path, d)) : this.enter(path, got);
+    }
+    return this.readdirNow(path);
+  }
+
+  /** The walk enters `path`: its names from the scan, or from Node when the scan has none. */
+  private enter(path: string, dir: ScannedDir | null): string[] {
+    this.lastPath = null;
+    this.lastEntry = undefined;
+    if (!dir?.names) {
+      this.scanDir = null;
+      if (!dir && this.scan && !this.scan.usable) this.scan = null;
+      return this.readdirNow(path);
+    }
+    this.scanDir = dir;
+    this.scanDirPath = path;
+    return dir.names;
+  }
+
+  private readdirNow(path: string): string[] {
     try {
       return fs.readdirSync(this.arg(path), { encoding: 'latin1' });
     } catch (e) {
@@ -170,6 +234,8 @@ export class NodeSourceFs implements SourceFs {
   }
 
   readlink(path: string): string {
+    const target = this.scanned(path)?.target;
+    if (target !== undefined) return target;
     try {
       return fs.readlinkSync(this.arg(path), { encoding: 'latin1' });
     } catch (e) {
@@ -178,7 +244,7 @@ export class NodeSourceFs implements SourceFs {
   }
 
   xattrs(path: string): Xattr[] {
-    if (!this.withXattrs) return [];
+    if (!this.withXattrs || this.scanned(path)?.xattrBytes === 0) return NO_XATTRS;
     const mod = loadXattr();
     if (!mod) return [];
     let p: string;
@@ -214,7 +280,14 @@ export class NodeSourceFs implements SourceFs {
 
   dataRunsMany(files: readonly { path: string; stat: SourceStat }[]): (DataRun[] | undefined)[] {
     const out: (DataRun[] | undefined)[] = files.map(() => undefined);
-    const asked = files.map((f, i) => ({ ...f, i })).filter((f) => this.mayHaveHoles(f.stat));
+    // The scan sought them already (a walk's own stats carry its answer).
+    const asked = files
+      .map((f, i) => ({ ...f, i }))
+      .filter((f) => {
+        const known = this.scannedRuns.get(f.stat);
+        if (known) out[f.i] = known;
+        return !known && this.mayHaveHoles(f.stat);
+      });
     if (!asked.length) return out;
     const runs = seekDataRuns(asked.map((f) => this.host(f.path)), asked.map((f) => f.stat.size));
     if (!runs) {
@@ -226,9 +299,21 @@ export class NodeSourceFs implements SourceFs {
     return out;
   }
 
-  /** Starts the kernel fetching the tree (once per process and root: prefetch.ts keeps count). */
+  /**
+   * A walk starts: its metadata comes from perl's scan (which also starts the kernel
+   * fetching a cold tree's data), the CLI's early one if it scanned this root.
+   */
   warm(): void {
-    prefetchTree(this.rootPath);
+    this.scan ??= this.startScan(this.rootPath);
+  }
+
+  /** The walk is over: the scan, if any, is closed, and later asks go to Node. */
+  walked(): void {
+    this.scan?.close();
+    this.scan = null;
+    this.scanDir = null;
+    this.lastPath = null;
+    this.lastEntry = undefined;
   }
 
   readAhead(files: readonly { path: string; size: number }[]) {

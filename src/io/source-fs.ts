@@ -53,6 +53,8 @@ export interface SourceFs {
    * start fetching it (a cold host tree) while the walk runs.
    */
   warm?(): void;
+  /** Hint: the walk that began with `warm` is over (whether it finished or failed). */
+  walked?(): void;
   /** The entry's path on the host, for copiers that bypass `read` (host backends only). */
   hostPathOf?(path: string): Uint8Array;
   /** Reads `length` bytes at `position` into `buf` at `offset`; returns bytes read. */

@@ -137,7 +137,12 @@ export async function loadDirectory(fs: SourceFs, opts: DirectorySourceOptions =
   const label = opts.label ?? 'directory';
   const walk = new DirectoryWalk(fs, label, opts);
   fs.warm?.();
-  const root = await walk.walk();
+  let root: DirNode;
+  try {
+    root = await walk.walk();
+  } finally {
+    fs.walked?.();
+  }
   await walk.findHoles();
   walk.files.trim();
   const warnings = (fs as { warnings?: string[] }).warnings ?? [];

@@ -1,0 +1,456 @@
+// The metadata of a host tree, read by one small perl process (perl-base is Essential on
+// Debian-family hosts) on the other core while Node starts and walks. A walk from Node pays
+// some 8 µs a syscall for lstat and again for llistxattr (napi), plus the objects of each:
+// on a 9,000-entry Debian tree that was 150 ms of the main thread's 250 ms of reading.
+// perl asks the kernel with statx(2) and llistxattr(2) through syscall(), so the times keep
+// their nanoseconds, and sends the raw statx bytes down a pipe in the walk's own order; the
+// walk (sources/directory.ts, through NodeSourceFs) takes each directory as it comes.
+//
+// Then it starts the kernel fetching a cold tree's data: a second walk (of metadata now
+// cached) gives every regular file posix_fadvise(WILLNEED), which queues the reads and
+// returns, up to a budget so a tree larger than memory does not evict its own beginning.
+// After the scan, not during it: on a warm tree the hints cost as much as the scan (90 ms
+// against 90 on the Debian tree), and the walk waited for them; on a cold one the walk
+// needs the metadata first, and the data reads then overlap with planning. And only on a
+// cold tree: a tree just cooked or unpacked is in the page cache, where the hints are
+// wasted work on the core the writer's second thread needs. preadv2(RWF_NOWAIT) reads a
+// byte only if it is cached; the hints start at the first file found not cached, and
+// stop before they start when the first 32 files all are.
+//
+// Best effort, checked: no perl, another architecture, a kernel without statx, output that
+// does not parse or a walk that asks in another order, and the walk simply makes its own
+// syscalls, from where it is (the scan's answers are the same fields the syscalls give).
+// An entry perl could not stat or list is asked again by Node, whose error is the one shown.
+import type { ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { SourceStat } from '../io/source-fs.js';
+import type { DataRun } from '../tree/node.js';
+import { spawnTracked } from './lifecycle.js';
+
+// Syscall numbers by architecture (asm-generic numbering for arm64 and riscv64).
+const SYSCALLS: Partial<Record<string, { statx: number; llistxattr: number; fadvise64: number; preadv2: number }>> = {
+  x64: { statx: 332, llistxattr: 194, fadvise64: 221, preadv2: 327 },
+  arm64: { statx: 291, llistxattr: 12, fadvise64: 223, preadv2: 286 },
+  riscv64: { statx: 291, llistxattr: 12, fadvise64: 223, preadv2: 286 },
+};
+
+/** The part of struct statx sent per entry (through stx_dev_minor). */
+const STATX_BYTES = 144;
+
+// The stream, native byte order: 'R' and the root's entry; then per directory 'D', its
+// path (u32 length, bytes), its entry count (i32; -1: could not be listed) and its
+// entries, each its name (u32 length, bytes) then: i32 errno (0: the rest follows), the
+// statx bytes, i32 llistxattr size (-1: could not be listed); for a symlink its target
+// (i32 length, -1: unreadable; bytes); for a file with fewer blocks than its size (the
+// only kind that can have holes) its data runs by SEEK_DATA/SEEK_HOLE (i32 count, -1:
+// not sought; u64 start and end each). 'E' ends it. Directories come in the order
+// of the walk: an iterative pre-order DFS, children in byte order, each directory's
+// entries all before its first subdirectory (sources/directory.ts walks the same way).
+// Names and paths are bytes; perl never uses them as numbers (syscall() would pass a
+// number by value). Opening with O_NONBLOCK|O_NOFOLLOW: a file swapped for a FIFO or a
+// link after statx is neither waited on nor followed.
+const SCRIPT = String.raw`
+use Fcntl qw(O_RDONLY O_NONBLOCK O_NOFOLLOW);
+binmode STDOUT;
+my ($root, $nrStatx, $nrList, $nrAdvise, $nrPread, $budget) = @ARGV;
+my $sx = "\0" x 256; my $none = ''; my $hinted = 0;
+sub entry {
+  my ($p) = @_;
+  if (syscall($nrStatx, -100, $p, 0x100, 0xfff, $sx) != 0) { print pack('l', 0 + $!); return -1; }
+  my $mode = unpack('x28 S', $sx);
+  my $x = syscall($nrList, $p, $none, 0);
+  print pack('l', 0), substr($sx, 0, ${STATX_BYTES}), pack('l', $x < 0 ? -1 : $x);
+  my $type = $mode & 0xF000;
+  if ($type == 0xA000) {
+    my $t = readlink($p);
+    print defined($t) ? pack('l/a*', $t) : pack('l', -1);
+  } elsif ($type == 0x8000) {
+    my ($size, $blocks) = unpack('x40 Q Q', $sx);
+    if ($size > 0 && $blocks * 512 < $size) {
+      my @runs; my $ok = 0;
+      if (sysopen(my $fh, $p, O_RDONLY | O_NONBLOCK | O_NOFOLLOW)) {
+        my $pos = 0; $ok = 1;
+        while ($pos < $size) {
+          my $d = sysseek($fh, $pos, 3); last unless defined $d; $d += 0;
+          my $h = sysseek($fh, $d, 4); unless (defined $h) { $ok = 0; last } $h += 0;
+          push @runs, $d, $h; $pos = $h;
+        }
+        close($fh);
+      }
+      print $ok ? pack('l Q*', @runs / 2, @runs) : pack('l', -1);
+    }
+  }
+  return $mode;
+}
+sub walk {
+  my ($rel, $abs) = @_;
+  my $dh;
+  unless (opendir($dh, $abs)) { print 'D', pack('L/a*', $rel), pack('l', -1); return; }
+  my @names = sort grep { $_ ne '.' && $_ ne '..' } readdir($dh);
+  closedir($dh);
+  print 'D', pack('L/a*', $rel), pack('l', scalar @names);
+  my @sub;
+  for my $n (@names) {
+    print pack('L/a*', $n);
+    my $mode = entry("$abs/$n");
+    push @sub, $n if $mode >= 0 && ($mode & 0xF000) == 0x4000;
+  }
+  for my $n (@sub) { walk($rel eq '' ? $n : "$rel/$n", "$abs/$n"); }
+}
+print 'R';
+my $m = entry($root);
+walk('', $root) if $m >= 0 && ($m & 0xF000) == 0x4000;
+print 'E';
+close(STDOUT);
+my $pb = "\0"; my $iov = pack('p Q', $pb, 1); my $probing = 1; my $cached = 0;
+sub hint {
+  my ($dir) = @_;
+  opendir(my $dh, $dir) or return;
+  my @names = sort grep { $_ ne '.' && $_ ne '..' } readdir($dh);
+  closedir($dh);
+  for my $n (@names) {
+    return if $hinted > $budget;
+    my $p = "$dir/$n";
+    my @st = lstat($p) or next;
+    if (-f _) {
+      next if $st[7] == 0;
+      next unless sysopen(my $fh, $p, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+      if ($probing) {
+        if (syscall($nrPread, fileno($fh), $iov, 1, 0, 0, 8) == 1) { close($fh); exit 0 if ++$cached >= 32; next; }
+        $probing = 0;
+      }
+      syscall($nrAdvise, fileno($fh), 0, 0, 3); close($fh); $hinted += $st[7];
+    } elsif (-d _) { hint($p); }
+  }
+}
+hint($root) if $m >= 0 && ($m & 0xF000) == 0x4000;`;
+
+/** One entry as the scan saw it: `stat` null when perl could not stat it (Node asks again). */
+export interface ScannedEntry {
+  stat: SourceStat | null;
+  /** llistxattr's size: 0 means no extended attributes; -1 unknown. */
+  xattrBytes: number;
+  /** A symlink's target (byte string), when read. */
+  target?: string;
+  /** A file that may have holes: its data runs, when sought (cut to its size). */
+  dataRuns?: DataRun[];
+}
+
+export interface ScannedDir {
+  /** null when perl could not list it (Node asks again). */
+  names: string[] | null;
+  entries: Map<string, ScannedEntry>;
+}
+
+const LE = os.endianness() === 'LE';
+// Raw bytes kept unparsed before perl is asked to wait (the pipe fills and it blocks).
+const HIGH_WATER = 16 << 20;
+const LOW_WATER = 4 << 20;
+
+/** Thrown inside the parser when the bytes so far end mid-record. */
+const SHORT = Symbol('short');
+
+function makedevKey(major: number, minor: number, ino: bigint): string {
+  // glibc's makedev, so the key equals `${lstat.dev}:${lstat.ino}` from Node's own lstat.
+  const dev = (BigInt(major & 0xfffff000) << 32n) | BigInt((major & 0xfff) << 8) | (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff);
+  return `${dev}:${ino}`;
+}
+
+/** SourceStat from the statx bytes at `at` (see the layout in statx(2)). */
+export function statFromStatx(v: DataView, at: number): SourceStat | null {
+  const mask = v.getUint32(at, LE);
+  // STATX_TYPE|MODE|NLINK|UID|GID|MTIME|INO|SIZE|BLOCKS: without one, Node's lstat decides.
+  if ((mask & 0x6ff) !== 0x6ff) return null;
+  const nlink = v.getUint32(at + 16, LE);
+  const ino = v.getBigUint64(at + 32, LE);
+  const time = (o: number) => ({ sec: Number(v.getBigInt64(at + o, LE)), nsec: v.getUint32(at + o + 8, LE) });
+  const mtime = time(112);
+  const btime = mask & 0x800 ? v.getBigInt64(at + 80, LE) * 1_000_000_000n + BigInt(v.getUint32(at + 88, LE)) : 0n;
+  return {
+    mode: v.getUint16(at + 28, LE),
+    uid: v.getUint32(at + 20, LE),
+    gid: v.getUint32(at + 24, LE),
+    size: Number(v.getBigUint64(at + 40, LE)),
+    blocks: Number(v.getBigUint64(at + 48, LE)),
+    inodeKey: nlink > 1 ? makedevKey(v.getUint32(at + 136, LE), v.getUint32(at + 140, LE), ino) : '',
+    nlink,
+    rdevMajor: v.getUint32(at + 128, LE),
+    rdevMinor: v.getUint32(at + 132, LE),
+    mtime,
+    atime: mask & 0x20 ? time(64) : mtime,
+    ctime: mask & 0x80 ? time(96) : mtime,
+    ino,
+    btimeNs: btime > 0n ? btime : 0n,
+  };
+}
+
+/** Reads records from a byte window; throws SHORT at its end. */
+class Cursor {
+  at = 0;
+  constructor(readonly buf: Buffer, readonly view: DataView) {}
+  need(n: number): void {
+    if (this.at + n > this.buf.length) throw SHORT;
+  }
+  u8(): number {
+    this.need(1);
+    return this.buf[this.at++]!;
+  }
+  i32(): number {
+    this.need(4);
+    const x = this.view.getInt32(this.at, LE);
+    this.at += 4;
+    return x;
+  }
+  bytes(n: number): string {
+    this.need(n);
+    const s = this.buf.toString('latin1', this.at, this.at + n);
+    this.at += n;
+    return s;
+  }
+  entry(): ScannedEntry {
+    const errno = this.i32();
+    if (errno !== 0) return { stat: null, xattrBytes: -1 };
+    this.need(STATX_BYTES + 4);
+    const stat = statFromStatx(this.view, this.at);
+    this.at += STATX_BYTES;
+    const xattrBytes = this.i32();
+    const out: ScannedEntry = { stat, xattrBytes };
+    if (stat === null) out.xattrBytes = -1;
+    const at = this.at - 4 - STATX_BYTES;
+    const type = this.view.getUint16(at + 28, LE) & 0xf000;
+    if (type === 0xa000) {
+      const n = this.i32();
+      if (n >= 0) out.target = this.bytes(n);
+    } else if (type === 0x8000) {
+      const size = Number(this.view.getBigUint64(at + 40, LE));
+      if (size > 0 && Number(this.view.getBigUint64(at + 48, LE)) * 512 < size) {
+        const n = this.i32();
+        if (n >= 0) {
+          this.need(16 * n);
+          const runs: DataRun[] = [];
+          for (let i = 0; i < n; i++, this.at += 16) {
+            const offset = Number(this.view.getBigUint64(this.at, LE));
+            const end = Math.min(Number(this.view.getBigUint64(this.at + 8, LE)), size);
+            if (end > offset) runs.push({ offset, length: end - offset });
+          }
+          out.dataRuns = runs;
+        }
+      }
+    }
+    return out;
+  }
+}
+
+/** A running scan of one root: its directories are taken in walk order, each once. */
+export class TreeScan {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private root: ScannedEntry | null | undefined;
+  private readonly dirs = new Map<string, ScannedDir>();
+  private ended = false;
+  private failed = false;
+  private waiter: (() => void) | null = null;
+  private paused = false;
+
+  constructor(private readonly child: ChildProcess) {
+    const out = child.stdout!;
+    out.on('data', (b: Buffer) => {
+      this.pending.push(b);
+      this.pendingBytes += b.length;
+      if (this.pendingBytes > HIGH_WATER && !this.paused) {
+        this.paused = true;
+        out.pause();
+      }
+      this.wake();
+    });
+    out.on('end', () => this.finish());
+    out.on('error', () => this.fail());
+    child.on('error', () => this.fail());
+    child.on('exit', (code) => {
+      if (code !== 0) this.fail();
+    });
+  }
+
+  private hold(on: boolean): void {
+    const out = this.child.stdout as unknown as { ref?: () => void; unref?: () => void } | null;
+    if (on) {
+      this.child.ref();
+      out?.ref?.();
+    } else {
+      this.child.unref();
+      out?.unref?.();
+    }
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  /** The scan is of no more use: the walk makes its own syscalls from here. */
+  fail(): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.dirs.clear();
+    this.child.stdout?.destroy();
+    try {
+      if (this.child.pid !== undefined && this.child.exitCode === null) process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    this.wake();
+  }
+
+  get usable(): boolean {
+    return !this.failed;
+  }
+
+  /**
+   * Parses every whole record received. Records are small and a directory's block is
+   * parsed whole, so a short read keeps the bytes and waits for more.
+   */
+  private parse(): void {
+    if (this.failed || !this.pending.length) return;
+    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    const c = new Cursor(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength));
+    let done = 0;
+    try {
+      while (c.at < buf.length) {
+        const tag = c.u8();
+        if (tag === 0x52 /* R */ && this.root === undefined) {
+          this.root = c.entry();
+        } else if (tag === 0x44 /* D */) {
+          const dirPath = c.bytes(c.i32());
+          const count = c.i32();
+          const entries = new Map<string, ScannedEntry>();
+          let names: string[] | null = null;
+          if (count >= 0) {
+            names = [];
+            for (let i = 0; i < count; i++) {
+              const name = c.bytes(c.i32());
+              names.push(name);
+              entries.set(name, c.entry());
+            }
+          }
+          this.dirs.set(dirPath, { names, entries });
+        } else if (tag === 0x45 /* E */) {
+          this.ended = true;
+        } else {
+          this.fail();
+          return;
+        }
+        done = c.at;
+      }
+    } catch (e) {
+      if (e !== SHORT) throw e;
+    }
+    const rest = buf.subarray(done);
+    this.pending = rest.length ? [rest] : [];
+    this.pendingBytes = rest.length;
+    if (this.paused && this.pendingBytes < LOW_WATER) {
+      this.paused = false;
+      this.child.stdout?.resume();
+    }
+  }
+
+  private async until<T>(get: () => T | undefined): Promise<T | null> {
+    for (;;) {
+      this.parse();
+      if (this.failed) return null;
+      const got = get();
+      if (got !== undefined) return got;
+      // Nothing more will come (a record cut short at the end stays unparsed).
+      if (this.ended) return null;
+      if (this.paused) {
+        // Everything unparsed is in hand and the record still is not: the walk asks in
+        // another order than perl walks. Not worth holding the whole tree for.
+        this.fail();
+        return null;
+      }
+      // Held while waited on: an unref'd pipe alone would let Node exit mid-walk.
+      this.hold(true);
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+      this.hold(false);
+    }
+  }
+
+  /** The root's entry, or null (then Node asks). */
+  rootEntry(): Promise<ScannedEntry | null> {
+    return this.until(() => (this.root === undefined ? undefined : this.root));
+  }
+
+  /** The directory's listing and entries, once (a second ask gets null: Node asks). */
+  takeDir(dirPath: string): ScannedDir | null | Promise<ScannedDir | null> {
+    if (this.failed) return null;
+    const take = (): ScannedDir | undefined => {
+      const d = this.dirs.get(dirPath);
+      if (d) this.dirs.delete(dirPath);
+      return d;
+    };
+    // Usually parsed already: then no promise (the walk awaits only real ones).
+    this.parse();
+    const now = take();
+    if (now) return now;
+    if (this.ended) return null;
+    return this.until(take);
+  }
+
+  /** The walk is over: perl, if still running, is not needed. */
+  close(): void {
+    if (!this.ended) this.fail();
+    this.pending = [];
+    this.dirs.clear();
+  }
+}
+
+// Scans started early (the CLI's first lines) and not yet taken, by resolved root.
+const early = new Map<string, TreeScan>();
+
+/** perl's arguments for a scan of `root` (tests run it through a pipe that cuts it short). */
+export function scanArgs(root: string, budget: number, nr = SYSCALLS[process.arch]!): string[] {
+  return ['-e', SCRIPT, root, String(nr.statx), String(nr.llistxattr), String(nr.fadvise64), String(nr.preadv2), String(budget)];
+}
+
+/** Starts scanning `root`; null where it cannot run (another OS or architecture, no perl to spawn). */
+export function startTreeScan(root: string, budget = Math.min(1 << 30, Math.floor(os.freemem() / 2))): TreeScan | null {
+  const nr = SYSCALLS[process.arch];
+  if (!nr || process.platform !== 'linux' || process.env.CAKE_IMG_NO_SCAN === '1') return null;
+  let child: ChildProcess;
+  try {
+    // Tracked: the command's end (settle) or a signal ends it, so it never outlives cake-img.
+    child = spawnTracked('perl', scanArgs(root, budget, nr), { stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return null;
+  }
+  child.unref();
+  (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+  return new TreeScan(child);
+}
+
+/** The CLI's early start: scans `root` while the command line loads, for the walk to take. */
+export function startTreeScanEarly(root: string): void {
+  const key = path.resolve(root);
+  if (early.has(key)) return;
+  const scan = startTreeScan(root);
+  if (scan) early.set(key, scan);
+}
+
+/** The early scan of `root` if there is one (each is taken once), else a new one. */
+export function takeTreeScan(root: string): TreeScan | null {
+  const key = path.resolve(root);
+  const got = early.get(key);
+  if (got) {
+    early.delete(key);
+    return got;
+  }
+  return startTreeScan(root);
+}
