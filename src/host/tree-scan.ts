@@ -157,6 +157,15 @@ function makedevKey(major: number, minor: number, ino: bigint): string {
   return `${dev}:${ino}`;
 }
 
+/** A signed 64-bit field as a number (exact below 2^53, as every size and time is). */
+function i64(v: DataView, at: number): number {
+  return v.getUint32(at, LE) + v.getInt32(at + 4, LE) * 4294967296;
+}
+
+function timeAt(v: DataView, at: number): { sec: number; nsec: number } {
+  return { sec: i64(v, at), nsec: v.getUint32(at + 8, LE) };
+}
+
 /** SourceStat from the statx bytes at `at` (see the layout in statx(2)). */
 export function statFromStatx(v: DataView, at: number): SourceStat | null {
   const mask = v.getUint32(at, LE);
@@ -164,22 +173,21 @@ export function statFromStatx(v: DataView, at: number): SourceStat | null {
   if ((mask & 0x6ff) !== 0x6ff) return null;
   const nlink = v.getUint32(at + 16, LE);
   const ino = v.getBigUint64(at + 32, LE);
-  const time = (o: number) => ({ sec: Number(v.getBigInt64(at + o, LE)), nsec: v.getUint32(at + o + 8, LE) });
-  const mtime = time(112);
-  const btime = mask & 0x800 ? v.getBigInt64(at + 80, LE) * 1_000_000_000n + BigInt(v.getUint32(at + 88, LE)) : 0n;
+  const mtime = timeAt(v, at + 112);
+  const btime = mask & 0x800 ? BigInt(i64(v, at + 80)) * 1_000_000_000n + BigInt(v.getUint32(at + 88, LE)) : 0n;
   return {
     mode: v.getUint16(at + 28, LE),
     uid: v.getUint32(at + 20, LE),
     gid: v.getUint32(at + 24, LE),
-    size: Number(v.getBigUint64(at + 40, LE)),
-    blocks: Number(v.getBigUint64(at + 48, LE)),
+    size: i64(v, at + 40),
+    blocks: i64(v, at + 48),
     inodeKey: nlink > 1 ? makedevKey(v.getUint32(at + 136, LE), v.getUint32(at + 140, LE), ino) : '',
     nlink,
     rdevMajor: v.getUint32(at + 128, LE),
     rdevMinor: v.getUint32(at + 132, LE),
     mtime,
-    atime: mask & 0x20 ? time(64) : mtime,
-    ctime: mask & 0x80 ? time(96) : mtime,
+    atime: mask & 0x20 ? timeAt(v, at + 64) : mtime,
+    ctime: mask & 0x80 ? timeAt(v, at + 96) : mtime,
     ino,
     btimeNs: btime > 0n ? btime : 0n,
   };
@@ -188,7 +196,10 @@ export function statFromStatx(v: DataView, at: number): SourceStat | null {
 /** Reads records from a byte window; throws SHORT at its end. */
 class Cursor {
   at = 0;
-  constructor(readonly buf: Buffer, readonly view: DataView) {}
+  readonly view: DataView;
+  constructor(readonly buf: Buffer) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
   need(n: number): void {
     if (this.at + n > this.buf.length) throw SHORT;
   }
@@ -212,42 +223,57 @@ class Cursor {
     const errno = this.i32();
     if (errno !== 0) return { stat: null, xattrBytes: -1 };
     this.need(STATX_BYTES + 4);
-    const stat = statFromStatx(this.view, this.at);
+    const at = this.at;
+    const v = this.view;
     this.at += STATX_BYTES;
     const xattrBytes = this.i32();
-    const out: ScannedEntry = { stat, xattrBytes };
-    if (stat === null) out.xattrBytes = -1;
-    const at = this.at - 4 - STATX_BYTES;
-    const type = this.view.getUint16(at + 28, LE) & 0xf000;
+    const type = v.getUint16(at + 28, LE) & 0xf000;
+    let target: string | undefined;
+    let dataRuns: DataRun[] | undefined;
     if (type === 0xa000) {
       const n = this.i32();
-      if (n >= 0) out.target = this.bytes(n);
+      if (n >= 0) target = this.bytes(n);
     } else if (type === 0x8000) {
-      const size = Number(this.view.getBigUint64(at + 40, LE));
-      if (size > 0 && Number(this.view.getBigUint64(at + 48, LE)) * 512 < size) {
+      const size = i64(v, at + 40);
+      if (size > 0 && i64(v, at + 48) * 512 < size) {
         const n = this.i32();
         if (n >= 0) {
           this.need(16 * n);
-          const runs: DataRun[] = [];
+          dataRuns = [];
           for (let i = 0; i < n; i++, this.at += 16) {
-            const offset = Number(this.view.getBigUint64(this.at, LE));
-            const end = Math.min(Number(this.view.getBigUint64(this.at + 8, LE)), size);
-            if (end > offset) runs.push({ offset, length: end - offset });
+            const offset = i64(v, this.at);
+            const end = Math.min(i64(v, this.at + 8), size);
+            if (end > offset) dataRuns.push({ offset, length: end - offset });
           }
-          out.dataRuns = runs;
         }
       }
     }
+    // The stat last: the record is whole, so nothing made here is made twice.
+    const stat = statFromStatx(v, at);
+    const out: ScannedEntry = { stat, xattrBytes: stat ? xattrBytes : -1 };
+    if (target !== undefined) out.target = target;
+    if (dataRuns) out.dataRuns = dataRuns;
     return out;
   }
 }
 
+/** A directory whose entries are still arriving. */
+interface OpenDir {
+  path: string;
+  left: number;
+  dir: ScannedDir;
+}
+
 /** A running scan of one root: its directories are taken in walk order, each once. */
 export class TreeScan {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** Bytes received and not yet parsed: `buf` from `pos`, then `more`. */
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private more: Buffer[] = [];
+  private unparsed = 0;
   private root: ScannedEntry | null | undefined;
   private readonly dirs = new Map<string, ScannedDir>();
+  private open: OpenDir | null = null;
   private ended = false;
   private failed = false;
   private waiter: (() => void) | null = null;
@@ -256,9 +282,9 @@ export class TreeScan {
   constructor(private readonly child: ChildProcess) {
     const out = child.stdout!;
     out.on('data', (b: Buffer) => {
-      this.pending.push(b);
-      this.pendingBytes += b.length;
-      if (this.pendingBytes > HIGH_WATER && !this.paused) {
+      this.more.push(b);
+      this.unparsed += b.length;
+      if (this.unparsed > HIGH_WATER && !this.paused) {
         this.paused = true;
         out.pause();
       }
@@ -298,9 +324,11 @@ export class TreeScan {
   fail(): void {
     if (this.failed) return;
     this.failed = true;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.buf = Buffer.alloc(0);
+    this.more = [];
+    this.unparsed = 0;
     this.dirs.clear();
+    this.open = null;
     this.child.stdout?.destroy();
     try {
       if (this.child.pid !== undefined && this.child.exitCode === null) process.kill(-this.child.pid, 'SIGKILL');
@@ -315,59 +343,68 @@ export class TreeScan {
   }
 
   /**
-   * Parses every whole record received. Records are small and a directory's block is
-   * parsed whole, so a short read keeps the bytes and waits for more.
+   * Parses whole records until `stop()` holds or the bytes run out. Each record (a header,
+   * one entry) is parsed once: one cut short is left for the next call, from its start.
+   * Parsing only as far as the walk asks keeps what it makes short-lived.
    */
-  private parse(): void {
-    if (this.failed || !this.pending.length) return;
-    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-    const c = new Cursor(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength));
-    let done = 0;
+  private parse(stop: () => boolean): void {
+    if (this.failed) return;
+    if (this.more.length) {
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.more]);
+      this.pos = 0;
+      this.more = [];
+    }
+    const c = new Cursor(this.buf);
+    c.at = this.pos;
     try {
-      while (c.at < buf.length) {
-        const tag = c.u8();
-        if (tag === 0x52 /* R */ && this.root === undefined) {
-          this.root = c.entry();
-        } else if (tag === 0x44 /* D */) {
-          const dirPath = c.bytes(c.i32());
-          const count = c.i32();
-          const entries = new Map<string, ScannedEntry>();
-          let names: string[] | null = null;
-          if (count >= 0) {
-            names = [];
-            for (let i = 0; i < count; i++) {
-              const name = c.bytes(c.i32());
-              names.push(name);
-              entries.set(name, c.entry());
-            }
-          }
-          this.dirs.set(dirPath, { names, entries });
-        } else if (tag === 0x45 /* E */) {
-          this.ended = true;
+      while (!stop() && c.at < this.buf.length) {
+        const open = this.open;
+        if (open) {
+          const name = c.bytes(c.i32());
+          const entry = c.entry();
+          open.dir.names!.push(name);
+          open.dir.entries.set(name, entry);
+          if (--open.left === 0) this.closeDir();
         } else {
-          this.fail();
-          return;
+          const tag = c.u8();
+          if (tag === 0x52 /* R */ && this.root === undefined) {
+            this.root = c.entry();
+          } else if (tag === 0x44 /* D */) {
+            const path = c.bytes(c.i32());
+            const count = c.i32();
+            this.open = { path, left: count, dir: { names: count >= 0 ? [] : null, entries: new Map() } };
+            if (count <= 0) this.closeDir();
+          } else if (tag === 0x45 /* E */) {
+            this.ended = true;
+          } else {
+            this.fail();
+            return;
+          }
         }
-        done = c.at;
+        this.pos = c.at;
       }
     } catch (e) {
       if (e !== SHORT) throw e;
     }
-    const rest = buf.subarray(done);
-    this.pending = rest.length ? [rest] : [];
-    this.pendingBytes = rest.length;
-    if (this.paused && this.pendingBytes < LOW_WATER) {
+    this.unparsed = this.buf.length - this.pos;
+    if (this.paused && this.unparsed < LOW_WATER) {
       this.paused = false;
       this.child.stdout?.resume();
     }
   }
 
-  private async until<T>(get: () => T | undefined): Promise<T | null> {
+  private closeDir(): void {
+    const open = this.open!;
+    this.dirs.set(open.path, open.dir);
+    this.open = null;
+  }
+
+  /** Waits until `ready()`, parsing as bytes come; then `get()`. null when it never will be. */
+  private async until<T>(ready: () => boolean, get: () => T): Promise<T | null> {
     for (;;) {
-      this.parse();
+      this.parse(ready);
       if (this.failed) return null;
-      const got = get();
-      if (got !== undefined) return got;
+      if (ready()) return get();
       // Nothing more will come (a record cut short at the end stays unparsed).
       if (this.ended) return null;
       if (this.paused) {
@@ -385,29 +422,30 @@ export class TreeScan {
 
   /** The root's entry, or null (then Node asks). */
   rootEntry(): Promise<ScannedEntry | null> {
-    return this.until(() => (this.root === undefined ? undefined : this.root));
+    return this.until(() => this.root !== undefined, () => this.root ?? null);
   }
 
   /** The directory's listing and entries, once (a second ask gets null: Node asks). */
   takeDir(dirPath: string): ScannedDir | null | Promise<ScannedDir | null> {
     if (this.failed) return null;
-    const take = (): ScannedDir | undefined => {
-      const d = this.dirs.get(dirPath);
-      if (d) this.dirs.delete(dirPath);
+    const ready = () => this.dirs.has(dirPath);
+    const take = (): ScannedDir => {
+      const d = this.dirs.get(dirPath)!;
+      this.dirs.delete(dirPath);
       return d;
     };
-    // Usually parsed already: then no promise (the walk awaits only real ones).
-    this.parse();
-    const now = take();
-    if (now) return now;
-    if (this.ended) return null;
-    return this.until(take);
+    // Usually in hand, or in the bytes received: then no promise (the walk awaits only real ones).
+    this.parse(ready);
+    if (ready()) return take();
+    if (this.ended || this.failed) return null;
+    return this.until(ready, take);
   }
 
   /** The walk is over: perl, if still running, is not needed. */
   close(): void {
     if (!this.ended) this.fail();
-    this.pending = [];
+    this.buf = Buffer.alloc(0);
+    this.more = [];
     this.dirs.clear();
   }
 }

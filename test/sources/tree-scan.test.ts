@@ -50,7 +50,7 @@ function makeTree(): void {
 beforeAll(makeTree);
 
 /** A walk's stats by path (atime aside: listing a directory may set it). */
-async function walkWith(scan: ((root: string) => TreeScan | null) | null) {
+async function walkWith(scan?: ((root: string) => TreeScan | null) | null) {
   const stats = new Map<string, Omit<SourceStat, 'atime'>>();
   const source = new NodeSourceFs(host, { scan });
   const loaded = await loadDirectory(source, {
