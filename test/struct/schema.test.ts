@@ -2,7 +2,7 @@
 // values, range checks on encode (no silent truncation), low-bit fields, get/set/span, and
 // decoding that names the struct, field and offset when the bytes are short or too wide.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { StructRangeError, defineStruct } from '../../src/struct/schema.js';
 import { CorruptInputError } from '../../src/util/errors.js';
 
@@ -93,5 +93,35 @@ describe('hex text fields', () => {
     expect(() => H.encode({ n: 2 ** 32 })).toThrow(/does not fit 8 hex digits/);
     b[5] = 0x67; // 'g'
     expect(() => H.decode(b)).toThrow(CorruptInputError);
+  });
+
+  // Encoders are made as code (new Function); a host that forbids it (a page's CSP) gets
+  // the table loop instead. Both must write the same bytes and refuse the same values.
+  it('encodes the same without made code (a host that forbids eval)', () => {
+    const fields = [['a', 'u8', 0x0], ['b', 'u16', 0x1], ['c', 'u32', 0x3], ['d', 'u32be', 0x7], ['lo', 'u32', 0xb], ['hi', 'u16', 0xf], ['s', 'u16', 0x11]] as const;
+    const opts = { split: { w: ['lo', 'hi'] }, lowBits: ['s'] } as const;
+    const made = defineStruct('made', fields, opts);
+    vi.stubGlobal('Function', function NoEval() {
+      throw new EvalError('code generation from strings disallowed');
+    });
+    let loop;
+    try {
+      loop = defineStruct('loop', fields, opts);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    fc.assert(fc.property(
+      fc.record({ a: fc.integer({ min: -1, max: 0x100 }), b: fc.nat(0x10000), c: fc.oneof(fc.nat(0xffffffff), fc.double()), d: fc.nat(0xffffffff), w: fc.nat(2 ** 48), s: fc.integer() }, { requiredKeys: [] }),
+      (v) => {
+        const run = (st: typeof made) => {
+          try {
+            return [...st.encode(v)];
+          } catch (e) {
+            return (e as Error).message.replace(/^struct \w+/, '');
+          }
+        };
+        expect(run(loop)).toEqual(run(made));
+      },
+    ), { numRuns: 500 });
   });
 });
