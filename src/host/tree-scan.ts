@@ -344,52 +344,68 @@ export class TreeScan {
 
   /**
    * Parses whole records until `stop()` holds or the bytes run out. Each record (a header,
-   * one entry) is parsed once: one cut short is left for the next call, from its start.
+   * one entry) is parsed once: one cut short at the end of a chunk is joined with the
+   * next chunk only (so a far-ahead perl never makes this copy megabytes per ask).
    * Parsing only as far as the walk asks keeps what it makes short-lived.
    */
   private parse(stop: () => boolean): void {
-    if (this.failed) return;
-    if (this.more.length) {
-      this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.more]);
-      this.pos = 0;
-      this.more = [];
-    }
-    const c = new Cursor(this.buf);
-    c.at = this.pos;
-    try {
-      while (!stop() && c.at < this.buf.length) {
-        const open = this.open;
-        if (open) {
-          const name = c.bytes(c.i32());
-          const entry = c.entry();
-          open.dir.names!.push(name);
-          open.dir.entries.set(name, entry);
-          if (--open.left === 0) this.closeDir();
-        } else {
-          const tag = c.u8();
-          if (tag === 0x52 /* R */ && this.root === undefined) {
-            this.root = c.entry();
-          } else if (tag === 0x44 /* D */) {
-            const path = c.bytes(c.i32());
-            const count = c.i32();
-            this.open = { path, left: count, dir: { names: count >= 0 ? [] : null, entries: new Map() } };
-            if (count <= 0) this.closeDir();
-          } else if (tag === 0x45 /* E */) {
-            this.ended = true;
-          } else {
-            this.fail();
-            return;
-          }
-        }
-        this.pos = c.at;
+    while (!this.failed && !stop()) {
+      if (this.pos >= this.buf.length) {
+        const next = this.more.shift();
+        if (!next) break;
+        this.buf = next;
+        this.pos = 0;
       }
-    } catch (e) {
-      if (e !== SHORT) throw e;
+      const c = new Cursor(this.buf);
+      c.at = this.pos;
+      let short = false;
+      try {
+        while (!stop() && c.at < this.buf.length) {
+          this.record(c);
+          if (this.failed) return;
+          this.pos = c.at;
+        }
+      } catch (e) {
+        if (e !== SHORT) throw e;
+        short = true;
+      }
+      if (!short) continue; // this chunk is used up, or the walk has what it asked for
+      // A record runs into the next chunk: join what is left of this one with it.
+      const next = this.more.shift();
+      if (!next) break;
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), next]);
+      this.pos = 0;
     }
-    this.unparsed = this.buf.length - this.pos;
+    this.unparsed = this.buf.length - this.pos + this.more.reduce((n, b) => n + b.length, 0);
     if (this.paused && this.unparsed < LOW_WATER) {
       this.paused = false;
       this.child.stdout?.resume();
+    }
+  }
+
+  /** One record at the cursor (throws SHORT, having changed nothing, when it is cut short). */
+  private record(c: Cursor): void {
+    const open = this.open;
+    if (open) {
+      const name = c.bytes(c.i32());
+      const entry = c.entry();
+      open.dir.names!.push(name);
+      open.dir.entries.set(name, entry);
+      if (--open.left === 0) this.closeDir();
+      return;
+    }
+    const tag = c.u8();
+    if (tag === 0x52 /* R */ && this.root === undefined) {
+      this.root = c.entry();
+    } else if (tag === 0x44 /* D */) {
+      const path = c.bytes(c.i32());
+      const count = c.i32();
+      this.open = { path, left: count, dir: { names: count >= 0 ? [] : null, entries: new Map() } };
+      if (count <= 0) this.closeDir();
+    } else if (tag === 0x45 /* E */) {
+      this.ended = true;
+    } else {
+      this.fail();
     }
   }
 
