@@ -172,7 +172,7 @@ export class NodeSourceFs implements SourceFs {
     const slash = path.lastIndexOf('/');
     if ((slash < 0 ? '' : path.slice(0, slash)) !== this.scanDirPath) return undefined;
     this.lastPath = path;
-    return (this.lastEntry = dir.entries.get(slash < 0 ? path : path.slice(slash + 1)));
+    return (this.lastEntry = dir.entry(slash < 0 ? path : path.slice(slash + 1)));
   }
 
   private lstatNow(path: string): SourceStat {
