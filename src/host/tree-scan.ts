@@ -195,13 +195,20 @@ function makedevKey(major: number, minor: number, ino: bigint): string {
   return `${dev}:${ino}`;
 }
 
-/** A signed 64-bit field as a number (exact below 2^53, as every size and time is). */
+/**
+ * A signed 64-bit field as a number (exact below 2^53, as every size and time is). A
+ * small value comes back as an int32, so V8 keeps it as a small integer: computed as a
+ * double, every size and mtime of a tree was a 16-byte boxed number the tree kept (1.5
+ * million of them, 24 MB, at 300,000 files).
+ */
 function i64(v: DataView, at: number): number {
-  return v.getUint32(at, LE) + v.getInt32(at + 4, LE) * 4294967296;
+  const lo = v.getUint32(at, LE);
+  const hi = v.getInt32(at + 4, LE);
+  return hi === 0 && lo <= 0x7fffffff ? lo | 0 : lo + hi * 4294967296;
 }
 
 function timeAt(v: DataView, at: number): { sec: number; nsec: number } {
-  return { sec: i64(v, at), nsec: v.getUint32(at + 8, LE) };
+  return { sec: i64(v, at), nsec: v.getUint32(at + 8, LE) | 0 };
 }
 
 /** SourceStat from the statx bytes at `at` (see the layout in statx(2)). */
