@@ -119,4 +119,42 @@ describe('the tree scan', () => {
     }
     await node.loaded.content.close();
   });
+
+  // Names and link targets of any bytes (but '/' and NUL), up to the kernel's limits, in
+  // random nestings: the scan's records carry them exactly, or the walk would differ.
+  it('random trees with names of any bytes: what Node sees', async () => {
+    let n = 0;
+    const name = fc.uint8Array({ minLength: 1, maxLength: 255 }).map((b) => Buffer.from(b.map((x) => (x === 0x2f || x === 0 ? 0x5f : x)))).filter((b) => b.toString('latin1') !== '.' && b.toString('latin1') !== '..');
+    const entry = fc.record({ name, kind: fc.constantFrom('file', 'dir', 'link'), size: fc.nat(5000), target: fc.uint8Array({ minLength: 1, maxLength: 600 }), depth: fc.nat(3) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 40 }), async (entries) => {
+        const root = Buffer.from(path.join(work, `random-${n++}`));
+        fs.mkdirSync(root);
+        const dirs: Buffer[] = [root];
+        for (const e of entries) {
+          const parent = dirs[Math.min(e.depth, dirs.length - 1)]!;
+          const at = Buffer.concat([parent, Buffer.from('/'), e.name]);
+          if (fs.existsSync(at)) continue;
+          if (e.kind === 'dir') {
+            fs.mkdirSync(at);
+            dirs.push(at);
+          } else if (e.kind === 'file') fs.writeFileSync(at, Buffer.alloc(e.size, 7));
+          else fs.symlinkSync(Buffer.from(e.target.map((x) => x || 1)), at);
+        }
+        const walk = async (scan: ((r: string) => TreeScan | null) | null | undefined) => {
+          const stats = new Map<string, unknown>();
+          const src = new NodeSourceFs(root.toString(), { scan });
+          const loaded = await loadDirectory(src, { onEntry: (p, st) => stats.set(p, { ...st, atime: undefined }) });
+          await loaded.content.close();
+          return { stats, answered: src.scanAnswered, loaded };
+        };
+        const node = await walk(null);
+        const scanned = await walk(undefined);
+        expect(scanned.answered).toBe(scanned.stats.size);
+        expect(scanned.stats).toEqual(node.stats);
+        await expectTreesEqual(node.loaded.tree, node.loaded.content, scanned.loaded.tree, scanned.loaded.content, []);
+      }),
+      { numRuns: 20 },
+    );
+  });
 });
