@@ -5,7 +5,7 @@
 // (the tree that is walked).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOTFS_NAME, TABLE_NAME } from '../sources/meta-table.js';
+import { ROOTFS_NAME, isCookedDir } from '../sources/meta-table.js';
 
 function optionValue(args: string[], name: string): string | undefined {
   for (let i = 0; i < args.length; i++) {
@@ -28,11 +28,5 @@ export function earlySourceDir(args: string[]): string | undefined {
   } catch {
     return undefined;
   }
-  try {
-    const rootfs = path.join(src, ROOTFS_NAME);
-    if (fs.statSync(path.join(src, TABLE_NAME)).isFile() && fs.statSync(rootfs).isDirectory()) return rootfs;
-  } catch {
-    /* not a cooked directory */
-  }
-  return src;
+  return isCookedDir(src) ? path.join(src, ROOTFS_NAME) : src;
 }

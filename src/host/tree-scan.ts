@@ -139,10 +139,9 @@ export interface ScannedEntry {
 
 /**
  * A directory as the scan saw it: its names, and each entry's record left in the bytes
- * it came in until the walk asks for it. Decoded all at once, a directory of a thousand
- * entries made a thousand stats that outlived a scavenge or two while the walk went
- * through them, and were promoted to die in the old generation: at a million files that
- * was some 40 MB more peak RSS than lstat's own short-lived results.
+ * it came in until the walk asks for it, so the stat the walk gets is made just before
+ * it is used (a directory of a thousand entries decoded at once kept a thousand stats
+ * alive while the walk went through them).
  */
 export class ScannedDir {
   /** null when perl could not list it (Node asks again). */
@@ -238,6 +237,18 @@ export function statFromStatx(v: DataView, at: number): SourceStat | null {
   };
 }
 
+/**
+ * What follows an entry's statx bytes and xattr size (statx at `at`): a symlink's target,
+ * a possibly sparse file's runs, or nothing. perl sends runs for the same files.
+ */
+function tailOf(v: DataView, at: number): 'target' | 'runs' | null {
+  const type = v.getUint16(at + 28, LE) & 0xf000;
+  if (type === 0xa000) return 'target';
+  if (type !== 0x8000) return null;
+  const size = i64(v, at + 40);
+  return size > 0 && i64(v, at + 48) * 512 < size ? 'runs' : null;
+}
+
 /** Reads records from a byte window; throws SHORT at its end. */
 class Cursor {
   at = 0;
@@ -268,25 +279,14 @@ class Cursor {
   skipEntry(): void {
     if (this.i32() !== 0) return;
     this.need(STATX_BYTES + 4);
-    const v = this.view;
-    const at = this.at;
+    const tail = tailOf(this.view, this.at);
     this.at += STATX_BYTES + 4;
-    const type = v.getUint16(at + 28, LE) & 0xf000;
-    if (type === 0xa000) {
-      const n = this.i32();
-      if (n > 0) {
-        this.need(n);
-        this.at += n;
-      }
-    } else if (type === 0x8000) {
-      const size = i64(v, at + 40);
-      if (size > 0 && i64(v, at + 48) * 512 < size) {
-        const n = this.i32();
-        if (n > 0) {
-          this.need(16 * n);
-          this.at += 16 * n;
-        }
-      }
+    if (!tail) return;
+    const n = this.i32();
+    const bytes = tail === 'target' ? n : 16 * n;
+    if (bytes > 0) {
+      this.need(bytes);
+      this.at += bytes;
     }
   }
 
@@ -298,25 +298,19 @@ class Cursor {
     const v = this.view;
     this.at += STATX_BYTES;
     const xattrBytes = this.i32();
-    const type = v.getUint16(at + 28, LE) & 0xf000;
+    const tail = tailOf(v, at);
     let target: string | undefined;
     let dataRuns: DataRun[] | undefined;
-    if (type === 0xa000) {
-      const n = this.i32();
-      if (n >= 0) target = this.bytes(n);
-    } else if (type === 0x8000) {
+    const n = tail ? this.i32() : -1;
+    if (tail === 'target' && n >= 0) target = this.bytes(n);
+    if (tail === 'runs' && n >= 0) {
+      this.need(16 * n);
       const size = i64(v, at + 40);
-      if (size > 0 && i64(v, at + 48) * 512 < size) {
-        const n = this.i32();
-        if (n >= 0) {
-          this.need(16 * n);
-          dataRuns = [];
-          for (let i = 0; i < n; i++, this.at += 16) {
-            const offset = i64(v, this.at);
-            const end = Math.min(i64(v, this.at + 8), size);
-            if (end > offset) dataRuns.push({ offset, length: end - offset });
-          }
-        }
+      dataRuns = [];
+      for (let i = 0; i < n; i++, this.at += 16) {
+        const offset = i64(v, this.at);
+        const end = Math.min(i64(v, this.at + 8), size);
+        if (end > offset) dataRuns.push({ offset, length: end - offset });
       }
     }
     // The stat last: the record is whole, so nothing made here is made twice.
@@ -542,7 +536,9 @@ const early = new Map<string, TreeScan>();
 
 /** perl's arguments for a scan of `root` (tests run it through a pipe that cuts it short). */
 export function scanArgs(root: string, budget: number, nr = SYSCALLS[process.arch]!): string[] {
-  return ['-e', SCRIPT, root, String(nr.statx), String(nr.llistxattr), String(nr.fadvise64), String(nr.preadv2), String(budget)];
+  // perl reads switches after -e's script too: a root named "-e..." would be perl code.
+  // "--" ends them, and the root is absolute besides.
+  return ['-e', SCRIPT, '--', path.resolve(root), String(nr.statx), String(nr.llistxattr), String(nr.fadvise64), String(nr.preadv2), String(budget)];
 }
 
 /** Starts scanning `root`; null where it cannot run (another OS or architecture, no perl to spawn). */

@@ -19,14 +19,7 @@ import { type LoadedTree, loadDirectory } from './directory.js';
 import type { DirNode, FsNode } from '../tree/node.js';
 import { KIND_CODE, ROOTFS_NAME, TABLE_NAME, type TableEntry, readTable, sameInode } from './meta-table.js';
 
-/** True when `dir` looks like a cooked directory. */
-export function isCookedDir(dir: string): boolean {
-  try {
-    return fs.statSync(nodePath.join(dir, TABLE_NAME)).isFile() && fs.statSync(nodePath.join(dir, ROOTFS_NAME)).isDirectory();
-  } catch {
-    return false;
-  }
-}
+export { isCookedDir } from './meta-table.js';
 
 function isPlaceholder(e: TableEntry): boolean {
   return e.kind === 'c' || e.kind === 'b' || e.kind === 'p' || e.kind === 's';

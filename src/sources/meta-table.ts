@@ -9,11 +9,21 @@
 // PATH is the byte-string path relative to rootfs ("" for the root); KIND one of
 // f d l c b p s. Device nodes, fifos and sockets are empty regular files on the host.
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import type { FsNode, NodeMeta } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
 
 export const TABLE_NAME = 'cake-meta.jsonl';
 export const ROOTFS_NAME = 'rootfs';
+
+/** True when `dir` looks like a cooked directory (here, beside the names: the CLI's first lines ask it). */
+export function isCookedDir(dir: string): boolean {
+  try {
+    return fs.statSync(nodePath.join(dir, TABLE_NAME)).isFile() && fs.statSync(nodePath.join(dir, ROOTFS_NAME)).isDirectory();
+  } catch {
+    return false;
+  }
+}
 const HEADER = { format: 'cake-img cooked tree', version: 1 };
 
 export type KindCode = 'f' | 'd' | 'l' | 'c' | 'b' | 'p' | 's';

@@ -157,4 +157,20 @@ describe('the tree scan', () => {
       { numRuns: 20 },
     );
   });
+
+  // perl reads switches after -e's script as well: a root named "-e..." must reach the
+  // script as its argument, never as perl code.
+  it('passes the root to perl as an argument, whatever it is named', () => {
+    const dir = path.join(work, '-eexit(7)');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'f'), 'x');
+    const args = scanArgs(path.relative(process.cwd(), dir), 0);
+    expect(args[2]).toBe('--');
+    expect(args[3]).toBe(dir);
+    const out = spawnSync('perl', ['-e', 'print $ARGV[0]', ...args.slice(2)], { encoding: 'utf8' });
+    expect(out.stdout).toBe(dir);
+    const scan = execFileSync('perl', args);
+    expect(String.fromCharCode(scan[0]!)).toBe('R');
+    expect(scan.includes(Buffer.from('f'))).toBe(true);
+  });
 });
