@@ -211,6 +211,9 @@ export function defineStruct<const F extends readonly FieldSpec[], const S exten
 
 type EncodeInto = (v: Record<string, unknown>, buf: Uint8Array, at: number) => void;
 
+/** Whether this host lets code be made from text (undefined: not tried yet). */
+let canMakeCode: boolean | undefined;
+
 /**
  * The encoder of a table: rows in table order, then split values (which take precedence
  * over their parts). Made as straight-line code, one statement per row with its field
@@ -262,10 +265,14 @@ function compileEncoder(name: string, rows: readonly Row[], splits: Map<string, 
       lines.push(`x = v[${key}]; if (x !== undefined) ${slow}`);
     }
   });
+  if (canMakeCode === false) return generic;
   try {
     const make = new Function('name', 'rows', 'splitList', 'writeField', 'writeSplit', `return function encode(v, buf, at) { let x, p; ${lines.join(' ')} };`);
+    canMakeCode = true;
     return make(name, rows, splitList, writeField, writeSplit) as EncodeInto;
   } catch {
+    // Asked once: a browser reports each refusal as a CSP violation.
+    canMakeCode = false;
     return generic;
   }
 }
