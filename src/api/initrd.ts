@@ -24,6 +24,7 @@ import { checkOutputPath } from '../host/output-file.js';
 import { CPIO_MAX_TIME } from '../bake/cpio/records.js';
 import { checkEpoch } from './mkfs.js';
 import { unreadable } from '../host/load-source.js';
+import { optimizeFromNow } from '../host/jit-tiering.js';
 
 export interface InitrdApiRequest {
   busybox?: string;
@@ -93,6 +94,7 @@ function readInput(file: string): Uint8Array {
  * rootfs's own busybox (by its bytes) are all it depends on (not when busybox was fetched).
  */
 export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>, rec?: DepRecorder, ownBusybox?: OwnBusybox) {
+  optimizeFromNow(); // decoding modules and deflate are per-byte loops (host/jit-tiering.ts)
   const own = ownBusybox !== undefined ? ownBusybox : !req.busybox && req.rootfs ? await staticBusyboxIn(req.rootfs.tree, req.rootfs.content) : null;
   const found = own ? null : await findBusybox(req.busybox, rec);
   const busyboxPath = own ? `the rootfs's ${own.path}` : found!.path;

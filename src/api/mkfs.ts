@@ -18,6 +18,7 @@ import { ext4WrittenRanges } from '../bake/ext4/written-ranges.js';
 import type { ByteRange } from '../io/byte-ranges.js';
 import { type FormatChoice, chooseFormat, plannedSize } from './output-format.js';
 import { faultPoint } from '../host/fault.js';
+import { optimizeFromNow } from '../host/jit-tiering.js';
 
 /** What `cake-img mkfs` takes: the ext4 options (bake/tree-options.ts) and where from and to. */
 export interface MkfsRequest extends Ext4Request {
@@ -117,6 +118,7 @@ export async function startMkfs(req: MkfsRequest, size: number | 'auto'): Promis
   const offset = checkOffset(req);
   checkOutputPath(req.image, { option: 'IMG', inputs: [req.source] }); // before any work
   const chosen = chooseFormat(req.image, req.format, req.qcow2Compress, size);
+  if (chosen.format !== 'raw') optimizeFromNow(); // its writer's per-cluster work (host/jit-tiering.ts)
   if (offset > 0 && chosen.format !== 'raw') throw new InvalidOptionError('--offset', `writes into an existing raw image, not a ${chosen.format} one (make the disk raw, then convert it)`);
   const existing = offset > 0 ? existingTarget(req.image) : null;
   const t0 = performance.now();

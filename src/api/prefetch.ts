@@ -5,7 +5,9 @@
 import { startTreeScanEarly } from '../host/tree-scan.js';
 import { earlySourceDir } from './early-source.js';
 
-export function prefetchSourceOf(args: string[]): void {
+/** Returns the directory it started scanning, if any. */
+export function prefetchSourceOf(args: string[]): string | undefined {
   const dir = earlySourceDir(args);
   if (dir) startTreeScanEarly(dir);
+  return dir;
 }

@@ -4,10 +4,13 @@
 import * as v8 from 'node:v8';
 import { prefetchSourceOf } from '../api/prefetch.js';
 import { startGuardianEarly } from '../host/lifecycle.js';
+import { deferOptimizingCompiler } from '../host/jit-tiering.js';
 
 // Commands that soon make a temp file (their output) or start a child (cook's proot, boot's
 // QEMU). Not `build`: a no-op build (everything cached) does neither and should not pay for perl.
 const GUARDED = new Set(['mkfs', 'initramfs', 'initrd', 'bake', 'convert', 'cook', 'boot']);
+// Commands measured faster without TurboFan on a small tree (not initramfs: its deflate).
+const DEFERRED_OPT = new Set(['mkfs', 'bake']);
 
 // V8's heap is tuned for speed; a tree of a million files makes the heap hold a few
 // hundred MB live, and two defaults then cost more memory than their speed is worth. Node
@@ -29,7 +32,10 @@ if (measuredV8 && !/semi-space/.test(given)) v8.setFlagsFromString('--semi-space
 // 465 -> 388 MB, for some ten more full GCs (incremental, a few ms of pause each; about
 // 4% more CPU at 300,000 files, none on a 9,000-file Debian tree).
 if (measuredV8 && !/heap-growing-percent/.test(given)) v8.setFlagsFromString('--heap-growing-percent=25');
-prefetchSourceOf(process.argv.slice(2));
+const sourceDir = prefetchSourceOf(process.argv.slice(2));
+// A bake or mkfs of a host directory starts without V8's optimizing compiler and turns it
+// on when the tree proves large (host/jit-tiering.ts).
+if (sourceDir && DEFERRED_OPT.has(process.argv[2]!)) deferOptimizingCompiler(given);
 // Start the guardian of temps and children (host/lifecycle.ts) while the process is small.
 if (GUARDED.has(process.argv[2] ?? '') && !process.argv.includes('--help') && !process.argv.includes('-h')) startGuardianEarly();
 await import('./program.js');

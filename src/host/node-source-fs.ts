@@ -9,6 +9,7 @@ import { displayName } from '../tree/names.js';
 import { startReadAhead } from './read-ahead.js';
 import { type ScannedDir, type ScannedEntry, type TreeScan, takeTreeScan } from './tree-scan.js';
 import type { SourceFs, SourceStat } from '../io/source-fs.js';
+import { countWalked } from './jit-tiering.js';
 
 type XattrModule = {
   listAttributesSync(path: string): string[];
@@ -222,12 +223,15 @@ export class NodeSourceFs implements SourceFs {
     }
     this.scanDir = dir;
     this.scanDirPath = path;
+    countWalked(dir.names.length);
     return dir.names;
   }
 
   private readdirNow(path: string): string[] {
     try {
-      return fs.readdirSync(this.arg(path), { encoding: 'latin1' });
+      const names = fs.readdirSync(this.arg(path), { encoding: 'latin1' });
+      countWalked(names.length);
+      return names;
     } catch (e) {
       this.fail(path, e);
     }
