@@ -3,7 +3,6 @@
 import * as fs from 'node:fs';
 import type { ByteRange } from '../io/byte-ranges.js';
 import { type ImageReader, type ImageSource } from '../bake/image-formats/source.js';
-import { openImage } from '../bake/image-formats/open.js';
 import { CorruptInputError, quote } from '../util/errors.js';
 import { unreadable } from './load-source.js';
 import { seekDataRuns } from './node-source-fs.js';
@@ -79,6 +78,8 @@ export function fileDataRanges(f: ImageFile): () => AsyncIterable<ByteRange> {
 export async function readImageFile(file: string): Promise<{ file: ImageFile; reader: ImageReader }> {
   const f = openImageFile(file);
   try {
+    // The format readers (qcow2's inflate among them) load only to read an image, not a kernel.
+    const { openImage } = await import('../bake/image-formats/open.js');
     return { file: f, reader: await openImage(f, quote(file), { dataRanges: fileDataRanges(f) }) };
   } catch (e) {
     f.close();

@@ -9,10 +9,7 @@ import * as path from 'node:path';
 import { CakeError, CorruptInputError, InvalidOptionError } from '../util/errors.js';
 import { isDeb } from '../sources/compression.js';
 import { unreadable } from './load-source.js';
-import { unpackDeb } from './debian.js';
-import { depmodSourceFs } from '../bake/initrd/depmod-fs.js';
 import { NodeSourceFs } from './node-source-fs.js';
-import { nodeXz } from './host-decoders.js';
 
 export interface KernelInput {
   image: string;
@@ -59,6 +56,8 @@ async function fromDirectory(dir: string, label: string): Promise<KernelInput> {
 /** Writes modules.dep, modules.softdep and modules.alias for ROOT/lib/modules/VERSION (what `depmod -b ROOT VERSION` writes of them). */
 export async function depmod(root: string, version: string, label: string): Promise<void> {
   const dir = path.join(root, 'lib/modules', version);
+  // Loaded here, not with the module: a kernel that has its modules.dep needs no indexer.
+  const [{ depmodSourceFs }, { nodeXz }] = await Promise.all([import('../bake/initrd/depmod-fs.js'), import('./host-decoders.js')]);
   let out;
   try {
     out = await depmodSourceFs(new NodeSourceFs(dir, { xattrs: false }), dir, nodeXz());
@@ -78,6 +77,7 @@ export async function resolveKernel(kernel: string, kernelModules: string | unde
   if (isDeb(readAt(kernel, 0, 8))) {
     const digest = createHash('sha256').update(fs.readFileSync(kernel)).digest('hex').slice(0, 16);
     // "-d2": unpacked trees indexed by the host's depmod before are not reused.
+    const { unpackDeb } = await import('./debian.js');
     const dest = await unpackDeb(kernel, path.join(cache(), 'kernels', `${path.basename(kernel, '.deb')}-${digest}-d2`));
     const k = await fromDirectory(dest, kernel);
     return kernelModules ? { ...k, modules: kernelModules } : k;

@@ -5,10 +5,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkSyslinuxBlobs, extractFromExtlinux } from '../bake/syslinux/extract.js';
-import { debianPackage, unpackedFrom } from './debian.js';
-import { hostByteFile } from './archive-file.js';
-import { registerHostDecoders } from './host-decoders.js';
-import { syslinuxFromFiles } from '../sources/syslinux-files.js';
 import { CakeError, CorruptInputError, InvalidOptionError } from '../util/errors.js';
 
 export interface SyslinuxFound {
@@ -104,6 +100,7 @@ function fromDirectory(dir: string): SyslinuxFound {
 
 async function fromDebian(cacheDir: string): Promise<SyslinuxFound> {
   const cache = path.join(cacheDir, 'syslinux');
+  const { debianPackage, unpackedFrom } = await import('./debian.js');
   const [ext, common] = [await debianPackage('extlinux', cache), await debianPackage('syslinux-common', cache)];
   const binary = path.join(ext, 'usr/bin/extlinux');
   if (!isFile(binary)) throw new CorruptInputError(ext, 'the extlinux package has no usr/bin/extlinux');
@@ -119,6 +116,10 @@ export async function findSyslinux(opts: FindSyslinuxOptions): Promise<SyslinuxF
   if (opts.path !== undefined && (opts.path.includes(',') || opts.path.endsWith('.deb'))) {
     const files = opts.path.split(',').map((p) => p.trim()).filter(Boolean);
     for (const f of files) if (!isFile(f)) throw new InvalidOptionError('--syslinux', `${f}: no such file`);
+    // The package readers load only for this (a host's extlinux needs none of them).
+    const [{ registerHostDecoders }, { hostByteFile }, { syslinuxFromFiles }] = await Promise.all([
+      import('./host-decoders.js'), import('./archive-file.js'), import('../sources/syslinux-files.js'),
+    ]);
     registerHostDecoders(); // the packages' data.tar.xz
     return syslinuxFromFiles(files.map(hostByteFile));
   }

@@ -6,7 +6,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkEfiApplication } from '../bake/uefi/pe.js';
 import { CakeError, InvalidOptionError } from '../util/errors.js';
-import { debianPackage, unpackedFrom } from './debian.js';
 
 export const SYSTEMD_BOOT_EFI = 'systemd-bootx64.efi';
 export const HOST_SYSTEMD_BOOT = `/usr/lib/systemd/boot/efi/${SYSTEMD_BOOT_EFI}`;
@@ -45,6 +44,7 @@ export async function findSystemdBoot(opts: { path?: string; cacheDir: string; h
     tried.push(`no ${HOST_SYSTEMD_BOOT}`);
   }
   try {
+    const { debianPackage, unpackedFrom } = await import('./debian.js');
     const root = await debianPackage(DEBIAN_PACKAGE, path.join(opts.cacheDir, 'systemd-boot'));
     const file = path.join(root, HOST_SYSTEMD_BOOT);
     if (!isFile(file)) throw new CakeError('ENOPKG', 'tool', `the ${DEBIAN_PACKAGE} package has no ${HOST_SYSTEMD_BOOT}`);

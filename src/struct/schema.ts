@@ -171,14 +171,16 @@ export function defineStruct<const F extends readonly FieldSpec[], const S exten
   const splits = splitValues(name, opts.split ?? {}, byName, low);
   for (const l of low) if (!byName.has(l) && !splits.has(l)) throw new Error(`struct ${name}: lowBits names ${l}, which it does not have`);
   const check = (buf: Uint8Array, at: number): void => checkRoom(name, total, buf, at);
-  const encodeInto = compileEncoder(name, rows, splits);
+  // Made at the first encode: a command loads tables it never writes (a bake loads FAT's,
+  // GPT's and the image formats' with the disk planner).
+  let encodeInto: EncodeInto | undefined;
   return {
     name,
     size: total,
     offsets: offsets as Record<keyof T & string, number>,
     encode(value, into, at = 0) {
       const buf = into ?? new Uint8Array(total);
-      encodeInto(value as Record<string, unknown>, buf, at);
+      (encodeInto ??= compileEncoder(name, rows, splits))(value as Record<string, unknown>, buf, at);
       return buf;
     },
     decode(buf, at = 0) {

@@ -7,6 +7,8 @@ import { type StructValue, defineStruct } from '../../../struct/schema.js';
 /** "KDMV" read as a little-endian u32. */
 export const VMDK_MAGIC = 0x564d444b;
 export const VMDK_SECTOR = 512;
+/** A monolithic sparse extent holds at most 2^32 sectors (2 TiB). */
+export const VMDK_MAX_BYTES = 2 ** 32 * VMDK_SECTOR;
 export const VMDK_VERSION_STREAM = 3;
 export const FLAG_NL_DETECT = 1 << 0;
 export const FLAG_RGD = 1 << 1;

@@ -14,7 +14,7 @@ import { zlibWrap } from '../zlib.js';
 import { vmdkDescriptor } from './descriptor.js';
 import {
   COMPRESSION_DEFLATE, FLAG_COMPRESSED, FLAG_MARKERS, FLAG_NL_DETECT, GRAIN_SECTORS, GTES_PER_GT, LINE_END_CHARS, MARKER_FOOTER,
-  MARKER_GD, MARKER_GT, VMDK_GRAIN_MARKER, VMDK_MAGIC, VMDK_METADATA_MARKER, VMDK_SECTOR, VMDK_SPARSE_HEADER, VMDK_VERSION_STREAM,
+  MARKER_GD, MARKER_GT, VMDK_GRAIN_MARKER, VMDK_MAGIC, VMDK_MAX_BYTES, VMDK_METADATA_MARKER, VMDK_SECTOR, VMDK_SPARSE_HEADER, VMDK_VERSION_STREAM,
   gdOffsetFields,
 } from './header.js';
 
@@ -24,8 +24,7 @@ const OVERHEAD_SECTORS = 128;
 const GRAIN = GRAIN_SECTORS * VMDK_SECTOR;
 /** zlib's default level, what qemu's compress() and VMware use. */
 export const VMDK_LEVEL = 6;
-/** A monolithic sparse extent holds at most 2^32 sectors (2 TiB). */
-export const VMDK_MAX_BYTES = 2 ** 32 * VMDK_SECTOR;
+export { VMDK_MAX_BYTES };
 
 export interface VmdkStreamOptions {
   cid: number;
