@@ -13,7 +13,8 @@ export function makeCrc32(poly: number): CrcUpdate {
   for (let i = 0; i < 256; i++) {
     for (let s = 1; s < 8; s++) T[s * 256 + i] = (T[(s - 1) * 256 + i]! >>> 8) ^ T[T[(s - 1) * 256 + i]! & 0xff]!;
   }
-  return (seed, data, start = 0, end = data.length) => {
+  // Named for host/jit-tiering.ts: a per-byte loop, optimized even while other code waits.
+  return function hotLoopCrc32(seed, data, start = 0, end = data.length) {
     let crc = seed | 0;
     let i = start;
     while (i + 8 <= end) {
