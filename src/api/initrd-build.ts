@@ -19,7 +19,7 @@ import { nodeXz } from '../host/host-decoders.js';
 import { type DepRecorder, recordingFs } from '../host/initrd-memo.js';
 import { unreadable } from '../host/load-source.js';
 import { optimizeFromNow } from '../host/jit-tiering.js';
-import type { InitrdApiRequest, InitrdApiResult } from './initrd.js';
+import type { InitrdApiRequest, InitrdApiResult } from './initrd-request.js';
 import { writeInitramfs } from './initramfs.js';
 
 /** Where a static busybox usually is on Debian-family hosts (busybox-static). */

@@ -7,32 +7,14 @@ import { createHash } from 'node:crypto';
 import { INITRD_GZIP_LEVEL } from '../bake/initrd/gzip-level.js';
 import { staticBusyboxIn } from '../bake/initrd/busybox.js';
 import { CPIO_MAX_TIME } from '../bake/cpio/records.js';
-import type { LoadedTree } from '../sources/directory.js';
+import type { InitrdApiRequest, InitrdApiResult } from './initrd-request.js';
 import { readCacheFile, writeCacheFile } from '../host/cache-file.js';
 import { DepRecorder, type InitrdMemo, memoKey, readMemo, writeMemo } from '../host/initrd-memo.js';
 import { checkOutputPath } from '../host/output-file.js';
 import { VERSION } from '../version.js';
 import { checkEpoch } from './mkfs.js';
 
-export interface InitrdApiRequest {
-  busybox?: string;
-  /** bake: the rootfs, whose own static busybox the initramfs takes when --busybox is not given. */
-  rootfs?: LoadedTree;
-  kernelModules?: string;
-  modules: string[];
-  rootUuid: string;
-  debug?: boolean;
-  output: string;
-  gzipLevel?: number;
-  sourceDateEpoch?: number;
-}
-
-export interface InitrdApiResult {
-  loadOrder: string[];
-  builtin: string[];
-  notes: string[];
-  bytes: number;
-}
+export type { InitrdApiRequest, InitrdApiResult };
 
 /** The rootfs's own static busybox, or null (undefined: not looked for yet). */
 type OwnBusybox = Awaited<ReturnType<typeof staticBusyboxIn>>;

@@ -14,7 +14,7 @@ import { fixedVhd } from '../bake/image-formats/vhd/fixed.js';
 import { writeVmdkStream } from '../bake/image-formats/vmdk/stream-writer.js';
 import { deflatePool } from './deflate-pool.js';
 import { faultPoint } from './fault.js';
-import type { ImageSpec, ImageWritten } from './image-output.js';
+import type { ImageSpec, ImageWritten } from './image-spec.js';
 import { NodeFileBlockDevice } from './node-block-device.js';
 import { NodeFileSink } from './node-file-sink.js';
 import { type OutputOptions, checkOutputPath, createTemp, writeOutput } from './output-file.js';

@@ -14,32 +14,14 @@
 import type { BlockDevice } from '../io/block-device.js';
 import type { ByteRange } from '../io/byte-ranges.js';
 import type { ImageFormat } from '../bake/image-formats/format.js';
+import type { ImageSpec, ImageWritten } from './image-spec.js';
 import type { ImageSource } from '../bake/image-formats/source.js';
 import { VMDK_MAX_BYTES } from '../bake/image-formats/vmdk/header.js';
 import { InvalidOptionError, formatBytes } from '../util/errors.js';
 import { NodeFileBlockDevice } from './node-block-device.js';
 import { type OutputOptions, writeOutput } from './output-file.js';
 
-export interface ImageSpec {
-  format: ImageFormat;
-  /** The guest disk's bytes. */
-  size: number;
-  /** Where the disk's writer may write non-zero bytes (qcow2's layout, what is streamed). */
-  ranges: readonly ByteRange[] | (() => AsyncIterable<ByteRange>);
-  /** Identity of the inputs: the VHD's unique id and the VMDK's CID derive from it. */
-  seed: Uint8Array;
-  /** Unix seconds for the VHD footer's time stamp (SOURCE_DATE_EPOCH or the inputs' own). */
-  time: number;
-  qcow2Compress?: boolean;
-}
-
-export interface ImageWritten {
-  format: ImageFormat;
-  /** The virtual size as written (a VHD's is rounded up to a MiB). */
-  virtualSize: number;
-  fileBytes: number;
-  notes: string[];
-}
+export type { ImageSpec, ImageWritten };
 
 /** Options a format cannot take, refused before any work. */
 export function checkImageSpec(format: ImageFormat, size: number | 'auto', qcow2Compress: boolean | undefined, option = '--format'): void {
