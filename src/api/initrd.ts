@@ -1,7 +1,6 @@
 // `cake-img initrd`: the boot initramfs (busybox, modules, /init) for a root found by UUID.
 // This module is what a rebake loads: the memo and the cache of finished archives. The
 // builder (modules, busybox, cpio, deflate) is initrd-build.ts, loaded on a miss.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { INITRD_GZIP_LEVEL } from '../bake/initrd/gzip-level.js';
