@@ -19,7 +19,7 @@ import { resolveKernel } from '../host/kernel.js';
 import { applyExt4Limits, applyTreeOptions, checkEpoch } from './mkfs.js';
 import { bakeExt4Options, bakeStamp, diskSignature, gptIdentity } from '../bake/bake-identity.js';
 import { findSyslinux } from '../host/syslinux.js';
-import { chooseFormat, plannedSize } from './output-format.js';
+import { chooseFormat, compresses, plannedSize } from './output-format.js';
 import { optimizeFromNow } from '../host/jit-tiering.js';
 
 export interface BakeRequest {
@@ -86,7 +86,7 @@ export async function bake(req: BakeRequest): Promise<BakeResult> {
   const output = { option: '-o', inputs: [req.rootfs, req.kernel] };
   checkOutputPath(req.output, output); // before any work
   const chosen = chooseFormat(req.output, req.format, req.qcow2Compress, req.size === undefined ? 'auto' : parseSize(req.size));
-  if (chosen.format !== 'raw') optimizeFromNow(); // its writer's per-cluster work (host/jit-tiering.ts)
+  if (compresses(chosen)) optimizeFromNow(); // per-byte loops: zero scans and deflate (host/jit-tiering.ts)
   const formatNotes: string[] = [];
   const phase = req.onPhase ?? (() => {});
   phase('kernel and boot loader');

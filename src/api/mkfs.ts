@@ -16,7 +16,7 @@ import { copyRange } from '../host/sparse-copy.js';
 import { writeImage } from '../host/image-output.js';
 import { ext4WrittenRanges } from '../bake/ext4/written-ranges.js';
 import type { ByteRange } from '../io/byte-ranges.js';
-import { type FormatChoice, chooseFormat, plannedSize } from './output-format.js';
+import { type FormatChoice, chooseFormat, compresses, plannedSize } from './output-format.js';
 import { faultPoint } from '../host/fault.js';
 import { optimizeFromNow } from '../host/jit-tiering.js';
 
@@ -118,7 +118,7 @@ export async function startMkfs(req: MkfsRequest, size: number | 'auto'): Promis
   const offset = checkOffset(req);
   checkOutputPath(req.image, { option: 'IMG', inputs: [req.source] }); // before any work
   const chosen = chooseFormat(req.image, req.format, req.qcow2Compress, size);
-  if (chosen.format !== 'raw') optimizeFromNow(); // its writer's per-cluster work (host/jit-tiering.ts)
+  if (compresses(chosen)) optimizeFromNow(); // per-byte loops: zero scans and deflate (host/jit-tiering.ts)
   if (offset > 0 && chosen.format !== 'raw') throw new InvalidOptionError('--offset', `writes into an existing raw image, not a ${chosen.format} one (make the disk raw, then convert it)`);
   const existing = offset > 0 ? existingTarget(req.image) : null;
   const t0 = performance.now();

@@ -15,6 +15,11 @@ export function chooseFormat(output: string, format: string | undefined, qcow2Co
   return { format: f, qcow2Compress: Boolean(qcow2Compress) };
 }
 
+/** A format whose writer compresses (a VMDK, a compressed qcow2): its stream scans and deflates every byte. */
+export function compresses(choice: FormatChoice): boolean {
+  return choice.format === 'vmdk' || choice.qcow2Compress;
+}
+
 /**
  * The size to plan a disk at: a fixed VHD's is rounded up to a whole MiB before planning
  * (so the partition fills it), and a note says so.
