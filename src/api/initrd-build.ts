@@ -19,7 +19,7 @@ import { nodeXz } from '../host/host-decoders.js';
 import { type DepRecorder, recordingFs } from '../host/initrd-memo.js';
 import { unreadable } from '../host/load-source.js';
 import { optimizeFromNow } from '../host/jit-tiering.js';
-import type { InitrdApiRequest, InitrdApiResult } from './initrd-request.js';
+import type { InitrdApiRequest, InitrdApiResult, OwnBusybox } from './initrd-request.js';
 import { writeInitramfs } from './initramfs.js';
 
 /** Where a static busybox usually is on Debian-family hosts (busybox-static). */
@@ -89,9 +89,6 @@ export async function buildInitrd(req: Omit<InitrdApiRequest, 'output'>, rec?: D
   });
   return { ...built, memoable: !found?.fetched };
 }
-
-/** The rootfs's own static busybox, or null (undefined: not looked for yet). */
-type OwnBusybox = Awaited<ReturnType<typeof staticBusyboxIn>>;
 
 type Built = Awaited<ReturnType<typeof buildInitrd>>;
 

@@ -1,6 +1,7 @@
 // What `cake-img initrd` (and bake's initrd) is asked for and answers (initrd.ts and
 // initrd-build.ts both read this).
 import type { LoadedTree } from '../sources/directory.js';
+import type { staticBusyboxIn } from '../bake/initrd/busybox.js';
 
 export interface InitrdApiRequest {
   busybox?: string;
@@ -21,3 +22,6 @@ export interface InitrdApiResult {
   notes: string[];
   bytes: number;
 }
+
+/** The rootfs's own static busybox, or null (undefined: not looked for yet). */
+export type OwnBusybox = Awaited<ReturnType<typeof staticBusyboxIn>>;

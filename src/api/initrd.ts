@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { INITRD_GZIP_LEVEL } from '../bake/initrd/gzip-level.js';
 import { staticBusyboxIn } from '../bake/initrd/busybox.js';
 import { CPIO_MAX_TIME } from '../bake/cpio/records.js';
-import type { InitrdApiRequest, InitrdApiResult } from './initrd-request.js';
+import type { InitrdApiRequest, InitrdApiResult, OwnBusybox } from './initrd-request.js';
 import { readCacheFile, writeCacheFile } from '../host/cache-file.js';
 import { DepRecorder, type InitrdMemo, memoKey, readMemo, writeMemo } from '../host/initrd-memo.js';
 import { checkOutputPath } from '../host/output-file.js';
@@ -14,9 +14,6 @@ import { VERSION } from '../version.js';
 import { checkEpoch } from './mkfs.js';
 
 export type { InitrdApiRequest, InitrdApiResult };
-
-/** The rootfs's own static busybox, or null (undefined: not looked for yet). */
-type OwnBusybox = Awaited<ReturnType<typeof staticBusyboxIn>>;
 
 /** What the archive depends on besides host files (those the memo records). */
 function requestKey(req: Omit<InitrdApiRequest, 'output'>, level: number, own: OwnBusybox): string {

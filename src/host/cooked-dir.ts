@@ -4,7 +4,7 @@ import { type LoadedTree } from '../sources/directory.js';
 import { loadCookedDir as loadCooked } from '../sources/cooked-dir.js';
 import { NodeSourceFs } from './node-source-fs.js';
 
-export { isCookedDir } from '../sources/cooked-dir.js';
+export { isCookedDir } from '../sources/meta-table.js';
 
 export function loadCookedDir(dir: string, opts: { xattrs?: boolean } = {}): Promise<LoadedTree> {
   return loadCooked(dir, (rootfs) => new NodeSourceFs(rootfs, opts));

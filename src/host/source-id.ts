@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { sourceKind } from './load-source.js';
 import { sha256File } from '../util/sha256-file.js';
-import { isCookedDir } from '../sources/cooked-dir.js';
+import { isCookedDir } from '../sources/meta-table.js';
 import { INFO_NAME, readInfo } from '../cook/store.js';
 
 /** The hash of a host directory's tree as cook sees it (content, modes, owners, links; no times). */

@@ -12,14 +12,11 @@
 //   host's mode, mtime and xattrs: proot --root-id cannot record a chown, and files a
 //   system's root creates belong to root;
 // - entries the table lists but the host lacks were deleted, and stay deleted.
-import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import type { SourceFs, SourceStat } from '../io/source-fs.js';
 import { type LoadedTree, loadDirectory } from './directory.js';
 import type { DirNode, FsNode } from '../tree/node.js';
 import { KIND_CODE, ROOTFS_NAME, TABLE_NAME, type TableEntry, readTable, sameInode } from './meta-table.js';
-
-export { isCookedDir } from './meta-table.js';
 
 function isPlaceholder(e: TableEntry): boolean {
   return e.kind === 'c' || e.kind === 'b' || e.kind === 'p' || e.kind === 's';

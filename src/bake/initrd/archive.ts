@@ -7,8 +7,6 @@ import { gzipSink } from '../cpio/gzip.js';
 import type { InitrdTree } from './builder.js';
 import { INITRD_GZIP_LEVEL } from './gzip-level.js';
 
-export { INITRD_GZIP_LEVEL };
-
 export async function initrdGzip(built: InitrdTree, level = INITRD_GZIP_LEVEL): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const gz = gzipSink((c) => void parts.push(new Uint8Array(c)), level);

@@ -24,7 +24,6 @@ const OVERHEAD_SECTORS = 128;
 const GRAIN = GRAIN_SECTORS * VMDK_SECTOR;
 /** zlib's default level, what qemu's compress() and VMware use. */
 export const VMDK_LEVEL = 6;
-export { VMDK_MAX_BYTES };
 
 export interface VmdkStreamOptions {
   cid: number;
