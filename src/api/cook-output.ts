@@ -16,7 +16,7 @@ import { removeOnExit } from '../host/lifecycle.js';
 import { checkOutputPath, writeFault, writeOutput } from '../host/output-file.js';
 import { NodeFileSink } from '../host/node-file-sink.js';
 import { BlobDir, type LayerCompression, cookCreatedBy, layoutFiles, makeImage } from '../cook/oci-image.js';
-import { readInfo } from '../cook/store.js';
+import { cookPath, readInfo } from '../cook/store.js';
 import { END_OF_ARCHIVE, blockPadding, plainHeader } from '../cook/tar-writer.js';
 import { compressorFor } from '../host/layer-compress.js';
 import type { LoadedTree } from '../sources/directory.js';
@@ -81,7 +81,7 @@ async function writeImage(entry: string, loaded: LoadedTree, out: string, kind: 
   const compression = o.layerCompression ?? 'gzip';
   const make = async (dir: string): Promise<[string, Uint8Array][]> => {
     const image = await makeImage(loaded.tree, loaded.content, new BlobDir(dir), {
-      epoch: info?.epoch, path: Array.isArray(info?.inputs.path) ? (info.inputs.path as string[]) : [],
+      epoch: info?.epoch, path: info ? cookPath(info.inputs) : [],
       createdBy: cookCreatedBy(name), compression, compress: compressorFor(compression),
     });
     return layoutFiles(image, o.tag ?? `${name}:latest`, kind === 'docker-tar');

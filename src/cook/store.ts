@@ -16,6 +16,15 @@ export interface CookInputs {
   [key: string]: unknown;
 }
 
+/**
+ * The PATH entries a cook recorded (an image's Env takes them). The inputs of an entry
+ * pulled from a registry are untrusted JSON: only string entries count (joining another
+ * value would call its own toString).
+ */
+export function cookPath(inputs: CookInputs): string[] {
+  return Array.isArray(inputs.path) ? inputs.path.filter((p): p is string => typeof p === 'string') : [];
+}
+
 export interface StoreInfo {
   name: string;
   key: string;

@@ -17,6 +17,7 @@ import { gzipCompressor } from './layer-compress.js';
 import { removeOnExit } from './lifecycle.js';
 import { writeOutput } from './output-file.js';
 import type { RemoteCache } from './remote-cache.js';
+import { numberFrom, shown } from '../util/untrusted.js';
 
 const SHA = /^sha256:[0-9a-f]{64}$/;
 const BLOCK = 1 << 16;
@@ -58,7 +59,7 @@ interface DiskEntry {
 /** The checked fields of a disk artifact's manifest (untrusted JSON). */
 export function diskEntry(json: Record<string, unknown>, key: string, where: string): DiskEntry {
   const ann = (json.annotations ?? {}) as Record<string, unknown>;
-  if (json.artifactType !== MEDIA.disk) throw new CorruptInputError(where, `not a cake-img disk (artifactType ${JSON.stringify(String(json.artifactType)).slice(0, 80)})`);
+  if (json.artifactType !== MEDIA.disk) throw new CorruptInputError(where, `not a cake-img disk (artifactType ${shown(json.artifactType)})`);
   if (ann[ANNOTATION.key] !== key) throw new CorruptInputError(where, 'the entry is for another key than the one it is tagged with');
   const layers = json.layers;
   const l = (Array.isArray(layers) && layers.length === 1 ? layers[0] : null) as { mediaType?: unknown; digest?: unknown; size?: unknown } | null;
@@ -66,7 +67,7 @@ export function diskEntry(json: Record<string, unknown>, key: string, where: str
     throw new CorruptInputError(where, 'the entry does not hold one gzip disk layer with a digest and a size');
   }
   const sha256 = ann[ANNOTATION.imageSha256];
-  const size = Number(ann[ANNOTATION.imageSize]);
+  const size = numberFrom(ann[ANNOTATION.imageSize]);
   if (typeof sha256 !== 'string' || !SHA.test(sha256) || !Number.isSafeInteger(size) || size < 0) throw new CorruptInputError(where, "the entry names no image sha256 and size");
   return { layer: { digest: l.digest, size: l.size as number }, sha256, size };
 }

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { materialise } from '../cook/materialise.js';
 import { ANNOTATION, BlobDir, MEDIA, cookCreatedBy, cookTag, makeImage } from '../cook/oci-image.js';
 import { diskUsage, sizeSummary } from '../cook/size-summary.js';
-import { type CookInputs, type StoreInfo, commit, newBuildDir, storeName } from '../cook/store.js';
+import { type CookInputs, type StoreInfo, commit, cookPath, newBuildDir, storeName } from '../cook/store.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { credentialsFor } from '../sources/docker-config.js';
 import { RegistryError } from '../sources/registry-auth.js';
@@ -25,6 +25,7 @@ import { cacheDir } from './cache.js';
 import { loadCookedDir } from './cooked-dir.js';
 import { gzipCompressor } from './layer-compress.js';
 import { removeOnExit } from './lifecycle.js';
+import { numberFrom, shown } from '../util/untrusted.js';
 
 export interface RemoteCache {
   repo: RemoteRepo;
@@ -108,11 +109,11 @@ export async function pullCooked(cache: RemoteCache, store: string, key: string,
   if (!m) return null;
   const where = `${cache.repo.ref.label}: ${tag}`;
   const ann = (m.json.annotations ?? {}) as Record<string, unknown>;
-  if (ann[ANNOTATION.key] !== key) throw new CorruptInputError(where, `the entry is for the key ${JSON.stringify(String(ann[ANNOTATION.key]).slice(0, 80))}, not the one it is tagged with`);
+  if (ann[ANNOTATION.key] !== key) throw new CorruptInputError(where, `the entry is for the key ${shown(ann[ANNOTATION.key])}, not the one it is tagged with`);
   const tree = ann[ANNOTATION.tree];
   if (typeof tree !== 'string' || !TREE_HASH.test(tree)) throw new CorruptInputError(where, 'the entry names no tree hash');
   if (pinned && tree !== pinned) throw new CorruptInputError(where, `the entry's tree is ${tree}, the recipe pins ${pinned}`);
-  const epoch = Number(ann[ANNOTATION.epoch]);
+  const epoch = numberFrom(ann[ANNOTATION.epoch]);
   // `store pull` knows only the key: the name and inputs come from the entry (untrusted: the name is made safe, the inputs only shown).
   name ??= storeName(typeof ann[ANNOTATION.name] === 'string' ? (ann[ANNOTATION.name] as string) : 'pulled');
   inputs ??= parseInputs(ann[ANNOTATION.inputs]);
@@ -164,7 +165,7 @@ export async function pushCooked(cache: RemoteCache, store: string, entry: { pat
     let image;
     try {
       image = await makeImage(loaded.tree, loaded.content, blobs, {
-        epoch: info.epoch, path: Array.isArray(info.inputs.path) ? (info.inputs.path as string[]) : [], createdBy: cookCreatedBy(info.name),
+        epoch: info.epoch, path: cookPath(info.inputs), createdBy: cookCreatedBy(info.name),
         compression: 'gzip', compress: gzipCompressor(),
         annotations: {
           [ANNOTATION.key]: info.key, [ANNOTATION.tree]: info.hash, [ANNOTATION.name]: info.name, [ANNOTATION.version]: VERSION,

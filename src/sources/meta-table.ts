@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import type { FsNode, NodeMeta } from '../tree/node.js';
 import { CorruptInputError } from '../util/errors.js';
+import { shown } from '../util/untrusted.js';
 
 export const TABLE_NAME = 'cake-meta.jsonl';
 export const ROOTFS_NAME = 'rootfs';
@@ -110,7 +111,7 @@ export function readTable(file: string): Map<string, TableEntry> {
   }
   const h = header as { format?: unknown; version?: unknown } | null;
   if (h?.format !== HEADER.format) throw new CorruptInputError(file, 'not a cake-img metadata table');
-  if (h.version !== HEADER.version) throw new CorruptInputError(file, `table version ${String(h.version)} is not supported (this cake-img reads version ${HEADER.version})`);
+  if (h.version !== HEADER.version) throw new CorruptInputError(file, `table version ${shown(h.version)} is not supported (this cake-img reads version ${HEADER.version})`);
   const out = new Map<string, TableEntry>();
   for (let n = 1; n < lines.length; n++) {
     if (lines[n] === '') continue;
