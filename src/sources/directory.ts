@@ -250,15 +250,16 @@ class DirectoryWalk {
     const batch = !!fs.dataRunsMany;
     let runs = !batch && fs.dataRuns ? fs.dataRuns(path, st) : undefined;
     if (runs instanceof Promise) runs = await runs;
-    // The row is the content order: rows are added in walk order.
-    let content: ContentRef | null = null;
-    if (st.size > 0) {
-      const row = this.files.add(dirRow, name, runs);
-      content = { order: row, handle: st.size };
-    }
-    const node: FileNode = {
-      kind: 'file', perm: m.perm, uid: st.uid, gid: st.gid, mtime: m.mtime, atime: m.atime, ctime: m.ctime, xattrs: m.xattrs, size: st.size, content,
+    // The row is the content order: rows are added in walk order. A file with data is its
+    // own content ref (the node carries `order` and `handle`, and `content` points back at
+    // it): one object per file instead of two, 24 bytes less a file in a tree of a million
+    // (bench/RESULTS.md, memory).
+    const node: FileNode & ContentRef = {
+      kind: 'file', perm: m.perm, uid: st.uid, gid: st.gid, mtime: m.mtime, atime: m.atime, ctime: m.ctime, xattrs: m.xattrs, size: st.size,
+      content: null, order: st.size > 0 ? this.files.add(dirRow, name, runs) : -1, handle: st.size,
     };
+    if (st.size > 0) node.content = node;
+    const content = node.content;
     // Only a file with holes carries the field: a slot per file otherwise.
     if (runs) node.dataRuns = runs;
     // Only candidates are kept (with their stat) until the batch question at the end.
