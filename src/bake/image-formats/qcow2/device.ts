@@ -34,17 +34,30 @@ export class Qcow2Device implements BlockDevice {
     return new Qcow2Device(file, layout);
   }
 
+  /** The run last found: the writer's accesses ascend, so the next is usually in it. */
+  private hint = 0;
+
   /** The host offset of guest byte `pos` (null: not allocated) and how many bytes from there map contiguously. */
   private map(pos: number): { host: number | null; n: number } {
     const { clusterSize: cs, runs, dataOffset } = this.layout;
     const c = Math.floor(pos / cs);
-    const i = findRange(runs, c);
+    const i = this.runOf(c);
     if (i >= 0) {
       const r = runs[i]!;
       return { host: dataOffset + (r.rank + c - r.start) * cs + (pos % cs), n: r.end * cs - pos };
     }
     const next = runs[-i - 1];
     return { host: null, n: (next ? next.start * cs : this.size) - pos };
+  }
+
+  /** findRange over the runs for cluster `c`, trying the last run found first. */
+  private runOf(c: number): number {
+    const runs = this.layout.runs;
+    const h = runs[this.hint];
+    if (h && h.start <= c && c < h.end) return this.hint;
+    const i = findRange(runs, c);
+    if (i >= 0) this.hint = i;
+    return i;
   }
 
   private check(offset: number, length: number): void {
@@ -81,33 +94,43 @@ export class Qcow2Device implements BlockDevice {
     return this.file.flush();
   }
 
-  /** The file's own bulk copy, with every device offset mapped to the file. */
+  /**
+   * The file's own bulk copy, with every device offset mapped to the file. Called twice per
+   * file by the host copier (sizing, then sharing), thousands of times a bake: plain loops,
+   * no closure per segment.
+   */
   private copyThrough(content: ContentSource, count: number, job: (i: number) => CopyJob, opts: { fillZeros: boolean; base?: number }): BulkCopy {
     const base = opts.base ?? 0;
     return this.file.copyFiles!(content, count, (i) => {
       const j = job(i);
       const copies: number[] = [];
-      for (let k = 0; k < j.copies.length; k += 3) {
-        this.mapSpan(base + j.copies[k + 2]!, j.copies[k + 1]!, (host, at, n) => {
-          if (host === null) throw unplanned(at);
-          copies.push(j.copies[k]! + (at - base - j.copies[k + 2]!), n, host);
-        });
+      const c = j.copies;
+      for (let k = 0; k < c.length; k += 3) {
+        const from = c[k]!;
+        const length = c[k + 1]!;
+        const at = base + c[k + 2]!;
+        for (let done = 0; done < length; ) {
+          const m = this.map(at + done);
+          if (m.host === null) throw unplanned(at + done);
+          const n = Math.min(m.n, length - done);
+          copies.push(from + done, n, m.host);
+          done += n;
+        }
       }
       const zeros: number[] = [];
-      for (let k = 0; k < j.zeros.length; k += 2) {
-        this.mapSpan(base + j.zeros[k]!, j.zeros[k + 1]!, (host, _at, n) => void (host !== null && zeros.push(host, n)));
+      const z = j.zeros;
+      for (let k = 0; k < z.length; k += 2) {
+        const at = base + z[k]!;
+        const length = z[k + 1]!;
+        for (let done = 0; done < length; ) {
+          const m = this.map(at + done);
+          const n = Math.min(m.n, length - done);
+          if (m.host !== null) zeros.push(m.host, n);
+          done += n;
+        }
       }
-      return { ...j, copies, zeros };
+      return { ref: j.ref, size: j.size, copies, zeros };
     }, { fillZeros: opts.fillZeros, base: 0 });
-  }
-
-  private mapSpan(at: number, length: number, each: (host: number | null, at: number, n: number) => void): void {
-    for (let done = 0; done < length; ) {
-      const m = this.map(at + done);
-      const n = Math.min(m.n, length - done);
-      each(m.host, at + done, n);
-      done += n;
-    }
   }
 }
 
