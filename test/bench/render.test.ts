@@ -74,6 +74,14 @@ describe('rendering made-up items', () => {
     expect(data.items.debian!.machineKey).toBe(machineKey(machine));
   });
 
+  it('mkfs: a floor under the target but not once Node has started says so', async () => {
+    const b = await load('mkfs');
+    const item = mkfsItem({ floorRatioDurable: 0.45, floorRatioNoSync: 0.42, nodeStart: summarizeRuns([run(0.2), run(0.2), run(0.2)]), nodeFloorRatioDurable: 0.55, nodeFloorRatioNoSync: 0.53 });
+    const md = b.render(mergeItems({ items: {}, machines: {} }, { debian: item }, machine));
+    expect(md).toContain('- debian: ratio ≤ 0.5 (the speed issue, warm cache; like for like): NOT met: durable 0.76 (the data floor, GNU tar of the tree into one file: 0.45; with `node -e 0` added, the least a Node program can score: 0.55); not durable 0.79 (the data floor, GNU tar of the tree into one file: 0.42; with `node -e 0` added, the least a Node program can score: 0.53); the target is below the floor of any Node program');
+    expect(md).toContain(', node -e 0 [0.20, 0.20, 0.20] s.');
+  });
+
   it('skipped and failed rows keep the table rectangular; a later skip keeps the earlier row', async () => {
     const b = await load('mkfs');
     const first = mergeItems({ items: {}, machines: {} }, { debian: mkfsItem() }, machine);
