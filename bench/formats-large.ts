@@ -134,7 +134,7 @@ export function renderLarge(L: string[], r: FormatsItem, data: SectionData<Forma
     '',
     `### Large image: \`cake-img convert\` vs \`qemu-img convert\` on a ${gib} GiB raw with ${LARGE.offsetsMiB.length} × ${LARGE.chunkMiB} MiB of random data`,
     '',
-    `On the Debian disk (${fmtBytes(data.items.debian?.rawAllocated)} of data) the convert ratio above is mostly fixed cost: starting Node (\`node -e 0\`, in the notes) against qemu-img's whole run. Here the data dominates, and each tool runs two ways: (i) replacing its existing output, as a user rerunning the command does; (ii) with its old output removed (untimed \`rm -f\`) just before the run. cake-img writes a new temp file beside its output and renames it over the old one only when complete (a failed run leaves the old output untouched); qemu-img truncates its old output and writes into it.`,
+    `On the Debian disk (${fmtBytes(data.items.debian?.rawAllocated)} of data) the convert ratio above is mostly fixed cost: starting Node (\`node -e 0\`, in the notes) against qemu-img's whole run. Here the data dominates, and each tool runs two ways: (i) replacing its existing output, as a user rerunning the command does; (ii) with its old output removed (untimed \`rm -f\`) just before the run. cake-img writes a new temp file beside its output and puts it in the old one's place only when complete (a failed run leaves the old output untouched), exchanging the two names and unlinking the old file (a plain rename over it made ext4 write the new file out inside the rename: (i) took 6.06 s against (ii)'s 1.46 s on Dec 4 before the exchange); qemu-img truncates its old output and writes into it.`,
     '',
     ...markdownTable(LARGE_COLUMNS, rows),
     '',

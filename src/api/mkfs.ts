@@ -145,7 +145,7 @@ export async function writeFilesystem(
     start.notes.push(...written.notes);
     return;
   }
-  await writeOutput(req.image, { option: 'IMG', inputs: [req.source], mode: existing ? existing.mode & 0o7777 : undefined }, async (out) => {
+  await writeOutput(req.image, { option: 'IMG', inputs: [req.source], mode: existing ? existing.mode & 0o7777 : undefined, readsTarget: !!existing }, async (out) => {
     const total = existing ? Math.max(existing.size, offset + fsBytes) : offset + fsBytes;
     const dev = NodeFileBlockDevice.fromFd(out.fd, total);
     if (existing) {

@@ -8,15 +8,16 @@
 //   refused before any work; so is a target that is one of the command's own inputs.
 // - A failure or a signal removes the temp (lifecycle.ts): a failed run leaves no partial
 //   output and an existing output untouched.
-// - An existing target with much new data is replaced by exchanging the names
-//   (replace-file.ts), which spares ext4's flush of the new file inside rename(2).
+// - An existing target with much data has its pages dropped from the cache first and is
+//   replaced by exchanging the names (replace-file.ts): the new file's pages come from the
+//   old one's, and ext4 does not flush the new file inside rename(2).
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CakeError, InvalidOptionError, OutputError, quote } from '../util/errors.js';
 import { faultPoint } from './fault.js';
 import { isStopping, removeOnExit, yieldToSignals } from './lifecycle.js';
-import { EXCHANGE_MIN_BYTES, replaceByExchange } from './replace-file.js';
+import { EXCHANGE_MIN_BYTES, dropCachedPages, replaceByExchange } from './replace-file.js';
 
 const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants; // Node adds O_CLOEXEC itself
 
@@ -27,6 +28,8 @@ export interface OutputOptions {
   inputs?: string[];
   /** Permission bits of a new file (before the umask). */
   mode?: number;
+  /** The work reads the existing target (mkfs --offset copies it): its cache is kept. */
+  readsTarget?: boolean;
 }
 
 export interface TempOutput {
@@ -161,6 +164,8 @@ function exchanged(tmp: ReturnType<typeof createTemp>, abs: string, target: stri
  */
 export async function writeOutput<T>(target: string, opts: OutputOptions, work: (out: TempOutput) => Promise<T>): Promise<T> {
   const abs = checkOutputPath(target, opts);
+  const old = opts.readsTarget ? null : lstatOrNull(abs);
+  if (old?.isFile() && old.blocks * 512 >= EXCHANGE_MIN_BYTES) dropCachedPages(abs);
   const tmp = createTemp(abs, opts.mode);
   let closed = false;
   try {

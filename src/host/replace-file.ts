@@ -12,17 +12,49 @@
 // - What the flush bought was ext4's guess at durability for programs that never sync.
 //   cake-img does not fsync its outputs (like mkfs.ext4 -d into a file, qemu-img convert
 //   and tar): a caller who needs the image on disk runs `sync`, as the original recipe ends.
-// Node has no renameat2; perl (perl-base, Essential on Debian-family hosts; the tree scan and
+// - Before the work starts, the old output's pages are dropped from the page cache
+//   (posix_fadvise DONTNEED; the file itself is untouched). The replacement needs as much
+//   new page cache as the old one holds, and on a virtual machine that returns free memory
+//   to its host (free page reporting, as here) pages not touched for a few seconds cost a
+//   fault in the host each on first use: writing 1.6 GB beside a cached 1.6 GB file took
+//   4.0 s of system time (dd), 0.3 s with that file's pages dropped first. qemu-img, which
+//   truncates its old output first, gets the same for free.
+// Node has no renameat2 or fadvise; perl (perl-base, Essential on Debian-family hosts; the tree scan and
 // the guardian use it too) calls it through syscall(). Anything but success (no perl,
 // another architecture, a kernel or filesystem without RENAME_EXCHANGE: ENOSYS, EINVAL)
 // answers false and the caller renames as before.
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { spawnTracked } from './lifecycle.js';
 
 // renameat2's number by architecture (asm-generic numbering for arm64 and riscv64).
 const RENAMEAT2: Partial<Record<string, number>> = { x64: 316, arm64: 276, riscv64: 276 };
 const AT_FDCWD = -100;
 const RENAME_EXCHANGE = 2;
+
+// fadvise64's number by architecture.
+const FADVISE64: Partial<Record<string, number>> = { x64: 221, arm64: 223, riscv64: 223 };
+
+// Opened without following a link or blocking on a fifo put there meanwhile.
+const DROP_SCRIPT = `use Fcntl; my ($nr, $p) = @ARGV; sysopen(my $f, $p, O_RDONLY | O_NONBLOCK | O_NOFOLLOW) or exit 1; syscall($nr, fileno($f), 0, 0, 4); exit 0;`;
+
+/**
+ * Drops the page cache of `target`, an existing output about to be replaced (not read by
+ * the work). Fire and forget: perl does it while the command reads and plans, tracked so
+ * it never outlives the command; any failure only leaves the pages cached.
+ */
+export function dropCachedPages(target: string): ChildProcess | null {
+  const nr = FADVISE64[process.arch];
+  if (!nr || process.platform !== 'linux' || process.env.CAKE_IMG_KEEP_CACHE === '1') return null;
+  try {
+    const child = spawnTracked('perl', ['-e', DROP_SCRIPT, '--', String(nr), target], { stdio: 'ignore' });
+    child.on('error', () => {});
+    child.unref();
+    return child;
+  } catch {
+    return null; // no perl: the pages stay
+  }
+}
 
 // Exit 0 when swapped, 1 with the errno on stderr when not. `my` copies: syscall() must be
 // able to take a pointer to each string.

@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXCHANGE_MIN_BYTES, exchangeNames, replaceByExchange } from '../../src/host/replace-file.js';
+import { spawnSync } from 'node:child_process';
+import { EXCHANGE_MIN_BYTES, dropCachedPages, exchangeNames, replaceByExchange } from '../../src/host/replace-file.js';
 import { writeOutput } from '../../src/host/output-file.js';
 import { OutputError } from '../../src/util/errors.js';
 import { tmpDir } from '../helpers/image.js';
@@ -70,6 +71,40 @@ describe('exchanging names', () => {
       delete process.env.CAKE_IMG_NO_EXCHANGE;
     }
     expect(fs.readFileSync(path.join(d, 'a'), 'utf8')).toBe('1');
+  });
+});
+
+describe('dropping an old output from the page cache', () => {
+  // fincore (util-linux) counts a file's pages in the page cache.
+  const cachedPages = (f: string) => Number(spawnSync('fincore', ['-nbo', 'PAGES', f], { encoding: 'utf8' }).stdout.trim());
+
+  it('leaves the file as it was and none of its pages cached', async () => {
+    const d = fresh();
+    const f = path.join(d, 'old.img');
+    const bytes = Buffer.alloc(8 << 20, 0x33);
+    fs.writeFileSync(f, bytes);
+    const fd = fs.openSync(f, 'r');
+    fs.fsyncSync(fd); // clean pages: what DONTNEED drops
+    fs.closeSync(fd);
+    fs.readFileSync(f);
+    expect(cachedPages(f)).toBeGreaterThan(0);
+    const child = dropCachedPages(f)!;
+    expect(child).not.toBeNull();
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(cachedPages(f)).toBe(0);
+    expect(fs.readFileSync(f).equals(bytes)).toBe(true);
+  });
+
+  it('does not open a fifo put at the target (no hang) or follow a link', async () => {
+    const d = fresh();
+    const fifo = path.join(d, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    const c1 = dropCachedPages(fifo)!;
+    await new Promise((resolve) => c1.once('exit', resolve));
+    fs.symlinkSync('/etc/hostname', path.join(d, 'link'));
+    const c2 = dropCachedPages(path.join(d, 'link'))!;
+    expect(await new Promise((resolve) => c2.once('exit', resolve))).toBe(1);
   });
 });
 
