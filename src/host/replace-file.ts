@@ -80,7 +80,10 @@ export function exchangeNames(a: string, b: string): boolean {
  * result is `'directory'`: the caller fails as a rename over a directory would.
  */
 export function replaceByExchange(tmp: string, target: string): boolean | 'directory' {
-  if (!exchangeNames(tmp, target)) return false;
+  const ours = fs.lstatSync(tmp).ino;
+  // perl can fail after the swap (killed by a signal to our group): the inode at `target`
+  // says what happened, not its exit status.
+  if (!exchangeNames(tmp, target) && lstatIno(target) !== ours) return false;
   let old: fs.Stats | null = null;
   try {
     old = fs.lstatSync(tmp);
@@ -88,9 +91,17 @@ export function replaceByExchange(tmp: string, target: string): boolean | 'direc
     old = null; // already gone: nothing to unlink
   }
   if (old?.isDirectory()) {
-    if (!exchangeNames(tmp, target)) throw new Error(`could not swap the directory back to ${target}`);
+    if (!exchangeNames(tmp, target) && lstatIno(tmp) !== ours) throw new Error(`could not swap the directory back to ${target}`);
     return 'directory';
   }
   if (old) fs.unlinkSync(tmp);
   return true;
+}
+
+function lstatIno(p: string): number | null {
+  try {
+    return fs.lstatSync(p).ino;
+  } catch {
+    return null;
+  }
 }
