@@ -26,14 +26,10 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { spawnTracked } from './lifecycle.js';
+import { linuxSyscalls } from './linux-syscalls.js';
 
-// renameat2's number by architecture (asm-generic numbering for arm64 and riscv64).
-const RENAMEAT2: Partial<Record<string, number>> = { x64: 316, arm64: 276, riscv64: 276 };
 const AT_FDCWD = -100;
 const RENAME_EXCHANGE = 2;
-
-// fadvise64's number by architecture.
-const FADVISE64: Partial<Record<string, number>> = { x64: 221, arm64: 223, riscv64: 223 };
 
 // Opened without following a link or blocking on a fifo put there meanwhile.
 const DROP_SCRIPT = `use Fcntl; my ($nr, $p) = @ARGV; sysopen(my $f, $p, O_RDONLY | O_NONBLOCK | O_NOFOLLOW) or exit 1; syscall($nr, fileno($f), 0, 0, 4); exit 0;`;
@@ -44,8 +40,8 @@ const DROP_SCRIPT = `use Fcntl; my ($nr, $p) = @ARGV; sysopen(my $f, $p, O_RDONL
  * it never outlives the command; any failure only leaves the pages cached.
  */
 export function dropCachedPages(target: string): ChildProcess | null {
-  const nr = FADVISE64[process.arch];
-  if (!nr || process.platform !== 'linux' || process.env.CAKE_IMG_KEEP_CACHE === '1') return null;
+  const nr = linuxSyscalls()?.fadvise64;
+  if (!nr || process.env.CAKE_IMG_KEEP_CACHE === '1') return null;
   try {
     const child = spawnTracked('perl', ['-e', DROP_SCRIPT, '--', String(nr), target], { stdio: 'ignore' });
     child.on('error', () => {});
@@ -65,8 +61,8 @@ export const EXCHANGE_MIN_BYTES = 16 << 20;
 
 /** Swaps the names `a` and `b` (both must exist) atomically; false when it could not. */
 export function exchangeNames(a: string, b: string): boolean {
-  const nr = RENAMEAT2[process.arch];
-  if (!nr || process.platform !== 'linux' || process.env.CAKE_IMG_NO_EXCHANGE === '1') return false;
+  const nr = linuxSyscalls()?.renameat2;
+  if (!nr || process.env.CAKE_IMG_NO_EXCHANGE === '1') return false;
   // "--" ends perl's switches: the paths are absolute anyway, never "-e...".
   const r = spawnSync('perl', ['-e', SCRIPT, '--', String(nr), a, b], { stdio: ['ignore', 'ignore', 'ignore'], timeout: 10_000, killSignal: 'SIGKILL' });
   return r.status === 0;

@@ -26,14 +26,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SourceStat } from '../io/source-fs.js';
 import type { DataRun } from '../tree/node.js';
+import { type LinuxSyscalls, linuxSyscalls } from './linux-syscalls.js';
 import { spawnTracked } from './lifecycle.js';
-
-// Syscall numbers by architecture (asm-generic numbering for arm64 and riscv64).
-const SYSCALLS: Partial<Record<string, { statx: number; llistxattr: number; fadvise64: number; preadv2: number }>> = {
-  x64: { statx: 332, llistxattr: 194, fadvise64: 221, preadv2: 327 },
-  arm64: { statx: 291, llistxattr: 12, fadvise64: 223, preadv2: 286 },
-  riscv64: { statx: 291, llistxattr: 12, fadvise64: 223, preadv2: 286 },
-};
 
 /** The part of struct statx sent per entry (through stx_dev_minor). */
 const STATX_BYTES = 144;
@@ -535,7 +529,7 @@ export class TreeScan {
 const early = new Map<string, TreeScan>();
 
 /** perl's arguments for a scan of `root` (tests run it through a pipe that cuts it short). */
-export function scanArgs(root: string, budget: number, nr = SYSCALLS[process.arch]!): string[] {
+export function scanArgs(root: string, budget: number, nr: LinuxSyscalls = linuxSyscalls()!): string[] {
   // perl reads switches after -e's script too: a root named "-e..." would be perl code.
   // "--" ends them, and the root is absolute besides.
   return ['-e', SCRIPT, '--', path.resolve(root), String(nr.statx), String(nr.llistxattr), String(nr.fadvise64), String(nr.preadv2), String(budget)];
@@ -543,8 +537,8 @@ export function scanArgs(root: string, budget: number, nr = SYSCALLS[process.arc
 
 /** Starts scanning `root`; null where it cannot run (another OS or architecture, no perl to spawn). */
 export function startTreeScan(root: string, budget = Math.min(1 << 30, Math.floor(os.freemem() / 2))): TreeScan | null {
-  const nr = SYSCALLS[process.arch];
-  if (!nr || process.platform !== 'linux' || process.env.CAKE_IMG_NO_SCAN === '1') return null;
+  const nr = linuxSyscalls();
+  if (!nr || process.env.CAKE_IMG_NO_SCAN === '1') return null;
   let child: ChildProcess;
   try {
     // Tracked: the command's end (settle) or a signal ends it, so it never outlives cake-img.

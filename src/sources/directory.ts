@@ -259,11 +259,10 @@ class DirectoryWalk {
       content: null, order: st.size > 0 ? this.files.add(dirRow, name, runs) : -1, handle: st.size,
     };
     if (st.size > 0) node.content = node;
-    const content = node.content;
     // Only a file with holes carries the field: a slot per file otherwise.
     if (runs) node.dataRuns = runs;
     // Only candidates are kept (with their stat) until the batch question at the end.
-    if (content && batch && (fs.mayHaveHoles?.(st) ?? true)) this.holeChecks.push({ path, stat: st, node, row: content.order });
+    if (node.content && batch && (fs.mayHaveHoles?.(st) ?? true)) this.holeChecks.push({ path, stat: st, node, row: node.order });
     return node;
   }
 

@@ -96,7 +96,7 @@ describe('dropping an old output from the page cache', () => {
     expect(fs.readFileSync(f).equals(bytes)).toBe(true);
   });
 
-  it('does not open a fifo put at the target (no hang) or follow a link', async () => {
+  it('a fifo put at the target does not hang it; a link is not followed', async () => {
     const d = fresh();
     const fifo = path.join(d, 'fifo');
     spawnSync('mkfifo', [fifo]);
